@@ -1,0 +1,145 @@
+"""One connection to a Rucio instance, shared by the catalogue and the replica services.
+
+It owns the rucio-clients ``Client`` objects (one per executor thread), the bounded executor every
+call runs in, and the single translation of Rucio's exceptions into user-facing errors.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from traitlets import Float, Int, Unicode
+from traitlets.config import LoggingConfigurable
+
+from ..executor import BlockingExecutor
+from ..models import EngineRefused, EngineUnavailable, InvalidRequest, NotFound, Wp5Error
+
+T = TypeVar("T")
+
+# The credential keys rucio-clients expects in ``creds`` for each authentication type.
+_CREDENTIAL_KEYS = {
+    "userpass": ("username", "password"),
+    "x509": ("client_cert", "client_key"),
+    "x509_proxy": ("client_proxy",),
+}
+
+
+def translate_rucio_error(exc: BaseException, host: str | None) -> Wp5Error:
+    """Map an exception raised by rucio-clients (or requests under it) to a user-facing error."""
+    from requests import exceptions as http
+    from rucio.common import exception as rucio
+
+    where = f" at {host}" if host else ""
+    if isinstance(exc, Wp5Error):
+        return exc
+    if isinstance(exc, rucio.DataIdentifierNotFound | rucio.ScopeNotFound):
+        return NotFound(f"Rucio has no such data identifier: {_first_line(exc)}")
+    if isinstance(exc, rucio.RSENotFound):
+        return NotFound(f"Rucio has no such storage element: {_first_line(exc)}")
+    if isinstance(exc, rucio.InvalidObject | rucio.InvalidRSEExpression):
+        return InvalidRequest(f"Rucio rejected the request: {_first_line(exc)}")
+    if isinstance(exc, rucio.CannotAuthenticate | rucio.AccessDenied):
+        return EngineRefused(f"Rucio{where} refused the credentials: {_first_line(exc)}")
+    if isinstance(exc, rucio.ConfigNotFound):
+        return EngineUnavailable(
+            "Rucio is not configured: no rucio.cfg found "
+            "(set c.RucioConnection.rucio_config or $RUCIO_CONFIG)"
+        )
+    if isinstance(exc, rucio.MissingClientParameter):
+        return EngineUnavailable(f"Rucio is not configured: {_first_line(exc)}")
+    if isinstance(exc, http.ConnectionError | http.Timeout):
+        return EngineUnavailable(f"Rucio{where} is unreachable ({type(exc).__name__})")
+    if isinstance(exc, rucio.RucioException):
+        return EngineRefused(f"Rucio{where} answered with an error: {_first_line(exc)}")
+    return Wp5Error(f"Unexpected error talking to Rucio: {type(exc).__name__}: {exc}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    # RucioException prefixes its messages with a generic sentence; the details follow it.
+    text = text.replace("An unknown exception occurred.", "").replace("Details: ", "").strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class RucioConnection(LoggingConfigurable):
+    """Talk to one Rucio instance through rucio-clients, off the event loop."""
+
+    rucio_config = Unicode(
+        config=True,
+        help="Path of the rucio.cfg to use (host, auth type, account, credentials). "
+        "Default: $RUCIO_CONFIG, else rucio-clients' own lookup.",
+    )
+    account = Unicode(
+        "", config=True, help="Rucio account to act as; empty means the one in rucio.cfg."
+    )
+    timeout = Float(30.0, config=True, help="Seconds a single Rucio call may take.")
+    max_workers = Int(4, config=True, help="Threads that may talk to Rucio at the same time.")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not self.rucio_config:
+            self.rucio_config = os.environ.get("RUCIO_CONFIG", "")
+        self._settings = self._read_client_section()
+        self._executor = BlockingExecutor("Rucio", self.max_workers, self.timeout)
+        self._local = threading.local()
+
+    @property
+    def host(self) -> str | None:
+        """The Rucio server, as rucio.cfg names it."""
+        return self._settings.get("rucio_host")
+
+    def _read_client_section(self) -> dict[str, str]:
+        # Read our own file rather than rucio's process-wide cached configuration, so that two
+        # connections (or a test's admin client) in one process never share credentials.
+        if not self.rucio_config:
+            return {}
+        parser = configparser.ConfigParser()
+        parser.read(self.rucio_config)
+        return dict(parser["client"]) if parser.has_section("client") else {}
+
+    def _client_args(self) -> dict[str, Any]:
+        s = self._settings
+        args: dict[str, Any] = {"timeout": int(self.timeout)}
+        for key in ("rucio_host", "auth_host", "auth_type", "ca_cert", "vo"):
+            if s.get(key):
+                args[key] = s[key]
+        if self.account or s.get("account"):
+            args["account"] = self.account or s["account"]
+        keys = _CREDENTIAL_KEYS.get(s.get("auth_type", ""), ())
+        creds = {k: s[k] for k in keys if s.get(k)}
+        if creds:
+            args["creds"] = creds
+        return args
+
+    def _client(self) -> Any:
+        # requests sessions are not thread-safe: one rucio Client per executor thread.
+        client = getattr(self._local, "client", None)
+        if client is None:
+            from rucio.client import Client
+
+            client = Client(**self._client_args())
+            self._local.client = client
+        return client
+
+    def _call(self, fn: Callable[[Any], T]) -> T:
+        try:
+            return fn(self._client())
+        except Exception as exc:
+            from requests import exceptions as http
+
+            if isinstance(exc, http.RequestException):
+                # A dead connection or token: start over with a fresh client next time.
+                self._local.client = None
+            raise translate_rucio_error(exc, self.host) from None
+
+    async def run(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(client)`` in the bounded executor; Rucio's errors become :class:`Wp5Error`."""
+        return await self._executor.run(self._call, fn)
+
+    def close(self) -> None:
+        """Stop the executor; pending calls are abandoned."""
+        self._executor.shutdown()

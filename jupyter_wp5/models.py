@@ -1,0 +1,383 @@
+"""Typed records shared by every layer of jupyter-wp5.
+
+Services return these records, handlers serialise them with ``to_dict()`` and the kernel client
+rebuilds them with ``from_dict()``. The TypeScript mirror lives in ``src/tokens.ts`` and the wire
+contract in ``jupyter_wp5/openapi.yaml``; keep the three in step.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+# Rucio's generic schema: scopes are short identifiers, names may contain dots, dashes and slashes.
+_SCOPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,249}$")
+_PATTERN_RE = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9._/+*-]{0,249}$")
+
+
+class Wp5Error(Exception):
+    """An error the user may see: an HTTP status, a stable code and a readable message."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+class InvalidRequest(Wp5Error):
+    status = 400
+    code = "invalid_request"
+
+
+class InvalidDID(InvalidRequest):
+    code = "invalid_did"
+
+
+class NotFound(Wp5Error):
+    status = 404
+    code = "not_found"
+
+
+class EngineRefused(Wp5Error):
+    """The engine answered but refused us (bad credentials, permission): a gateway error."""
+
+    status = 502
+    code = "engine_refused"
+
+
+class EngineUnavailable(Wp5Error):
+    """The engine did not answer (down, unreachable, timed out)."""
+
+    status = 503
+    code = "engine_unavailable"
+
+
+ERRORS_BY_CODE: dict[str, type[Wp5Error]] = {
+    cls.code: cls
+    for cls in (Wp5Error, InvalidRequest, InvalidDID, NotFound, EngineRefused, EngineUnavailable)
+}
+
+
+def error_from_dict(payload: dict[str, Any], status: int) -> Wp5Error:
+    """Rebuild the typed error a server sent (used by the kernel's REST client)."""
+    cls = ERRORS_BY_CODE.get(payload.get("error", ""), Wp5Error)
+    err = cls(payload.get("message") or f"HTTP {status}")
+    return err
+
+
+class Record:
+    """Mixin giving dataclasses one wire shape: ``to_dict`` and ``from_dict``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class DidType(StrEnum):
+    FILE = "file"
+    DATASET = "dataset"
+    CONTAINER = "container"
+
+
+class DidTypeFilter(StrEnum):
+    """What a search may ask for: one type, all collections or everything."""
+
+    DATASET = "dataset"
+    CONTAINER = "container"
+    FILE = "file"
+    COLLECTION = "collection"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class DID:
+    """A Rucio data identifier, ``scope:name``."""
+
+    scope: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> DID:
+        """Parse ``scope:name``; raise :class:`InvalidDID` with the reason when it is malformed."""
+        scope, sep, name = (text or "").strip().partition(":")
+        if not sep:
+            raise InvalidDID(f"'{text}' is not a DID: expected scope:name")
+        return cls.of(scope, name)
+
+    @classmethod
+    def of(cls, scope: str, name: str) -> DID:
+        if not _SCOPE_RE.match(scope):
+            raise InvalidDID(f"'{scope}' is not a valid scope (letters, digits, '._-', max 30)")
+        if not _NAME_RE.match(name):
+            raise InvalidDID(f"'{name}' is not a valid name (letters, digits, '._/+-', max 250)")
+        return cls(scope, name)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A catalogue search: ``scope:pattern`` with wildcards, a type and metadata filters."""
+
+    scope: str
+    pattern: str
+    type: DidTypeFilter = DidTypeFilter.COLLECTION
+    filters: tuple[tuple[str, str, str], ...] = ()
+
+    _FILTER_RE: ClassVar[re.Pattern[str]] = re.compile(
+        r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|!=|=|>|<)\s*([^<>=!\s].*?)\s*$"
+    )
+
+    @classmethod
+    def parse(cls, q: str, type: str | None = None, filters: str | None = None) -> SearchQuery:
+        """Parse the user's ``scope:pattern``, type and ``key=value,key>value`` filters."""
+        scope, sep, pattern = (q or "").strip().partition(":")
+        if not sep:
+            raise InvalidRequest(f"'{q}' is not a search: expected scope:pattern, e.g. cms:*DY*")
+        pattern = pattern or "*"
+        if not _SCOPE_RE.match(scope):
+            raise InvalidRequest(f"'{scope}' is not a valid scope")
+        if not _PATTERN_RE.match(pattern):
+            raise InvalidRequest(f"'{pattern}' is not a valid name pattern")
+        try:
+            kind = DidTypeFilter(type or DidTypeFilter.COLLECTION)
+        except ValueError:
+            choices = ", ".join(t.value for t in DidTypeFilter)
+            raise InvalidRequest(f"type must be one of {choices}, not '{type}'") from None
+        parsed: list[tuple[str, str, str]] = []
+        for part in (filters or "").split(","):
+            if not part.strip():
+                continue
+            m = cls._FILTER_RE.match(part)
+            if not m:
+                raise InvalidRequest(f"'{part}' is not a filter: expected key=value or key>value")
+            parsed.append((m.group(1), m.group(2), m.group(3)))
+        return cls(scope, pattern, kind, tuple(parsed))
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.pattern}"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """An opaque paging position: clients pass back ``next_cursor`` unchanged."""
+
+    offset: int
+
+    def encode(self) -> str:
+        return base64.urlsafe_b64encode(json.dumps({"o": self.offset}).encode()).decode()
+
+    @classmethod
+    def decode(cls, text: str | None) -> Cursor:
+        if not text:
+            return cls(0)
+        try:
+            offset = int(json.loads(base64.urlsafe_b64decode(text.encode()))["o"])
+        except (ValueError, KeyError, TypeError):
+            raise InvalidRequest("cursor is not one this server handed out") from None
+        if offset < 0:
+            raise InvalidRequest("cursor is not one this server handed out")
+        return cls(offset)
+
+
+@dataclass
+class DidSummary(Record):
+    """One search result."""
+
+    scope: str
+    name: str
+    type: str
+    bytes: int | None = None
+    files: int | None = None
+
+    @property
+    def did(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "did": self.did}
+
+
+@dataclass
+class SearchPage(Record):
+    query: str
+    items: list[DidSummary]
+    next_cursor: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "items": [i.to_dict() for i in self.items],
+            "next_cursor": self.next_cursor,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchPage:
+        return cls(
+            query=data["query"],
+            items=[DidSummary.from_dict(i) for i in data["items"]],
+            next_cursor=data.get("next_cursor"),
+        )
+
+
+@dataclass
+class SiteCopy(Record):
+    """How much of a DID one storage element holds."""
+
+    rse: str
+    available_files: int
+    total_files: int
+    available_bytes: int
+    total_bytes: int
+
+    @property
+    def fraction(self) -> float:
+        return self.available_files / self.total_files if self.total_files else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "fraction": self.fraction}
+
+
+@dataclass
+class RuleSummary(Record):
+    """A replication rule on a DID, with its lock counts."""
+
+    id: str
+    account: str
+    rse_expression: str
+    state: str
+    copies: int
+    locks_ok: int
+    locks_replicating: int
+    locks_stuck: int
+    created_at: str | None = None
+    expires_at: str | None = None
+
+
+@dataclass
+class DatasetDetails(Record):
+    scope: str
+    name: str
+    type: str
+    bytes: int | None
+    files: int | None
+    copies: list[SiteCopy] = field(default_factory=list)
+    rules: list[RuleSummary] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def did(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "did": self.did,
+            "scope": self.scope,
+            "name": self.name,
+            "type": self.type,
+            "bytes": self.bytes,
+            "files": self.files,
+            "copies": [c.to_dict() for c in self.copies],
+            "rules": [r.to_dict() for r in self.rules],
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetDetails:
+        return cls(
+            scope=data["scope"],
+            name=data["name"],
+            type=data["type"],
+            bytes=data.get("bytes"),
+            files=data.get("files"),
+            copies=[SiteCopy.from_dict(c) for c in data.get("copies", [])],
+            rules=[RuleSummary.from_dict(r) for r in data.get("rules", [])],
+            metadata=data.get("metadata", {}),
+        )
+
+
+@dataclass
+class FileEntry(Record):
+    """One file of a dataset, with its replica state per storage element."""
+
+    scope: str
+    name: str
+    bytes: int | None
+    adler32: str | None
+    states: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FilePage(Record):
+    did: str
+    items: list[FileEntry]
+    next_cursor: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "did": self.did,
+            "items": [i.to_dict() for i in self.items],
+            "next_cursor": self.next_cursor,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FilePage:
+        return cls(
+            did=data["did"],
+            items=[FileEntry.from_dict(i) for i in data["items"]],
+            next_cursor=data.get("next_cursor"),
+        )
+
+
+@dataclass
+class StorageElement(Record):
+    """A Rucio storage element (RSE) and the user's quota on it."""
+
+    name: str
+    rse_type: str
+    deterministic: bool
+    availability_read: bool
+    availability_write: bool
+    quota_bytes: int | None = None
+    used_bytes: int | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EngineStatus(Record):
+    """Whether an engine (Rucio, a Dask backend) answers, and what it said."""
+
+    name: str
+    reachable: bool
+    url: str | None = None
+    version: str | None = None
+    account: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class Health(Record):
+    version: str
+    engines: list[EngineStatus]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "engines": [e.to_dict() for e in self.engines]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Health:
+        return cls(data["version"], [EngineStatus.from_dict(e) for e in data["engines"]])

@@ -1,0 +1,68 @@
+"""The jupyter-wp5 server extension: configuration, services and routes."""
+
+from __future__ import annotations
+
+import os
+
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
+from traitlets import Bool, Type
+
+from ..data.catalog import RucioCatalog
+from .handlers import ROUTES
+from .services import Services
+
+API_PREFIX = "wp5/api"
+
+# Kernels started by this server find it through these variables (see jupyter_wp5.kernel.client).
+URL_ENV = "JUPYTER_WP5_URL"
+TOKEN_ENV = "JUPYTER_WP5_TOKEN"
+
+
+class Wp5App(ExtensionApp):
+    """Serves /wp5/api for the Lab panel and the kernels' magics and Python API."""
+
+    name = "jupyter_wp5"
+
+    catalog_class = Type(
+        default_value=RucioCatalog,
+        klass=RucioCatalog,
+        config=True,
+        help="The catalogue implementation (a RucioCatalog subclass).",
+    )
+    export_to_kernels = Bool(
+        True,
+        config=True,
+        help=f"Export this server's URL and token as ${URL_ENV} and ${TOKEN_ENV} to the kernels "
+        "it starts, so %%wp5 and jupyter_wp5.* talk to the same services as the panel.",
+    )
+
+    def initialize_settings(self) -> None:
+        self.services = Services(catalog=self.catalog_class(parent=self, log=self.log))
+        self.settings["wp5_services"] = self.services
+        self._env_before = {name: os.environ.get(name) for name in (URL_ENV, TOKEN_ENV)}
+        self._export_to_kernels()
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(
+            (url_path_join("/", API_PREFIX, path), handler) for path, handler in ROUTES
+        )
+
+    async def _start_jupyter_server_extension(self, serverapp: object) -> None:
+        # The port is final only once the server is listening (it may have moved off a busy one).
+        self._export_to_kernels()
+
+    async def stop_extension(self) -> None:
+        self.services.close()
+        # Leave the process as we found it (matters when servers come and go, as in tests).
+        for name, value in self._env_before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def _export_to_kernels(self) -> None:
+        if not self.export_to_kernels:
+            return
+        os.environ[URL_ENV] = self.serverapp.connection_url
+        os.environ[TOKEN_ENV] = self.serverapp.identity_provider.token or ""

@@ -1,0 +1,16 @@
+"""Routes of the /wp5/api REST interface (the contract is jupyter_wp5/openapi.yaml)."""
+
+from .datasets import DatasetFilesHandler, DatasetHandler, DatasetSearchHandler
+from .health import HealthHandler
+from .rses import StorageElementsHandler
+
+_SCOPE = r"(?P<scope>[^/]+)"
+_NAME = r"(?P<name>.+?)"
+
+ROUTES = [
+    (r"health", HealthHandler),
+    (r"datasets", DatasetSearchHandler),
+    (rf"datasets/{_SCOPE}/{_NAME}/files", DatasetFilesHandler),
+    (rf"datasets/{_SCOPE}/{_NAME}", DatasetHandler),
+    (r"rses", StorageElementsHandler),
+]

@@ -1,0 +1,51 @@
+"""Catalogue endpoints: search, describe a DID, list its files."""
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ...models import DID, Cursor, SearchQuery
+from .base import Wp5Handler
+
+
+class DatasetSearchHandler(Wp5Handler):
+    """GET datasets?q=scope:pattern&type=&filters=&limit=&cursor="""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        query = SearchQuery.parse(
+            self.get_query_argument("q", ""),
+            type=self.query_str("type"),
+            filters=self.query_str("filters"),
+        )
+        page = await self.services.catalog.search(
+            query,
+            limit=self.query_int("limit", 100),
+            cursor=Cursor.decode(self.query_str("cursor")),
+        )
+        self.write_json(page.to_dict())
+
+
+class DatasetHandler(Wp5Handler):
+    """GET datasets/{scope}/{name}"""
+
+    @web.authenticated
+    @authorized
+    async def get(self, scope: str, name: str) -> None:
+        details = await self.services.catalog.describe(DID.of(scope, name))
+        self.write_json(details.to_dict())
+
+
+class DatasetFilesHandler(Wp5Handler):
+    """GET datasets/{scope}/{name}/files?rse=&limit=&cursor="""
+
+    @web.authenticated
+    @authorized
+    async def get(self, scope: str, name: str) -> None:
+        page = await self.services.catalog.files(
+            DID.of(scope, name),
+            rse=self.query_str("rse"),
+            limit=self.query_int("limit", 100),
+            cursor=Cursor.decode(self.query_str("cursor")),
+        )
+        self.write_json(page.to_dict())

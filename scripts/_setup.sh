@@ -1,0 +1,47 @@
+# Shared set-up for scripts/playground and scripts/test: sourced, not run.
+# Creates .venv, installs system packages where apt is available, installs jupyter-wp5 with the
+# given extra (building its JupyterLab extension). Safe to re-run: it skips what is already there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${WP5_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+log() { printf '\033[1m[wp5]\033[0m %s\n' "$*" >&2; }
+
+# Debian packages (only as root with apt): xrootd for real storage elements, chromium for browser tests.
+apt_install() {
+  local missing=()
+  for pair in "$@"; do
+    local cmd="${pair%%:*}" pkg="${pair#*:}"
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    log "not installing ${missing[*]} (needs root and apt); continuing without"
+    return 0
+  fi
+  log "apt-get install ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+python_env() {
+  local extra="$1"
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/pip" install -q -U pip
+  fi
+  export PATH="$VENV/bin:$PATH"
+  local stamp="$VENV/.wp5-installed-$extra"
+  # Reinstall when the dependency list or the front end changed since the last install.
+  local digest
+  digest="$(cat "$ROOT/pyproject.toml" "$ROOT/package.json" | sha256sum | cut -c1-16)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ] || [ ! -d "$ROOT/jupyter_wp5/labextension" ]; then
+    log "installing jupyter-wp5[$extra] (builds the JupyterLab extension; first time takes minutes)"
+    "$VENV/bin/pip" install -q "jupyterlab>=4.6,<5" "hatch-jupyter-builder>=0.10" "hatchling>=1.5"
+    (cd "$ROOT" && "$VENV/bin/pip" install -q -e ".[$extra]")
+    echo "$digest" > "$stamp"
+  fi
+}

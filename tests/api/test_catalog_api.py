@@ -1,0 +1,194 @@
+"""The catalogue endpoints against the playground's real Rucio server, through Jupyter's auth."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+from .contract import assert_matches_contract
+
+
+async def get(jp_fetch, path: str, **params):
+    """GET /wp5/api/<path>; return (status, body) and check both against the OpenAPI contract."""
+    try:
+        response = await jp_fetch("wp5", "api", path, params=params or None)
+    except HTTPClientError as err:
+        assert err.response is not None, err
+        response = err.response
+    body = json.loads(response.body)
+    assert_matches_contract("GET", path, response.code, body)
+    return response.code, body
+
+
+def did_path(did: str) -> str:
+    scope, name = did.split(":", 1)
+    return f"datasets/{quote(scope, safe='')}/{quote(name, safe='')}"
+
+
+def seeded(playground, scope: str):
+    return {d.did: d for d in playground.datasets if d.scope == scope}
+
+
+async def test_search_with_wildcard_returns_the_seeded_datasets_and_only_them(jp_fetch, playground):
+    status, body = await get(jp_fetch, "datasets", q="cms:*", type="dataset")
+    assert status == 200
+    assert {i["did"] for i in body["items"]} == set(seeded(playground, "cms"))
+    assert body["next_cursor"] is None
+    for item in body["items"]:
+        expected = seeded(playground, "cms")[item["did"]]
+        assert item["type"] == "dataset"
+        assert item["files"] == len(expected.files)
+        assert item["bytes"] == expected.bytes
+
+    status, body = await get(jp_fetch, "datasets", q="cms:*DY*", type="dataset")
+    assert [i["name"] for i in body["items"]] == ["DYJetsToLL_M-50_NanoAODv9"]
+
+    status, body = await get(jp_fetch, "datasets", q="space:*debris*", type="all")
+    names = {i["did"] for i in body["items"] if i["type"] == "dataset"}
+    assert names == set(seeded(playground, "space"))
+
+
+async def test_search_pages_follow_the_cursor_without_gaps_or_repeats(jp_fetch, playground):
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"q": "cms:*", "type": "dataset", "limit": "1"}
+        if cursor:
+            params["cursor"] = cursor
+        status, body = await get(jp_fetch, "datasets", **params)
+        assert status == 200
+        assert len(body["items"]) == 1
+        seen += [i["did"] for i in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(seeded(playground, "cms"))
+    assert pages == len(seeded(playground, "cms"))
+
+
+async def test_search_by_type_and_metadata(jp_fetch, playground):
+    _, containers = await get(jp_fetch, "datasets", q="cms:*", type="container")
+    assert [i["name"] for i in containers["items"]] == ["Run3Summer22_NanoAODv9"]
+
+    _, everything = await get(jp_fetch, "datasets", q="cms:*", type="all", limit="1000")
+    files = [i for i in everything["items"] if i["type"] == "file"]
+    assert len(files) == sum(len(d.files) for d in seeded(playground, "cms").values())
+
+    signal = seeded(playground, "cms")["cms:DYJetsToLL_M-50_NanoAODv9"]
+    events = sum(f.events for f in signal.files)
+    _, exact = await get(
+        jp_fetch, "datasets", q="cms:*", type="dataset", filters=f"events={events}"
+    )
+    assert "cms:DYJetsToLL_M-50_NanoAODv9" in {i["did"] for i in exact["items"]}
+    _, none = await get(
+        jp_fetch, "datasets", q="cms:*", type="dataset", filters="events>1000000000"
+    )
+    assert none["items"] == []
+
+
+async def test_details_report_files_bytes_and_copies(jp_fetch, playground):
+    for ds in playground.datasets:
+        status, body = await get(jp_fetch, did_path(ds.did))
+        assert status == 200, body
+        assert body["files"] == len(ds.files)
+        assert body["bytes"] == ds.bytes
+        copies = {c["rse"]: c for c in body["copies"]}
+        assert set(copies) == set(ds.rses)
+        for copy in copies.values():
+            assert copy["fraction"] == 1.0
+            assert copy["available_bytes"] == ds.bytes
+    multi = [d for d in playground.datasets if len(d.rses) > 1]
+    assert multi, "the playground seeds at least one dataset with two copies"
+
+
+async def test_container_details_add_up_its_datasets(jp_fetch, playground):
+    status, body = await get(jp_fetch, "datasets/cms/Run3Summer22_NanoAODv9")
+    assert status == 200
+    nanoaod = [d for d in playground.datasets if d.scope == "cms"]
+    assert body["type"] == "container"
+    assert body["files"] == sum(len(d.files) for d in nanoaod)
+    site_a = next(c for c in body["copies"] if c["rse"] == "SITE-A")
+    assert site_a["total_files"] == body["files"]
+
+
+async def test_files_list_with_state_per_site_and_paging(jp_fetch, playground):
+    ds = next(d for d in playground.datasets if len(d.rses) > 1)
+    status, body = await get(jp_fetch, did_path(ds.did) + "/files", limit="1")
+    assert status == 200
+    assert len(body["items"]) == 1 and body["next_cursor"]
+    _, rest = await get(jp_fetch, did_path(ds.did) + "/files", cursor=body["next_cursor"])
+    listed = {f["name"]: f for f in body["items"] + rest["items"]}
+    assert set(listed) == {f.name for f in ds.files}
+    for f in ds.files:
+        assert listed[f.name]["adler32"] == f.adler32
+        assert listed[f.name]["bytes"] == f.bytes
+        assert listed[f.name]["states"] == {rse: "AVAILABLE" for rse in ds.rses}
+
+    _, at_a = await get(jp_fetch, did_path(ds.did) + "/files", rse="SITE-A")
+    assert all(f["states"] == {"SITE-A": "AVAILABLE"} for f in at_a["items"])
+
+
+async def test_storage_elements_with_quota(jp_fetch, playground):
+    status, body = await get(jp_fetch, "rses")
+    assert status == 200
+    names = [r["name"] for r in body["items"]]
+    assert set(playground.rses) <= set(names)
+    assert all(r["quota_bytes"] is not None for r in body["items"] if r["name"] in playground.rses)
+
+
+async def test_health_names_rucio_and_the_account(jp_fetch, playground):
+    status, body = await get(jp_fetch, "health")
+    assert status == 200
+    rucio = next(e for e in body["engines"] if e["name"] == "rucio")
+    assert rucio["reachable"] is True
+    assert rucio["account"] == playground.account
+    assert rucio["url"] == playground.rucio_url
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "code"),
+    [
+        ("datasets/cms/bad%20name", {}, 400, "invalid_did"),
+        ("datasets/c%20ms/x", {}, 400, "invalid_did"),
+        ("datasets", {"q": "no-scope-here"}, 400, "invalid_request"),
+        ("datasets", {"q": "cms:*", "type": "table"}, 400, "invalid_request"),
+        ("datasets", {"q": "cms:*", "limit": "many"}, 400, "invalid_request"),
+        ("datasets", {"q": "cms:*", "cursor": "forged"}, 400, "invalid_request"),
+        ("datasets/cms/NoSuchDataset_v1", {}, 404, "not_found"),
+        ("datasets/nosuchscope/x", {}, 404, "not_found"),
+    ],
+)
+async def test_bad_input_gets_a_precise_error(jp_fetch, path, params, status, code):
+    got, body = await get(jp_fetch, path, **params)
+    assert (got, body["error"]) == (status, code)
+    assert body["message"]
+
+
+@pytest.mark.parametrize("path", ["health", "datasets?q=cms:*", "datasets/cms/x", "rses"])
+async def test_every_endpoint_needs_a_token(jp_base_url, http_server_port, path):
+    url = f"http://127.0.0.1:{http_server_port[-1]}{jp_base_url}wp5/api/{path}"
+    with pytest.raises(HTTPClientError) as info:
+        await AsyncHTTPClient().fetch(url)
+    assert info.value.code == 403
+    body = json.loads(info.value.response.body)
+    assert set(body) == {"error", "message"}
+
+
+async def test_rucio_down_gives_503_then_recovers_without_restart(jp_fetch, facility):
+    facility.rucio.stop()
+    try:
+        status, body = await get(jp_fetch, "datasets", q="cms:*")
+        assert status == 503
+        assert body["error"] == "engine_unavailable"
+        assert "Rucio" in body["message"] and "unreachable" in body["message"]
+        _, health = await get(jp_fetch, "health")
+        assert health["engines"][0]["reachable"] is False
+    finally:
+        facility.rucio.start()
+    status, body = await get(jp_fetch, "datasets", q="cms:*", type="dataset")
+    assert status == 200 and body["items"]

@@ -1,0 +1,47 @@
+"""Session fixtures: the real playground facility (Rucio server, storage, seeded data) and a
+Jupyter server with the extension configured to use it.
+
+Set ``WP5_TEST_FACILITY_DIR`` to keep the facility's state between runs (faster local iteration).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture(scope="session")
+def facility(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The playground facility, started once for the whole session."""
+    from jupyter_wp5.playground import Facility
+
+    root = os.environ.get("WP5_TEST_FACILITY_DIR") or tmp_path_factory.mktemp("facility")
+    fac = Facility(root=Path(root), events_per_file=2000)
+    fac.start()
+    yield fac
+    fac.stop()
+
+
+@pytest.fixture(scope="session")
+def playground(facility: object) -> object:
+    """What the facility offers: Rucio URL, client rucio.cfg, storage elements, seeded datasets."""
+    return facility.info  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def jp_server_config(playground: object) -> Config:
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
+            "RucioConnection": {
+                "rucio_config": str(playground.rucio_config),  # type: ignore[attr-defined]
+                "timeout": 20.0,
+            },
+        }
+    )

@@ -1,0 +1,45 @@
+"""The package installs as a Jupyter user expects: prebuilt lab extension, server extension on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def jupyter(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "jupyter", *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout + done.stderr
+
+
+def test_server_and_lab_extensions_are_enabled_and_ok():
+    servers = jupyter("server", "extension", "list")
+    assert "jupyter_wp5 enabled" in servers
+    assert "jupyter_wp5" in servers.split("enabled", 1)[1] and " OK" in servers
+    labs = jupyter("labextension", "list")
+    line = next(ln for ln in labs.splitlines() if "jupyter-wp5" in ln)
+    assert "enabled" in line and "OK" in line
+
+
+@pytest.mark.timeout(600)
+def test_wheel_carries_the_prebuilt_extension_and_server_config(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+    )
+    wheel = next(tmp_path.glob("jupyter_wp5-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    data = next(n.split("/")[0] for n in names if ".data/" in n)
+    assert f"{data}/data/share/jupyter/labextensions/jupyter-wp5/package.json" in names
+    assert f"{data}/data/etc/jupyter/jupyter_server_config.d/jupyter_wp5.json" in names
+    assert any(
+        n.startswith(f"{data}/data/share/jupyter/labextensions/jupyter-wp5/static/") for n in names
+    )
+    assert "jupyter_wp5/openapi.yaml" in names
