@@ -1,0 +1,275 @@
+"""The ``%wp5`` line magic: ``%wp5 search cms:*DY*``, ``%wp5 info cms:name`` and friends.
+
+Each subcommand is a :class:`Subcommand` in :data:`SUBCOMMANDS`: its arguments (argparse, so each
+has its own ``--help``) and a handler that calls the same :class:`Wp5Client` as the Python API and
+returns something that displays well. New subcommands (``replicate``, ``cluster ...``) register
+with :func:`subcommand` and need no change here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from ..models import DatasetDetails, DidTypeFilter, Health, Wp5Error
+from .client import Wp5Client
+from .display import ResultTable, register_formatters
+
+Handler = Callable[[Wp5Client, argparse.Namespace], Any]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One ``%wp5`` subcommand: a name, one line of help, its arguments and its handler."""
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Handler
+    description: str | None = None
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def subcommand(
+    name: str,
+    help: str,
+    arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None,
+    description: str | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register the decorated ``handler(client, args)`` as ``%wp5 <name>``."""
+
+    def register(handler: Handler) -> Handler:
+        SUBCOMMANDS[name] = Subcommand(name, help, arguments, handler, description)
+        return handler
+
+    return register
+
+
+# -- argparse that never exits the kernel -------------------------------------------------------
+
+
+class UsageError(Exception):
+    """The arguments do not parse; the message names the subcommand and the problem."""
+
+
+class _HelpShown(Exception):
+    """``--help`` was printed; nothing else to do."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse reports bad arguments and --help by calling sys.exit, which in a kernel would
+    # surface as a SystemExit traceback; turn both into exceptions the magic handles.
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("%wp5").strip()
+        where = f"{command}: " if command else ""
+        raise UsageError(f"{where}{message} (see {self.prog} --help)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _HelpShown
+
+
+EXAMPLES = """\
+examples:
+  %wp5 search cms:*DY* --type dataset --filter events>1000
+  %wp5 info cms:DYJetsToLL_M-50_NanoAODv9
+  %wp5 files cms:DYJetsToLL_M-50_NanoAODv9 --rse SITE-A
+  table = %wp5 search cms:*          # the result is a list of records too
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``%wp5`` parser, with one sub-parser per registered subcommand."""
+    parser = _Parser(
+        prog="%wp5",
+        description="Find data in Rucio and see where its copies are, from the notebook.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="<command>", title="commands")
+    for sub in SUBCOMMANDS.values():
+        sub_parser = commands.add_parser(
+            sub.name, help=sub.help, description=sub.description or sub.help
+        )
+        sub.arguments(sub_parser)
+    return parser
+
+
+# -- subcommands --------------------------------------------------------------------------------
+
+_DEFAULT_LIMIT = 100
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, not '{text}'")
+    return value
+
+
+def _limit_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=_DEFAULT_LIMIT,
+        metavar="N",
+        help=f"show at most N {what} (default {_DEFAULT_LIMIT})",
+    )
+
+
+def _search_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", metavar="SCOPE:PATTERN", help="e.g. cms:*DY* (wildcards: *)")
+    parser.add_argument(
+        "--type",
+        choices=[t.value for t in DidTypeFilter],
+        default=DidTypeFilter.COLLECTION.value,
+        help="what to look for (default: collection, i.e. datasets and containers)",
+    )
+    parser.add_argument(
+        "--filter",
+        action="append",
+        metavar="KEY<OP>VALUE",
+        help="metadata filter, e.g. events>1000 or datatype=NANOAOD; repeat to combine",
+    )
+    _limit_arg(parser, "results")
+
+
+def _first(items: list[Any], limit: int) -> tuple[list[Any], bool]:
+    """Trim a list fetched with ``limit + 1`` items, telling whether there were more."""
+    return items[:limit], len(items) > limit
+
+
+@subcommand("search", "search the catalogue by scope:pattern, type and metadata", _search_args)
+def _search(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
+    items, more = _first(
+        list(client.search_all(args.query, args.type, args.filter, limit=args.limit + 1)),
+        args.limit,
+    )
+    shown = f"first {len(items)} results" if more else _count(len(items), "result")
+    hint = " (use --limit to see more)" if more else ""
+    return ResultTable(items, title=f"{shown} for {args.query}{hint}", empty="no matches")
+
+
+def _did_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("did", metavar="SCOPE:NAME", help="the dataset or container")
+
+
+@subcommand(
+    "info",
+    "size, file count, copies per storage element and rules of a dataset",
+    _did_arg,
+)
+def _info(client: Wp5Client, args: argparse.Namespace) -> DatasetDetails:
+    return client.dataset(args.did)
+
+
+def _files_args(parser: argparse.ArgumentParser) -> None:
+    _did_arg(parser)
+    parser.add_argument("--rse", metavar="RSE", help="only the replica state at this RSE")
+    _limit_arg(parser, "files")
+
+
+@subcommand("files", "the files of a dataset and their state at each storage element", _files_args)
+def _files(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
+    items, more = _first(
+        list(client.files_all(args.did, args.rse, limit=args.limit + 1)), args.limit
+    )
+    shown = f"first {len(items)} files" if more else _count(len(items), "file")
+    where = f" at {args.rse}" if args.rse else ""
+    return ResultTable(items, title=f"{shown} of {args.did}{where}", empty="no files")
+
+
+@subcommand("rses", "the storage elements (RSEs) you may use, with your quota")
+def _rses(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
+    items = client.rses()
+    return ResultTable(items, title=_count(len(items), "storage element"))
+
+
+@subcommand("health", "versions, and whether Rucio and the other engines answer")
+def _health(client: Wp5Client, args: argparse.Namespace) -> Health:
+    print(f"via {client.backend.describe_location()}")
+    return client.health()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+# -- the magic ----------------------------------------------------------------------------------
+
+
+def show_error(message: str) -> None:
+    """One red line on stderr: the user reads it, nobody needs a traceback."""
+    text = " ".join(message.split())
+    sys.stderr.write(f"\x1b[31mwp5: {text}\x1b[0m\n")
+
+
+@magics_class
+class Wp5Magics(Magics):
+    """``%wp5 <command> ...``; ``%wp5 --help`` lists the commands.
+
+    Parameters
+    ----------
+    shell
+        The IPython shell.
+    client
+        The client to use; by default the Python API's (see ``jupyter_wp5.api.set_client``).
+    """
+
+    def __init__(self, shell: Any = None, client: Wp5Client | None = None) -> None:
+        super().__init__(shell)
+        self._client = client
+
+    @property
+    def client(self) -> Wp5Client:
+        if self._client is not None:
+            return self._client
+        from .. import api
+
+        return api.get_client()
+
+    @line_magic
+    def wp5(self, line: str = "") -> Any:
+        """Find data in Rucio and see where its copies are; ``%wp5 --help`` for the commands."""
+        parser = build_parser()
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            show_error(f"cannot read the arguments: {exc}")
+            return None
+        if not argv:
+            parser.print_help()
+            return None
+        try:
+            args = parser.parse_args(argv)
+        except UsageError as exc:
+            show_error(str(exc))
+            return None
+        except (_HelpShown, SystemExit):
+            return None
+        if args.command is None:
+            parser.print_help()
+            return None
+        try:
+            return SUBCOMMANDS[args.command].run(self.client, args)
+        except Wp5Error as err:
+            show_error(err.message)
+            return None
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_wp5``: register ``%wp5`` and the record formatters."""
+    ipython.register_magics(Wp5Magics(ipython))
+    register_formatters(ipython)

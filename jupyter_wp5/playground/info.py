@@ -1,0 +1,139 @@
+"""Records describing a running playground (what tests and the extension read)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FacilityInfo", "SeededDataset", "SeededFile"]
+
+
+@dataclass(frozen=True)
+class SeededFile:
+    """One file the playground uploaded: name, size in bytes, adler32, events (or table rows)."""
+
+    name: str
+    bytes: int
+    adler32: str
+    events: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SeededFile:
+        """Inverse of ``dataclasses.asdict``."""
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class SeededDataset:
+    """One dataset the playground created, with its files and the RSEs holding full copies."""
+
+    scope: str
+    name: str
+    kind: str  # "nanoaod" or "table"
+    files: list[SeededFile]
+    rses: list[str]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def did(self) -> str:
+        """``scope:name``."""
+        return f"{self.scope}:{self.name}"
+
+    @property
+    def bytes(self) -> int:
+        """Total size of the dataset's files."""
+        return sum(f.bytes for f in self.files)
+
+    @property
+    def events(self) -> int:
+        """Total events (rows for a table dataset)."""
+        return sum(f.events for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (with the derived ``did`` and ``bytes``)."""
+        data = asdict(self)
+        data.update(did=self.did, bytes=self.bytes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SeededDataset:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            scope=data["scope"],
+            name=data["name"],
+            kind=data["kind"],
+            files=[SeededFile.from_dict(f) for f in data["files"]],
+            rses=list(data["rses"]),
+            metadata=dict(data.get("metadata", {})),
+        )
+
+
+@dataclass(frozen=True)
+class FacilityInfo:
+    """Where everything of a started playground is. Holds no passwords.
+
+    The passwords are only in the 0600 client configuration files it points at.
+    """
+
+    root: Path
+    rucio_url: str
+    rucio_config: Path  # client rucio.cfg of the ordinary account (what RUCIO_CONFIG points at)
+    root_rucio_config: Path  # client rucio.cfg of the admin account "root"
+    account: str
+    rses: list[str]
+    datasets: list[SeededDataset]
+    storage: dict[str, str]  # rse -> XRootD URL or directory
+    containers: dict[str, list[str]] = field(default_factory=dict)  # container DID -> dataset DIDs
+    uses_xrootd: bool = False
+    quotas: dict[str, int] = field(default_factory=dict)  # rse -> the account's quota in bytes
+
+    def dataset(self, did: str) -> SeededDataset:
+        """The seeded dataset ``scope:name``."""
+        for ds in self.datasets:
+            if ds.did == did:
+                return ds
+        raise KeyError(did)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "root": str(self.root),
+            "rucio_url": self.rucio_url,
+            "rucio_config": str(self.rucio_config),
+            "root_rucio_config": str(self.root_rucio_config),
+            "account": self.account,
+            "rses": list(self.rses),
+            "datasets": [d.to_dict() for d in self.datasets],
+            "storage": dict(self.storage),
+            "containers": {k: list(v) for k, v in self.containers.items()},
+            "uses_xrootd": self.uses_xrootd,
+            "quotas": dict(self.quotas),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FacilityInfo:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            root=Path(data["root"]),
+            rucio_url=data["rucio_url"],
+            rucio_config=Path(data["rucio_config"]),
+            root_rucio_config=Path(data["root_rucio_config"]),
+            account=data["account"],
+            rses=list(data["rses"]),
+            datasets=[SeededDataset.from_dict(d) for d in data["datasets"]],
+            storage=dict(data["storage"]),
+            containers={k: list(v) for k, v in data.get("containers", {}).items()},
+            uses_xrootd=bool(data.get("uses_xrootd", False)),
+            quotas={k: int(v) for k, v in data.get("quotas", {}).items()},
+        )
+
+    def write(self, path: Path) -> None:
+        """Write as JSON (``root/facility.json``)."""
+        path.write_text(json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def read(cls, path: Path) -> FacilityInfo:
+        """Read what :meth:`write` wrote."""
+        return cls.from_dict(json.loads(path.read_text()))

@@ -1,0 +1,159 @@
+"""rucio.cfg files for the playground's server and its two client accounts.
+
+Passwords exist only in these files (mode 0600) under the playground root; nothing else stores,
+prints or logs them.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "RucioFiles",
+    "read_password",
+    "write_alembic_ini",
+    "write_client_config",
+    "write_server_config",
+]
+
+ROOT_IDENTITY = "root"
+
+# Client-side policy must agree with the server: the client computes PFNs (lfn2pfn) and checks
+# names against the schema itself.
+_POLICY = {
+    "permission": "generic",
+    "schema": "generic",
+    "lfn2pfn_algorithm_default": "hash",
+    "support": "jupyter-wp5 playground",
+    "support_rucio": "https://github.com/rucio/rucio/issues",
+}
+
+
+@dataclass(frozen=True)
+class RucioFiles:
+    """Where the playground keeps Rucio's files (all under ``root/rucio``)."""
+
+    dir: Path
+
+    @property
+    def server_cfg(self) -> Path:
+        """Server (and daemon) configuration; holds the bootstrap password."""
+        return self.dir / "server.cfg"
+
+    @property
+    def root_cfg(self) -> Path:
+        """Client configuration for the admin account ``root``."""
+        return self.dir / "root.cfg"
+
+    def client_cfg(self, account: str) -> Path:
+        """Client configuration for ``account``."""
+        return self.dir / f"{account}.cfg"
+
+    @property
+    def alembic_ini(self) -> Path:
+        """alembic.ini with the absolute migrations path of the server venv."""
+        return self.dir / "alembic.ini"
+
+    @property
+    def database(self) -> Path:
+        """The SQLite database file."""
+        return self.dir / "rucio.db"
+
+    @property
+    def tokens(self) -> Path:
+        """Token cache of this playground's clients (not the user's global /tmp one)."""
+        return self.dir / "tokens"
+
+
+def new_password() -> str:
+    """A random password for a userpass identity."""
+    return secrets.token_urlsafe(24)
+
+
+def _write_private(path: Path, parser: configparser.ConfigParser) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        parser.write(fh)
+    os.chmod(path, 0o600)
+
+
+def _client_section(
+    files: RucioFiles, url: str, account: str, identity: str, password: str
+) -> dict[str, str]:
+    return {
+        "rucio_host": url,
+        "auth_host": url,
+        "auth_type": "userpass",
+        "username": identity,
+        "password": password,
+        "account": account,
+        # Per-playground token file: tokens of one playground never leak into another.
+        "auth_token_file_path": str(files.tokens / f"{account}.token"),
+        "request_retries": "3",
+        "ca_cert": "/etc/ssl/certs/ca-certificates.crt",
+    }
+
+
+def write_alembic_ini(files: RucioFiles, rucio_package: Path) -> None:
+    """alembic.ini whose ``script_location`` is the absolute migrations directory."""
+    files.dir.mkdir(parents=True, exist_ok=True)
+    # Rucio's migrations env.py calls logging.config.fileConfig on this file, so the logging
+    # sections are required too.
+    files.alembic_ini.write_text(
+        "[alembic]\n"
+        f"script_location = {rucio_package / 'db' / 'sqla' / 'migrate_repo'}\n"
+        f"sqlalchemy.url = sqlite:///{files.database}\n\n"
+        "[loggers]\nkeys = root\n\n"
+        "[handlers]\nkeys = console\n\n"
+        "[formatters]\nkeys = generic\n\n"
+        "[logger_root]\nlevel = WARNING\nhandlers = console\n\n"
+        "[handler_console]\nclass = StreamHandler\nargs = (sys.stderr,)\nlevel = NOTSET\n"
+        "formatter = generic\n\n"
+        "[formatter_generic]\nformat = %%(levelname)s [%%(name)s] %%(message)s\n"
+    )
+
+
+def write_server_config(files: RucioFiles, url: str, root_password: str, log_dir: Path) -> None:
+    """The server's rucio.cfg (database, bootstrap identity, policy, root client)."""
+    cfg = configparser.ConfigParser(interpolation=None)
+    # No multi_vo key at all: create_root_account reads it with bool(str), so "False" is true.
+    cfg["common"] = {"logdir": str(log_dir), "loglevel": "WARNING"}
+    cfg["database"] = {
+        "default": f"sqlite:///{files.database}",
+        "echo": "0",
+    }
+    cfg["bootstrap"] = {
+        "userpass_identity": ROOT_IDENTITY,
+        "userpass_pwd": root_password,
+        "userpass_email": "root@localhost",
+    }
+    cfg["alembic"] = {"cfg": str(files.alembic_ini)}
+    cfg["policy"] = dict(_POLICY)
+    cfg["monitor"] = {"enable_metrics": "False"}
+    cfg["conveyor"] = {"scheme": "root,file"}
+    cfg["client"] = _client_section(files, url, "root", ROOT_IDENTITY, root_password)
+    _write_private(files.server_cfg, cfg)
+
+
+def write_client_config(
+    path: Path, files: RucioFiles, url: str, account: str, identity: str, password: str
+) -> None:
+    """A client rucio.cfg for one account (what ``RUCIO_CONFIG`` points at)."""
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg["client"] = _client_section(files, url, account, identity, password)
+    cfg["policy"] = dict(_POLICY)
+    files.tokens.mkdir(parents=True, exist_ok=True)
+    os.chmod(files.tokens, 0o700)
+    _write_private(path, cfg)
+
+
+def read_password(path: Path) -> str:
+    """The ``[client] password`` of a config written by this module."""
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(path)
+    return cfg["client"]["password"]

@@ -1,0 +1,230 @@
+"""Seeding: generate the playground's datasets and put them into Rucio and onto storage.
+
+Files go onto storage through rucio-clients' UploadClient (the real protocol: xrdcp or a file
+copy), then are registered explicitly: dataset, replicas, attachment, metadata and finally a
+dataset rule per RSE. Creating the rule after the files exist makes Rucio lock them at once, so
+rules are OK without the judge daemon (an UploadClient-created dataset rule stays at 0 locks until
+judge-evaluator sees the attachments).
+
+Runs as ``root`` in a child process (see bootstrap.py for why). Rucio's generic permission policy
+lets only admin accounts add replicas on RSEs not named ``*USERDISK``/``*SCRATCHDISK``, so the
+ordinary account cannot upload to SITE-A..C; it can read everything and make its own rules.
+
+Usage: ``python -m jupyter_wp5.playground.seed SPEC.json``
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .info import SeededDataset, SeededFile
+
+__all__ = ["CONTAINER", "DATASETS", "DatasetPlan", "seed"]
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    """What to generate for one dataset."""
+
+    scope: str
+    name: str
+    kind: str  # "nanoaod" | "table"
+    process: str  # datagen process, or "debris"
+    metadata: dict[str, Any]
+
+
+_NANO_META = {
+    "datatype": "NANOAODSIM",
+    "campaign": "Run3Summer22",
+    "project": "wp5-playground",
+    "version": "v9",
+    "prod_step": "nano",
+}
+
+DATASETS = (
+    DatasetPlan(
+        "cms", "DYJetsToLL_M-50_NanoAODv9", "nanoaod", "zmumu", {**_NANO_META, "phys_group": "SMP"}
+    ),
+    DatasetPlan(
+        "cms", "TTTo2L2Nu_NanoAODv9", "nanoaod", "ttbar", {**_NANO_META, "phys_group": "TOP"}
+    ),
+    DatasetPlan(
+        "cms", "WJetsToLNu_NanoAODv9", "nanoaod", "wjets", {**_NANO_META, "phys_group": "EWK"}
+    ),
+    DatasetPlan(
+        "space",
+        "debris_catalogue_2026",
+        "table",
+        "debris",
+        {"datatype": "parquet", "campaign": "2026", "project": "space-debris", "version": "v1"},
+    ),
+)
+CONTAINER = ("cms", "Run3Summer22_NanoAODv9")
+DEBRIS_ROWS_PER_FILE = 2000
+
+
+def _generate(
+    plan: DatasetPlan, index: int, n_files: int, events: int, staging: Path
+) -> list[tuple[Path, int]]:
+    from .datagen import write_debris_parquet, write_nanoaod
+
+    out = []
+    for i in range(n_files):
+        seed = 1000 * (index + 1) + i
+        if plan.kind == "nanoaod":
+            path = staging / f"{plan.name}_{i + 1:04d}.root"
+            n = write_nanoaod(
+                path,
+                plan.process,
+                events,
+                seed,  # type: ignore[arg-type]
+                first_event=i * events + 1,
+            )
+        else:
+            path = staging / f"{plan.name}_part{i + 1:04d}.parquet"
+            n = write_debris_parquet(
+                path, DEBRIS_ROWS_PER_FILE, seed, first_id=10000 + i * DEBRIS_ROWS_PER_FILE
+            )
+        out.append((path, n))
+    return out
+
+
+class _UploadLogger:
+    """A logger UploadClient accepts with ``tracing=False``.
+
+    rucio-clients 41.5.1 calls ``logger.log(...)`` but, when tracing is off, also ``logger(...)``
+    on the object it was given; a plain ``logging.Logger`` is not callable.
+    """
+
+    def __init__(self) -> None:
+        self._logger = logging.getLogger("wp5.seed.upload")
+
+    def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._logger.log(level, msg, *args, **kwargs)
+
+    __call__ = log
+
+
+def _put(upload_client: Any, scope: str, paths: list[Path], rse: str) -> None:
+    """Copy files onto ``rse`` with the RSE's own protocol, without registering them."""
+    upload_client.upload(
+        [
+            {
+                "path": str(p),
+                "rse": rse,
+                "did_scope": scope,
+                "did_name": p.name,
+                "no_register": True,
+            }
+            for p in paths
+        ]
+    )
+
+
+def seed(spec: dict[str, Any]) -> list[SeededDataset]:
+    """Generate, upload and register every dataset in :data:`DATASETS`.
+
+    ``spec`` keys: ``staging`` (scratch directory), ``output`` (seed.json path),
+    ``events_per_file``, ``files_per_dataset``, ``origin_rse``, ``second_copy_rse``.
+    """
+    from rucio.client import Client
+    from rucio.client.uploadclient import UploadClient
+    from rucio.common.checksum import adler32, md5
+
+    from .rucio_calls import BATCH, create, retry
+
+    client = Client()
+    uploader = UploadClient(_client=client, logger=_UploadLogger(), tracing=False)
+    staging = Path(spec["staging"])
+    staging.mkdir(parents=True, exist_ok=True)
+    origin, second = spec["origin_rse"], spec["second_copy_rse"]
+    seeded: list[SeededDataset] = []
+    try:
+        for index, plan in enumerate(DATASETS):
+            generated = _generate(
+                plan, index, int(spec["files_per_dataset"]), int(spec["events_per_file"]), staging
+            )
+            files = [
+                SeededFile(name=p.name, bytes=p.stat().st_size, adler32=adler32(p), events=n)
+                for p, n in generated
+            ]
+            rses = [origin] if plan.kind == "table" or index > 0 else [origin, second]
+            meta = {**plan.metadata, "events": sum(f.events for f in files)}
+
+            create(client.add_dataset, plan.scope, plan.name)
+            dids = [{"scope": plan.scope, "name": f.name} for f in files]
+            replicas = [
+                {
+                    "scope": plan.scope,
+                    "name": f.name,
+                    "bytes": f.bytes,
+                    "adler32": f.adler32,
+                    "md5": md5(p),
+                }
+                for f, (p, _) in zip(files, generated, strict=True)
+            ]
+            for rse in rses:
+                _put(uploader, plan.scope, [p for p, _ in generated], rse)
+                for start in range(0, len(replicas), BATCH):
+                    create(client.add_replicas, rse, replicas[start : start + BATCH])
+                if rse == origin:
+                    for start in range(0, len(dids), BATCH):
+                        create(
+                            client.attach_dids, plan.scope, plan.name, dids[start : start + BATCH]
+                        )
+                    # Rucio keeps ``events`` per file and sums it into the dataset itself.
+                    retry(
+                        client.set_dids_metadata_bulk,
+                        [
+                            {"scope": plan.scope, "name": f.name, "meta": {"events": f.events}}
+                            for f in files
+                        ],
+                    )
+                    retry(client.set_metadata_bulk, plan.scope, plan.name, plan.metadata)
+                    retry(client.close, plan.scope, plan.name)
+                # The replicas exist already, so the rule's locks are OK immediately.
+                create(
+                    client.add_replication_rule,
+                    [{"scope": plan.scope, "name": plan.name}],
+                    1,
+                    rse,
+                    grouping="DATASET",
+                )
+            seeded.append(SeededDataset(plan.scope, plan.name, plan.kind, files, rses, meta))
+            for p, _ in generated:
+                p.unlink()
+
+        scope, name = CONTAINER
+        create(client.add_container, scope, name, meta={"campaign": "Run3Summer22"})
+        members = [{"scope": d.scope, "name": d.name} for d in seeded if d.scope == scope]
+        create(client.attach_dids, scope, name, members)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    Path(spec["output"]).write_text(
+        json.dumps(
+            {
+                "datasets": [d.to_dict() for d in seeded],
+                "containers": {f"{scope}:{name}": [f"{scope}:{m['name']}" for m in members]},
+            },
+            indent=2,
+        )
+    )
+    return seeded
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the child process."""
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    seed(json.loads(Path(argv[0]).read_text()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Storage elements of the playground: XRootD servers, or plain directories without XRootD."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .processes import ProcessRegistry, port_is_free, wait_until
+
+__all__ = ["StorageElement", "storage_base", "xrootd_available"]
+
+XROOTD_EXPORT = "/rucio"
+XROOTD_PREFIX = "//rucio/"
+_UNPRIVILEGED = "nobody"
+
+
+def xrootd_available() -> bool:
+    """Whether the XRootD server and the client tools Rucio shells out to are installed."""
+    return all(shutil.which(tool) for tool in ("xrootd", "xrdcp", "xrdfs"))
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _others_can_traverse(path: Path) -> bool:
+    for parent in [path, *path.parents]:
+        if parent.exists() and not os.stat(parent).st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
+def storage_base(root: Path, use_xrootd: bool) -> Path:
+    """Directory under which each storage element keeps its files.
+
+    Normally ``root/storage``. XRootD refuses to run as root, so as root it runs as ``nobody``,
+    which must be able to reach its files; when ``root`` sits below a private directory (``/root``,
+    pytest's ``/tmp/pytest-of-root``) the files go to a per-playground directory in the system
+    temp dir instead, and ``root/storage`` becomes a symlink to it.
+    """
+    inside = root / "storage"
+    if not (use_xrootd and _running_as_root()) or _others_can_traverse(root):
+        return inside
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"jupyter-wp5-storage-{digest}"
+
+
+@dataclass
+class StorageElement:
+    """One RSE's storage: its directory and, with XRootD, the server's port."""
+
+    rse: str
+    directory: Path
+    port: int | None = None
+
+    @property
+    def uses_xrootd(self) -> bool:
+        """Whether an XRootD server fronts this storage."""
+        return self.port is not None
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the files are (XRootD serves ``data_dir/rucio`` as ``/rucio``)."""
+        return self.directory / "data"
+
+    @property
+    def url(self) -> str:
+        """The storage's address: an XRootD URL, or the directory of a posix RSE."""
+        if self.port is not None:
+            return f"root://127.0.0.1:{self.port}{XROOTD_PREFIX}"
+        return str(self.data_dir)
+
+    @property
+    def process_name(self) -> str:
+        """Name of its XRootD process in the registry."""
+        return f"xrootd-{self.rse}"
+
+    def protocol(self) -> dict[str, Any]:
+        """The RSE protocol Rucio uses to reach this storage."""
+        domains = {
+            "lan": {"read": 1, "write": 1, "delete": 1},
+            "wan": {
+                "read": 1,
+                "write": 1,
+                "delete": 1,
+                "third_party_copy_read": 1,
+                "third_party_copy_write": 1,
+            },
+        }
+        if self.port is not None:
+            return {
+                "scheme": "root",
+                "hostname": "127.0.0.1",
+                "port": self.port,
+                "prefix": XROOTD_PREFIX,
+                "impl": "rucio.rse.protocols.xrootd.Default",
+                "domains": domains,
+            }
+        return {
+            "scheme": "file",
+            "hostname": "localhost",
+            "port": 0,
+            "prefix": str(self.data_dir) + "/",
+            "impl": "rucio.rse.protocols.posix.Default",
+            "domains": domains,
+        }
+
+    # -- XRootD process ----------------------------------------------------------------------
+
+    def _write_xrootd_config(self) -> Path:
+        admin = self.directory / "xrd"
+        (self.data_dir / XROOTD_EXPORT.strip("/")).mkdir(parents=True, exist_ok=True)
+        admin.mkdir(parents=True, exist_ok=True)
+        cfg = self.directory / "xrootd.cfg"
+        cfg.write_text(
+            "\n".join(
+                [
+                    f"xrd.port {self.port}",
+                    # Serve loopback clients only.
+                    "xrd.allow host localhost",
+                    f"all.export {XROOTD_EXPORT}",
+                    f"oss.localroot {self.data_dir}",
+                    f"all.adminpath {admin}",
+                    f"all.pidpath {admin}",
+                    # Rucio verifies uploads and transfers with adler32.
+                    "xrootd.chksum adler32",
+                    "",
+                ]
+            )
+        )
+        return cfg
+
+    def prepare(self) -> None:
+        """Create the storage directories (and the XRootD config)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.uses_xrootd:
+            self._write_xrootd_config()
+
+    def start(self, processes: ProcessRegistry, timeout: float = 20.0) -> None:
+        """Start this storage's XRootD server (nothing to do for a directory RSE)."""
+        if not self.uses_xrootd:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            return
+        assert self.port is not None
+        if not port_is_free(self.port):
+            raise RuntimeError(
+                f"port {self.port} for {self.rse}'s XRootD server is taken by another program; "
+                "stop it or start the playground fresh to choose new ports"
+            )
+        cfg = self._write_xrootd_config()
+        cmd = ["xrootd", "-c", str(cfg)]
+        if _running_as_root():
+            # xrootd refuses to run as root: hand its directories to an unprivileged user.
+            user = pwd.getpwnam(_UNPRIVILEGED)
+            for dirpath, dirnames, filenames in os.walk(self.directory):
+                os.chown(dirpath, user.pw_uid, user.pw_gid)
+                for name in dirnames + filenames:
+                    os.chown(
+                        os.path.join(dirpath, name), user.pw_uid, user.pw_gid, follow_symlinks=False
+                    )
+            cmd += ["-R", _UNPRIVILEGED]
+        proc = processes.spawn(self.process_name, cmd, cwd=self.directory)
+        wait_until(self._answers, timeout, f"XRootD for {self.rse}", proc=proc)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port or 0), timeout=0.5):
+                pass
+        except OSError:
+            return False
+        done = subprocess.run(
+            ["xrdfs", f"127.0.0.1:{self.port}", "stat", XROOTD_EXPORT],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+        return done.returncode == 0
+
+    def stop(self, processes: ProcessRegistry) -> None:
+        """Stop this storage's XRootD server, if any."""
+        processes.stop(self.process_name)

@@ -1,0 +1,246 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  encodeName,
+  getDataset,
+  getHealth,
+  listFiles,
+  listStorageElements,
+  queryString,
+  requestAPI,
+  ResponseError,
+  searchDatasets,
+  splitDid
+} from '../api';
+
+/** Server settings whose fetch answers from `respond` and records every request. */
+function mockServer(
+  respond: (request: Request) => Response | Promise<Response>
+): { settings: ServerConnection.ISettings; requests: Request[] } {
+  const requests: Request[] = [];
+  const fetch = jest.fn(async (input: RequestInfo | URL) => {
+    const request = input as Request;
+    requests.push(request);
+    return respond(request);
+  });
+  const settings = ServerConnection.makeSettings({
+    baseUrl: 'http://localhost:8888/user/alice/',
+    fetch: fetch as unknown as typeof window.fetch
+  });
+  return { settings, requests };
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' }
+  });
+}
+
+/** The request's path and query, without the cache-busting timestamp ServerConnection adds. */
+function parse(request: Request): {
+  path: string;
+  params: { [key: string]: string };
+} {
+  const url = new URL(request.url);
+  const params: { [key: string]: string } = {};
+  url.searchParams.forEach((value, key) => {
+    if (!/^\d+$/.test(key)) {
+      params[key] = value;
+    }
+  });
+  return { path: url.pathname, params };
+}
+
+describe('queryString', () => {
+  it('encodes keys and values and drops empty ones', () => {
+    expect(
+      queryString({
+        q: 'cms:*DY*',
+        filters: 'a=1,b>2',
+        x: undefined,
+        y: null,
+        z: ''
+      })
+    ).toBe('?q=cms%3A*DY*&filters=a%3D1%2Cb%3E2');
+  });
+
+  it('is empty without parameters', () => {
+    expect(queryString({})).toBe('');
+  });
+});
+
+describe('encodeName and splitDid', () => {
+  it('encodes each segment and keeps the slashes', () => {
+    expect(encodeName('store/mc/a b+c.root')).toBe('store/mc/a%20b%2Bc.root');
+  });
+
+  it('splits at the first colon only', () => {
+    expect(splitDid('user.jdoe:a:b/c')).toEqual({
+      scope: 'user.jdoe',
+      name: 'a:b/c'
+    });
+  });
+
+  it('refuses a text without scope or name', () => {
+    expect(() => splitDid('nocolon')).toThrow(ResponseError);
+    expect(() => splitDid(':name')).toThrow(/not a DID/);
+    expect(() => splitDid('scope:')).toThrow(/not a DID/);
+  });
+});
+
+describe('requestAPI', () => {
+  it('joins the base URL and the wp5/api prefix', async () => {
+    const { settings, requests } = mockServer(() =>
+      json({ version: '0.1.0', engines: [] })
+    );
+    const health = await getHealth(settings);
+    expect(health).toEqual({ version: '0.1.0', engines: [] });
+    expect(parse(requests[0]).path).toBe('/user/alice/wp5/api/health');
+    expect(requests[0].method).toBe('GET');
+  });
+
+  it('maps an error body to a ResponseError with the server message', async () => {
+    const { settings } = mockServer(() =>
+      json(
+        {
+          error: 'invalid_request',
+          message: "'x' is not a search: expected scope:pattern"
+        },
+        400
+      )
+    );
+    const failure = searchDatasets({ q: 'x' }, settings);
+    await expect(failure).rejects.toBeInstanceOf(ResponseError);
+    await expect(failure).rejects.toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      message: "'x' is not a search: expected scope:pattern"
+    });
+  });
+
+  it('maps an engine failure (503) the same way', async () => {
+    const { settings } = mockServer(() =>
+      json(
+        {
+          error: 'engine_unavailable',
+          message: 'Rucio at http://127.0.0.1:1 did not answer'
+        },
+        503
+      )
+    );
+    await expect(getDataset('cms', 'x', settings)).rejects.toMatchObject({
+      status: 503,
+      code: 'engine_unavailable',
+      message: 'Rucio at http://127.0.0.1:1 did not answer'
+    });
+  });
+
+  it('falls back to the HTTP status when the error body is not JSON', async () => {
+    const { settings } = mockServer(
+      () =>
+        new Response('<html>Bad gateway</html>', {
+          status: 502,
+          statusText: 'Bad Gateway'
+        })
+    );
+    await expect(requestAPI('health', {}, {}, settings)).rejects.toMatchObject({
+      status: 502,
+      code: 'http_error',
+      message: 'HTTP 502 Bad Gateway'
+    });
+  });
+
+  it('reports a network failure as status 0', async () => {
+    const { settings } = mockServer(() => {
+      throw new TypeError('Failed to fetch');
+    });
+    await expect(getHealth(settings)).rejects.toMatchObject({
+      status: 0,
+      code: 'network_error'
+    });
+  });
+
+  it('refuses a 200 answer that is not JSON', async () => {
+    const { settings } = mockServer(
+      () => new Response('not json', { status: 200 })
+    );
+    await expect(getHealth(settings)).rejects.toMatchObject({
+      code: 'invalid_response'
+    });
+  });
+});
+
+describe('typed calls', () => {
+  it('searchDatasets sends q, type, filters, limit and cursor', async () => {
+    const page = { query: 'cms:*', items: [], next_cursor: null };
+    const { settings, requests } = mockServer(() => json(page));
+    const result = await searchDatasets(
+      {
+        q: 'cms:*DY*',
+        type: 'all',
+        filters: 'datatype=NANOAOD,events>1000',
+        limit: 50,
+        cursor: 'eyJvIjogNTB9'
+      },
+      settings
+    );
+    expect(result).toEqual(page);
+    const { path, params } = parse(requests[0]);
+    expect(path).toBe('/user/alice/wp5/api/datasets');
+    expect(params).toEqual({
+      q: 'cms:*DY*',
+      type: 'all',
+      filters: 'datatype=NANOAOD,events>1000',
+      limit: '50',
+      cursor: 'eyJvIjogNTB9'
+    });
+    expect(requests[0].url).toContain('q=cms%3A*DY*');
+  });
+
+  it('searchDatasets leaves out what is not set', async () => {
+    const { settings, requests } = mockServer(() =>
+      json({ query: 'cms:*', items: [], next_cursor: null })
+    );
+    await searchDatasets({ q: 'cms:*', cursor: null }, settings);
+    expect(parse(requests[0]).params).toEqual({ q: 'cms:*' });
+  });
+
+  it('getDataset encodes the scope and each name segment', async () => {
+    const { settings, requests } = mockServer(() => json({}));
+    await getDataset('user.jdoe', 'store/mc/a b+c', settings);
+    expect(parse(requests[0]).path).toBe(
+      '/user/alice/wp5/api/datasets/user.jdoe/store/mc/a%20b%2Bc'
+    );
+  });
+
+  it('listFiles adds rse, limit and cursor', async () => {
+    const { settings, requests } = mockServer(() =>
+      json({ did: 'cms:x', items: [], next_cursor: null })
+    );
+    await listFiles('cms', 'DYJets/v9', { rse: 'SITE-A', limit: 10 }, settings);
+    const { path, params } = parse(requests[0]);
+    expect(path).toBe('/user/alice/wp5/api/datasets/cms/DYJets/v9/files');
+    expect(params).toEqual({ rse: 'SITE-A', limit: '10' });
+  });
+
+  it('listStorageElements reads GET rses', async () => {
+    const body = {
+      items: [
+        {
+          name: 'SITE-A',
+          rse_type: 'DISK',
+          deterministic: true,
+          availability_read: true,
+          availability_write: true,
+          quota_bytes: null,
+          used_bytes: 0,
+          attributes: {}
+        }
+      ]
+    };
+    const { settings, requests } = mockServer(() => json(body));
+    expect(await listStorageElements(settings)).toEqual(body);
+    expect(parse(requests[0]).path).toBe('/user/alice/wp5/api/rses');
+  });
+});

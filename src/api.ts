@@ -1,0 +1,207 @@
+/**
+ * Typed client of the jupyter-wp5 REST API (``/wp5/api``): one generic request function and one
+ * typed call per endpoint. Components never fetch; the model calls these.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  IDatasetDetails,
+  IErrorBody,
+  IFilePage,
+  IFilesRequest,
+  IHealth,
+  ISearchPage,
+  ISearchRequest,
+  IStorageElementList,
+  IWp5Error
+} from './tokens';
+
+/** Path of the API under the server's base URL. */
+export const API_PREFIX = 'wp5/api';
+
+/** A failed API call: the HTTP status plus the server's error code and message. */
+export class ResponseError extends Error implements IWp5Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly response: Response | null = null
+  ) {
+    super(message);
+    this.name = 'ResponseError';
+  }
+
+  /** Build the error for a non-2xx response from its JSON ``{error, message}`` body. */
+  static async fromResponse(response: Response): Promise<ResponseError> {
+    let text = '';
+    try {
+      text = await response.text();
+    } catch {
+      // fall through with an empty body
+    }
+    let body: Partial<IErrorBody> = {};
+    try {
+      body = text ? (JSON.parse(text) as Partial<IErrorBody>) : {};
+    } catch {
+      body = {};
+    }
+    const code =
+      typeof body.error === 'string' && body.error ? body.error : 'http_error';
+    const message =
+      typeof body.message === 'string' && body.message
+        ? body.message
+        : `HTTP ${response.status} ${response.statusText || ''}`.trim();
+    return new ResponseError(response.status, code, message, response);
+  }
+}
+
+/** Query parameters; undefined, null and empty values are left out. */
+export type QueryParams = {
+  [key: string]: string | number | boolean | null | undefined;
+};
+
+/** Build the ``?a=1&b=2`` part, encoding keys and values; '' when there is none. */
+export function queryString(params: QueryParams = {}): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') {
+      continue;
+    }
+    parts.push(
+      `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`
+    );
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/**
+ * Encode a DID name for the path: each '/'-separated segment is percent-encoded, the slashes
+ * stay (the server routes ``datasets/{scope}/{name}`` with a name that may contain '/').
+ */
+export function encodeName(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
+}
+
+/** Split ``scope:name`` into its parts. */
+export function splitDid(did: string): { scope: string; name: string } {
+  const i = did.indexOf(':');
+  if (i <= 0 || i === did.length - 1) {
+    throw new ResponseError(
+      0,
+      'invalid_did',
+      `'${did}' is not a DID: expected scope:name`
+    );
+  }
+  return { scope: did.slice(0, i), name: did.slice(i + 1) };
+}
+
+/**
+ * Call the API and parse its JSON answer.
+ *
+ * @param endPoint path below ``/wp5/api``, already encoded (e.g. ``datasets/cms/a%20b``)
+ * @param init fetch options
+ * @param params query parameters
+ * @param settings server settings; the default ones when omitted
+ * @throws ResponseError on a network failure (status 0) or a 4xx/5xx answer
+ */
+export async function requestAPI<T>(
+  endPoint = '',
+  init: RequestInit = {},
+  params: QueryParams = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url =
+    URLExt.join(settings.baseUrl, API_PREFIX, endPoint) + queryString(params);
+
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ResponseError(0, 'network_error', reason);
+  }
+
+  if (!response.ok) {
+    throw await ResponseError.fromResponse(response);
+  }
+
+  const text = await response.text();
+  if (!text) {
+    return undefined as unknown as T;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ResponseError(
+      response.status,
+      'invalid_response',
+      `The server's answer to ${endPoint} is not JSON`,
+      response
+    );
+  }
+}
+
+/* ------------------------------------------------------------------ typed calls */
+
+/** ``GET health``. */
+export function getHealth(
+  settings?: ServerConnection.ISettings
+): Promise<IHealth> {
+  return requestAPI<IHealth>('health', {}, {}, settings);
+}
+
+/** ``GET datasets``: one page of a catalogue search. */
+export function searchDatasets(
+  request: ISearchRequest,
+  settings?: ServerConnection.ISettings
+): Promise<ISearchPage> {
+  return requestAPI<ISearchPage>(
+    'datasets',
+    {},
+    {
+      q: request.q,
+      type: request.type,
+      filters: request.filters,
+      limit: request.limit,
+      cursor: request.cursor
+    },
+    settings
+  );
+}
+
+/** ``GET datasets/{scope}/{name}``: size, file count, copies per site, rules, metadata. */
+export function getDataset(
+  scope: string,
+  name: string,
+  settings?: ServerConnection.ISettings
+): Promise<IDatasetDetails> {
+  return requestAPI<IDatasetDetails>(
+    `datasets/${encodeURIComponent(scope)}/${encodeName(name)}`,
+    {},
+    {},
+    settings
+  );
+}
+
+/** ``GET datasets/{scope}/{name}/files``: one page of the file list. */
+export function listFiles(
+  scope: string,
+  name: string,
+  request: IFilesRequest = {},
+  settings?: ServerConnection.ISettings
+): Promise<IFilePage> {
+  return requestAPI<IFilePage>(
+    `datasets/${encodeURIComponent(scope)}/${encodeName(name)}/files`,
+    {},
+    { rse: request.rse, limit: request.limit, cursor: request.cursor },
+    settings
+  );
+}
+
+/** ``GET rses``: the storage elements the user may target. */
+export function listStorageElements(
+  settings?: ServerConnection.ISettings
+): Promise<IStorageElementList> {
+  return requestAPI<IStorageElementList>('rses', {}, {}, settings);
+}

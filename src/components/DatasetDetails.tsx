@@ -1,0 +1,203 @@
+import * as React from 'react';
+
+import {
+  IDatasetDetails,
+  IDetailsState,
+  IRuleSummary,
+  ISiteCopy
+} from '../tokens';
+import { ErrorBanner } from './ErrorBanner';
+import { formatBytes, formatCount, formatFraction } from './format';
+
+/** Props of {@link DatasetDetailsView}. */
+export interface IDatasetDetailsProps {
+  state: IDetailsState;
+  onRefresh: () => void;
+  onClose: () => void;
+}
+
+/** The selected dataset: size, file count, copies per site, rules and metadata. */
+export function DatasetDetailsView(
+  props: IDatasetDetailsProps
+): JSX.Element | null {
+  const { state, onRefresh, onClose } = props;
+  if (!state.selected) {
+    return null;
+  }
+  return (
+    <section
+      className="wp5-details"
+      data-testid="wp5-details"
+      data-did={state.selected}
+    >
+      <header className="wp5-details-header">
+        <h3 className="wp5-details-title" title={state.selected}>
+          {state.selected}
+        </h3>
+        <button
+          className="wp5-icon-button"
+          title="Reload"
+          aria-label="Reload"
+          onClick={onRefresh}
+          disabled={state.loading}
+        >
+          {'\u21bb'}
+        </button>
+        <button
+          className="wp5-icon-button"
+          title="Close"
+          aria-label="Close"
+          onClick={onClose}
+        >
+          {'\u00d7'}
+        </button>
+      </header>
+      {state.loading && (
+        <div className="wp5-loading" data-testid="wp5-loading">
+          Loading{'\u2026'}
+        </div>
+      )}
+      {state.error && <ErrorBanner error={state.error} />}
+      {state.details && <DetailsBody details={state.details} />}
+    </section>
+  );
+}
+
+function DetailsBody(props: { details: IDatasetDetails }): JSX.Element {
+  const { details } = props;
+  const metadata = Object.entries(details.metadata ?? {}).filter(
+    ([, value]) => value !== null && value !== undefined && value !== ''
+  );
+  return (
+    <div className="wp5-details-body">
+      <dl className="wp5-summary">
+        <dt>Type</dt>
+        <dd className="wp5-details-type">{details.type}</dd>
+        <dt>Size</dt>
+        <dd className="wp5-details-bytes">{formatBytes(details.bytes)}</dd>
+        <dt>Files</dt>
+        <dd className="wp5-details-files">{formatCount(details.files)}</dd>
+      </dl>
+
+      <h4 className="wp5-subtitle">Copies</h4>
+      {details.copies.length === 0 ? (
+        <div className="wp5-empty">No copy at any storage element.</div>
+      ) : (
+        <table className="wp5-table wp5-copies">
+          <thead>
+            <tr>
+              <th>Site</th>
+              <th>Available</th>
+              <th>Files</th>
+              <th>Size</th>
+            </tr>
+          </thead>
+          <tbody>
+            {details.copies.map(copy => (
+              <CopyRow key={copy.rse} copy={copy} />
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      <h4 className="wp5-subtitle">Rules</h4>
+      {details.rules.length === 0 ? (
+        <div className="wp5-empty">No replication rule.</div>
+      ) : (
+        <table className="wp5-table wp5-rules">
+          <thead>
+            <tr>
+              <th>Where</th>
+              <th>State</th>
+              <th>Locks</th>
+              <th>Account</th>
+              <th>Expires</th>
+            </tr>
+          </thead>
+          <tbody>
+            {details.rules.map(rule => (
+              <RuleRow key={rule.id} rule={rule} />
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      {metadata.length > 0 && (
+        <>
+          <h4 className="wp5-subtitle">Metadata</h4>
+          <dl className="wp5-metadata" data-testid="wp5-metadata">
+            {metadata.map(([key, value]) => (
+              <React.Fragment key={key}>
+                <dt>{key}</dt>
+                <dd>
+                  {typeof value === 'object'
+                    ? JSON.stringify(value)
+                    : String(value)}
+                </dd>
+              </React.Fragment>
+            ))}
+          </dl>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** One storage element's copy, with a bar for the fraction of files available there. */
+function CopyRow(props: { copy: ISiteCopy }): JSX.Element {
+  const { copy } = props;
+  const pct = Math.round(Math.min(1, Math.max(0, copy.fraction)) * 100);
+  const complete =
+    copy.total_files > 0 && copy.available_files >= copy.total_files;
+  return (
+    <tr
+      className={`wp5-copy-row${complete ? ' wp5-mod-complete' : ''}`}
+      data-testid="wp5-copy-row"
+      data-rse={copy.rse}
+    >
+      <td className="wp5-copy-rse">{copy.rse}</td>
+      <td className="wp5-copy-fraction">
+        <div
+          className="wp5-fraction-bar"
+          role="progressbar"
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={pct}
+          aria-label={`${copy.rse} availability`}
+        >
+          <div className="wp5-fraction-fill" style={{ width: `${pct}%` }} />
+        </div>
+        <span className="wp5-fraction-text">
+          {formatFraction(copy.fraction)}
+        </span>
+      </td>
+      <td className="wp5-copy-files">
+        {formatCount(copy.available_files)}/{formatCount(copy.total_files)}
+      </td>
+      <td className="wp5-copy-bytes">{formatBytes(copy.available_bytes)}</td>
+    </tr>
+  );
+}
+
+function RuleRow(props: { rule: IRuleSummary }): JSX.Element {
+  const { rule } = props;
+  return (
+    <tr
+      className="wp5-rule-row"
+      data-testid="wp5-rule-row"
+      data-rule-id={rule.id}
+    >
+      <td title={rule.id}>{rule.rse_expression}</td>
+      <td>
+        <span className={`wp5-state wp5-state-${rule.state.toLowerCase()}`}>
+          {rule.state}
+        </span>
+      </td>
+      <td title="OK / replicating / stuck">
+        {rule.locks_ok}/{rule.locks_replicating}/{rule.locks_stuck}
+      </td>
+      <td>{rule.account}</td>
+      <td>{rule.expires_at ?? 'never'}</td>
+    </tr>
+  );
+}

@@ -1,0 +1,53 @@
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+
+import { wp5Icon } from './icons';
+import { DataModel } from './model';
+import { Wp5Panel } from './panel';
+import { CommandIDs, IDataModel } from './tokens';
+
+/** The panel's rank in the left sidebar (after the file browser, running, git, ...). */
+const PANEL_RANK = 900;
+
+/** Adds the wp5 panel to the left sidebar and provides its data model. */
+const panelPlugin: JupyterFrontEndPlugin<IDataModel> = {
+  id: 'jupyter-wp5:panel',
+  description:
+    'The WP5 side panel: search the data catalogue and inspect datasets.',
+  autoStart: true,
+  provides: IDataModel,
+  optional: [ILayoutRestorer, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
+  ): IDataModel => {
+    const model = new DataModel();
+    const panel = new Wp5Panel({ model });
+    app.shell.add(panel, 'left', { rank: PANEL_RANK });
+    if (restorer) {
+      restorer.add(panel, panel.id);
+    }
+
+    app.commands.addCommand(CommandIDs.openPanel, {
+      label: 'Open the WP5 Panel',
+      caption: 'Show the WP5 data and compute panel in the left sidebar',
+      icon: args => (args['isPalette'] ? undefined : wp5Icon),
+      execute: () => {
+        app.shell.activateById(panel.id);
+      }
+    });
+    if (palette) {
+      palette.addItem({ command: CommandIDs.openPanel, category: 'WP5' });
+    }
+
+    return model;
+  }
+};
+
+export default [panelPlugin];
+export * from './tokens';

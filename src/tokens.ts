@@ -1,0 +1,225 @@
+/**
+ * Public tokens, wire types and command ids of the jupyter-wp5 front end.
+ *
+ * The wire types mirror, field for field, the ``to_dict()`` shapes of the records in
+ * ``jupyter_wp5/models.py``; keep the two (and ``jupyter_wp5/openapi.yaml``) in step.
+ */
+import { Token } from '@lumino/coreutils';
+import { ISignal } from '@lumino/signaling';
+
+/* ------------------------------------------------------------------ wire types */
+
+/** What a search may ask for: one type, all collections or everything (``DidTypeFilter``). */
+export type DidTypeFilter =
+  'dataset' | 'container' | 'file' | 'collection' | 'all';
+
+/** The search types, in the order the type selector shows them. */
+export const DID_TYPE_FILTERS: ReadonlyArray<DidTypeFilter> = [
+  'collection',
+  'dataset',
+  'container',
+  'file',
+  'all'
+];
+
+/** The type of one data identifier (``DidType``). */
+export type DidType = 'file' | 'dataset' | 'container';
+
+/** Body of every error response: ``Wp5Error.to_dict()``. */
+export interface IErrorBody {
+  /** A stable code: ``invalid_request``, ``invalid_did``, ``not_found``, ``engine_refused``, ... */
+  error: string;
+  /** A message the user may read. */
+  message: string;
+}
+
+/** Whether an engine (Rucio, a Dask backend) answers: ``EngineStatus``. */
+export interface IEngineStatus {
+  name: string;
+  reachable: boolean;
+  url: string | null;
+  version: string | null;
+  account: string | null;
+  message: string | null;
+}
+
+/** ``GET health``: ``Health``. */
+export interface IHealth {
+  version: string;
+  engines: IEngineStatus[];
+}
+
+/** One search result: ``DidSummary``. */
+export interface IDidSummary {
+  did: string;
+  scope: string;
+  name: string;
+  type: DidType | string;
+  bytes: number | null;
+  files: number | null;
+}
+
+/** ``GET datasets``: ``SearchPage``. ``next_cursor`` is null on the last page. */
+export interface ISearchPage {
+  query: string;
+  items: IDidSummary[];
+  next_cursor: string | null;
+}
+
+/** How much of a DID one storage element holds: ``SiteCopy``. */
+export interface ISiteCopy {
+  rse: string;
+  available_files: number;
+  total_files: number;
+  available_bytes: number;
+  total_bytes: number;
+  /** ``available_files / total_files``, 0 when the DID has no files. */
+  fraction: number;
+}
+
+/** A replication rule on a DID, with its lock counts: ``RuleSummary``. */
+export interface IRuleSummary {
+  id: string;
+  account: string;
+  rse_expression: string;
+  state: string;
+  copies: number;
+  locks_ok: number;
+  locks_replicating: number;
+  locks_stuck: number;
+  created_at: string | null;
+  expires_at: string | null;
+}
+
+/** ``GET datasets/{scope}/{name}``: ``DatasetDetails``. */
+export interface IDatasetDetails {
+  did: string;
+  scope: string;
+  name: string;
+  type: DidType | string;
+  bytes: number | null;
+  files: number | null;
+  copies: ISiteCopy[];
+  rules: IRuleSummary[];
+  metadata: { [key: string]: unknown };
+}
+
+/** One file of a dataset with its replica state per storage element: ``FileEntry``. */
+export interface IFileEntry {
+  scope: string;
+  name: string;
+  bytes: number | null;
+  adler32: string | null;
+  states: { [rse: string]: string };
+}
+
+/** ``GET datasets/{scope}/{name}/files``: ``FilePage``. */
+export interface IFilePage {
+  did: string;
+  items: IFileEntry[];
+  next_cursor: string | null;
+}
+
+/** A storage element and the user's quota on it: ``StorageElement``. */
+export interface IStorageElement {
+  name: string;
+  rse_type: string;
+  deterministic: boolean;
+  availability_read: boolean;
+  availability_write: boolean;
+  quota_bytes: number | null;
+  used_bytes: number | null;
+  attributes: { [key: string]: unknown };
+}
+
+/** ``GET rses``. */
+export interface IStorageElementList {
+  items: IStorageElement[];
+}
+
+/* ------------------------------------------------------------------ requests */
+
+/** Parameters of ``GET datasets``. */
+export interface ISearchRequest {
+  /** ``scope:pattern`` with wildcards, e.g. ``cms:*DY*``. */
+  q: string;
+  type?: DidTypeFilter;
+  /** Metadata filters, ``key=value,key>value``. */
+  filters?: string;
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** Parameters of ``GET datasets/{scope}/{name}/files``. */
+export interface IFilesRequest {
+  rse?: string;
+  limit?: number;
+  cursor?: string | null;
+}
+
+/* ------------------------------------------------------------------ model */
+
+/** The search section's state; every field is replaced, never mutated, on a change. */
+export interface ISearchState {
+  /** The text in the search box. */
+  query: string;
+  type: DidTypeFilter;
+  filters: string;
+  /** The query the shown results belong to (null before the first search). */
+  submitted: ISearchRequest | null;
+  results: IDidSummary[];
+  /** Cursor of the next page; null when there is none. */
+  nextCursor: string | null;
+  loading: boolean;
+  error: IWp5Error | null;
+}
+
+/** The dataset view's state. */
+export interface IDetailsState {
+  /** The DID shown, ``scope:name``; null when nothing is selected. */
+  selected: string | null;
+  details: IDatasetDetails | null;
+  loading: boolean;
+  error: IWp5Error | null;
+}
+
+/** An error as the panel shows it. */
+export interface IWp5Error {
+  /** HTTP status; 0 when the request never reached the server. */
+  status: number;
+  code: string;
+  message: string;
+}
+
+/** The panel's data model: search and dataset details (replicas and clusters come later). */
+export interface IDataModel {
+  readonly search: ISearchState;
+  readonly details: IDetailsState;
+  /** Emitted whenever ``search`` or ``details`` changes. */
+  readonly stateChanged: ISignal<IDataModel, void>;
+  setQuery(query: string): void;
+  setType(type: DidTypeFilter): void;
+  setFilters(filters: string): void;
+  /** Run the search in the box from its first page. */
+  runSearch(): Promise<void>;
+  /** Append the next page of the current search, if any. */
+  loadMore(): Promise<void>;
+  /** Select a DID (``scope:name``) and load its details; null clears the selection. */
+  select(did: string | null): Promise<void>;
+}
+
+/** The data model token, for other plugins that want to react to the user's search. */
+export const IDataModel = new Token<IDataModel>(
+  'jupyter-wp5:IDataModel',
+  'The jupyter-wp5 data model: catalogue search and dataset details.'
+);
+
+/* ------------------------------------------------------------------ commands */
+
+export namespace CommandIDs {
+  /** Open (activate) the wp5 side panel. */
+  export const openPanel = 'wp5:open-panel';
+}
+
+/** Id of the side panel widget (also its restorer key). */
+export const PANEL_ID = 'wp5-panel';

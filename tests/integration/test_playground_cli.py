@@ -1,0 +1,134 @@
+"""`jupyter wp5 playground`: starts the facility, says when it is ready, leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+psutil = pytest.importorskip("psutil")
+
+REPO = Path(__file__).resolve().parents[2]
+READY = "wp5 playground ready"
+# The first run may create the Rucio server's virtualenv (pip install rucio).
+READY_TIMEOUT = 600
+
+pytestmark = [pytest.mark.rucio, pytest.mark.timeout(READY_TIMEOUT + 300)]
+
+
+@dataclass
+class Run:
+    """What one `jupyter wp5 playground --no-lab` run showed."""
+
+    returncode: int
+    output: str
+    pids: list[int]
+    ping_ok: bool
+    facility: dict
+    seconds_to_ready: float
+
+
+def _run_playground(root: Path, *extra: str) -> Run:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter_wp5.cli",
+        "playground",
+        "--no-lab",
+        "--root",
+        str(root),
+        "--events",
+        "1000",
+        *extra,
+    ]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the readiness line ends the loop; EOF means it died
+            lines.append(line)
+            if line.strip() == READY:
+                break
+            if time.monotonic() - started > READY_TIMEOUT:
+                break
+        ready_after = time.monotonic() - started
+        assert any(line.strip() == READY for line in lines), "".join(lines)
+
+        facility = json.loads((root / "facility.json").read_text())
+        with urllib.request.urlopen(f"{facility['rucio_url']}/ping", timeout=5) as resp:
+            ping_ok = resp.status == 200 and b"version" in resp.read()
+        pids = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+        lines.append(rest)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return Run(proc.returncode, "".join(lines), pids, ping_ok, facility, ready_after)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("playground")
+    yield path
+    # Storage may live outside root (XRootD as root, see storage.storage_base): remove it too.
+    storage = path / "storage"
+    if storage.is_symlink():
+        shutil.rmtree(storage.resolve(), ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def first_run(root: Path) -> Run:
+    return _run_playground(root)
+
+
+def test_playground_starts_answers_and_stops_cleanly(first_run: Run) -> None:
+    assert first_run.ping_ok
+    assert first_run.returncode == 0, first_run.output
+    # Rucio server, storage servers: more than the CLI process itself.
+    assert len(first_run.pids) >= 2
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in first_run.pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in first_run.pids if _alive(p)] == []
+    assert "Rucio:" in first_run.output and "rucio.cfg:" in first_run.output
+    for rse, url in first_run.facility["storage"].items():
+        assert f"{rse}" in first_run.output and url in first_run.output
+    assert "password" not in json.dumps(first_run.facility)
+
+
+def test_second_start_reuses_state(root: Path, first_run: Run) -> None:
+    seed_file = root / "seed.json"
+    seeded_at = seed_file.stat().st_mtime_ns
+    second = _run_playground(root)
+    assert second.returncode == 0, second.output
+    assert second.ping_ok
+    assert seed_file.stat().st_mtime_ns == seeded_at  # no re-seeding
+    assert second.facility["rucio_url"] == first_run.facility["rucio_url"]
+    assert second.facility["storage"] == first_run.facility["storage"]
+    assert second.facility["datasets"] == first_run.facility["datasets"]
+    assert [p for p in second.pids if _alive(p)] == []
