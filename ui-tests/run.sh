@@ -7,7 +7,7 @@ work="$(mktemp -d)"
 port="$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 token="$(python -c 'import secrets; print(secrets.token_hex(16))')"
 
-jupyter wp5 playground --root "$work/facility" --port "$port" --token "$token" \
+JUPYTER_CONFIG_PATH="$HERE/jupyter-config" jupyter wp5 playground --root "$work/facility" --port "$port" --token "$token" \
   >"$work/playground.log" 2>&1 &
 pg=$!
 stop() {

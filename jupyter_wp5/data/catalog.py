@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from traitlets.config import LoggingConfigurable
@@ -23,6 +23,7 @@ from ..models import (
     FileEntry,
     FilePage,
     InvalidRequest,
+    NotFound,
     RuleSummary,
     SearchPage,
     SearchQuery,
@@ -102,7 +103,7 @@ class RucioCatalog(LoggingConfigurable):
 
     async def describe(self, did: DID) -> DatasetDetails:
         """Size, file count, copies per storage element and rules of a DID."""
-        return await self.connection.run(lambda c: _describe(c, did))
+        return await self._about(did, lambda c: _describe(c, did))
 
     async def files(
         self, did: DID, rse: str | None = None, limit: int = 100, cursor: Cursor | None = None
@@ -128,7 +129,7 @@ class RucioCatalog(LoggingConfigurable):
             ]
             return entries, len(rows) > limit
 
-        entries, more = await self.connection.run(page)
+        entries, more = await self._about(did, page)
         return FilePage(
             did=str(did),
             items=entries,
@@ -138,6 +139,13 @@ class RucioCatalog(LoggingConfigurable):
     async def rses(self) -> list[StorageElement]:
         """The storage elements, with the user's quota and usage on each."""
         return await self.connection.run(_storage_elements)
+
+    async def _about(self, did: DID, fn: Callable[[Any], T]) -> T:
+        """Run a call about one DID; a not-found error then names the DID."""
+        try:
+            return await self.connection.run(fn)
+        except NotFound as err:
+            raise NotFound(f"{did}: {err.message}") from None
 
     def close(self) -> None:
         """Release the connection's threads."""

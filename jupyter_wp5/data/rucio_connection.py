@@ -37,7 +37,7 @@ def translate_rucio_error(exc: BaseException, host: str | None) -> Wp5Error:
     if isinstance(exc, Wp5Error):
         return exc
     if isinstance(exc, rucio.DataIdentifierNotFound | rucio.ScopeNotFound):
-        return NotFound(f"Rucio has no such data identifier: {_first_line(exc)}")
+        return NotFound(f"not found in Rucio ({_first_line(exc)})")
     if isinstance(exc, rucio.RSENotFound):
         return NotFound(f"Rucio has no such storage element: {_first_line(exc)}")
     if isinstance(exc, rucio.InvalidObject | rucio.InvalidRSEExpression):
@@ -51,7 +51,7 @@ def translate_rucio_error(exc: BaseException, host: str | None) -> Wp5Error:
         )
     if isinstance(exc, rucio.MissingClientParameter):
         return EngineUnavailable(f"Rucio is not configured: {_first_line(exc)}")
-    if isinstance(exc, http.ConnectionError | http.Timeout):
+    if isinstance(exc, http.ConnectionError | http.Timeout | rucio.ServerConnectionException):
         return EngineUnavailable(f"Rucio{where} is unreachable ({type(exc).__name__})")
     if isinstance(exc, rucio.RucioException):
         return EngineRefused(f"Rucio{where} answered with an error: {_first_line(exc)}")

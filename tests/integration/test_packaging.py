@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -16,7 +17,8 @@ def jupyter(*args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "jupyter", *args], capture_output=True, text=True, check=True
     )
-    return done.stdout + done.stderr
+    # Jupyter colours "enabled" and "OK" even when not writing to a terminal.
+    return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
 
 
 def test_server_and_lab_extensions_are_enabled_and_ok():
