@@ -101,7 +101,8 @@ class RucioConnection(LoggingConfigurable):
         parser.read(self.rucio_config)
         return dict(parser["client"]) if parser.has_section("client") else {}
 
-    def _client_args(self) -> dict[str, Any]:
+    def client_args(self) -> dict[str, Any]:
+        """Keyword arguments for ``rucio.client.Client`` from this connection's rucio.cfg."""
         s = self._settings
         args: dict[str, Any] = {"timeout": int(self.timeout)}
         for key in ("rucio_host", "auth_host", "auth_type", "ca_cert", "vo"):
@@ -121,7 +122,7 @@ class RucioConnection(LoggingConfigurable):
         if client is None:
             from rucio.client import Client
 
-            client = Client(**self._client_args())
+            client = Client(**self.client_args())
             self._local.client = client
         return client
 
