@@ -43,7 +43,7 @@ python_env() {
     "$VENV/bin/pip" install -q "jupyterlab>=4.6,<5" "hatch-jupyter-builder>=0.10" "hatchling>=1.5"
     (cd "$ROOT" && "$VENV/bin/pip" install -q -e ".[$extra]")
     # An editable install links the lab extension's build folder instead of copying it.
-    (cd "$ROOT" && "$VENV/bin/jupyter" labextension develop --overwrite . >/dev/null)
+    (cd "$ROOT" && "$VENV/bin/jupyter-builder" develop --overwrite . >/dev/null)
     echo "$digest" > "$stamp"
   fi
 }
