@@ -21,11 +21,14 @@ def facility(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """The playground facility, started once for the whole session."""
     from jupyter_wp5.playground import Facility
 
-    root = os.environ.get("WP5_TEST_FACILITY_DIR") or tmp_path_factory.mktemp("facility")
-    fac = Facility(root=Path(root), events_per_file=2000)
+    keep = os.environ.get("WP5_TEST_FACILITY_DIR")
+    fac = Facility(root=Path(keep or tmp_path_factory.mktemp("facility")), events_per_file=2000)
     fac.start()
     yield fac
-    fac.stop()
+    if keep:
+        fac.stop()
+    else:
+        fac.remove()
 
 
 @pytest.fixture(scope="session")

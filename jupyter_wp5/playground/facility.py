@@ -129,6 +129,11 @@ class Facility:
         """Stop everything the facility started (newest first) and wait for it to be gone."""
         self.processes.stop_all()
         self.info = None
+
+    def remove(self) -> None:
+        """Stop, then delete all the state the facility owns (``root/notebooks`` is kept)."""
+        self.stop()
+        self._wipe()
         if self._lock is not None:
             self._lock.close()
             self._lock = None

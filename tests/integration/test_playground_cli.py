@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from jupyter_wp5.playground import Facility
 
 psutil = pytest.importorskip("psutil")
 
@@ -95,10 +96,8 @@ def _alive(pid: int) -> bool:
 def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("playground")
     yield path
-    # Storage may live outside root (XRootD as root, see storage.storage_base): remove it too.
-    storage = path / "storage"
-    if storage.is_symlink():
-        shutil.rmtree(storage.resolve(), ignore_errors=True)
+    # Storage may live outside root (XRootD as root): the facility knows what to delete.
+    Facility(root=path).remove()
 
 
 @pytest.fixture(scope="module")
