@@ -48,6 +48,18 @@ class NotFound(Wp5Error):
     code = "not_found"
 
 
+class Forbidden(Wp5Error):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(Wp5Error):
+    """The request is valid but cannot be done in the current state (quota, duplicate, profile)."""
+
+    status = 409
+    code = "conflict"
+
+
 class EngineRefused(Wp5Error):
     """The engine answered but refused us (bad credentials, permission): a gateway error."""
 
@@ -64,7 +76,16 @@ class EngineUnavailable(Wp5Error):
 
 ERRORS_BY_CODE: dict[str, type[Wp5Error]] = {
     cls.code: cls
-    for cls in (Wp5Error, InvalidRequest, InvalidDID, NotFound, EngineRefused, EngineUnavailable)
+    for cls in (
+        Wp5Error,
+        InvalidRequest,
+        InvalidDID,
+        NotFound,
+        Forbidden,
+        Conflict,
+        EngineRefused,
+        EngineUnavailable,
+    )
 }
 
 
@@ -381,3 +402,81 @@ class Health(Record):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Health:
         return cls(data["version"], [EngineStatus.from_dict(e) for e in data["engines"]])
+
+
+_LIFETIME_RE = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_LIFETIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_lifetime(text: str | int | None) -> int | None:
+    """``"7d"``, ``"12h"``, ``"3600"`` or seconds as an int -> seconds; None means no expiry."""
+    if text is None or text == "":
+        return None
+    m = _LIFETIME_RE.match(str(text))
+    if not m or int(m.group(1)) <= 0:
+        raise InvalidRequest(f"lifetime '{text}' is not a duration such as 3600, 12h or 7d")
+    return int(m.group(1)) * _LIFETIME_UNITS[m.group(2)]
+
+
+@dataclass(frozen=True)
+class ReplicaRequest:
+    """A copy of ``did`` at the storage elements that ``rse_expression`` selects."""
+
+    did: DID
+    rse_expression: str
+    copies: int = 1
+    lifetime: int | None = None
+    comment: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReplicaRequest:
+        if not isinstance(data, dict):
+            raise InvalidRequest("the request body must be a JSON object")
+        unknown = set(data) - {"did", "rse_expression", "copies", "lifetime", "comment"}
+        if unknown:
+            raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        expression = str(data.get("rse_expression") or "").strip()
+        if not expression:
+            raise InvalidRequest("rse_expression is required, e.g. SITE-B")
+        copies = data.get("copies", 1)
+        if not isinstance(copies, int) or isinstance(copies, bool) or copies < 1:
+            raise InvalidRequest("copies must be a positive integer")
+        comment = data.get("comment")
+        return cls(
+            did=DID.parse(str(data.get("did") or "")),
+            rse_expression=expression,
+            copies=copies,
+            lifetime=parse_lifetime(data.get("lifetime")),
+            comment=str(comment) if comment else None,
+        )
+
+
+@dataclass
+class ReplicaProgress(Record):
+    """A replication rule as the user follows it: its state and its file copies by state.
+
+    ``files_*`` count Rucio's locks, one per file and copy (files x copies).
+    """
+
+    id: str
+    did: str
+    rse_expression: str
+    state: str
+    copies: int
+    files_total: int
+    files_ok: int
+    files_replicating: int
+    files_stuck: int
+    bytes_total: int | None = None
+    bytes_ok: int | None = None
+    error: str | None = None
+    comment: str | None = None
+    created_at: str | None = None
+    expires_at: str | None = None
+
+    @property
+    def fraction(self) -> float:
+        return self.files_ok / self.files_total if self.files_total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "fraction": self.fraction}

@@ -16,7 +16,15 @@ from traitlets import Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..executor import BlockingExecutor
-from ..models import EngineRefused, EngineUnavailable, InvalidRequest, NotFound, Wp5Error
+from ..models import (
+    Conflict,
+    EngineRefused,
+    EngineUnavailable,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    Wp5Error,
+)
 
 T = TypeVar("T")
 
@@ -40,9 +48,19 @@ def translate_rucio_error(exc: BaseException, host: str | None) -> Wp5Error:
         return NotFound(f"not found in Rucio ({_first_line(exc)})")
     if isinstance(exc, rucio.RSENotFound):
         return NotFound(f"Rucio has no such storage element: {_first_line(exc)}")
+    if isinstance(exc, rucio.RuleNotFound):
+        return NotFound(f"no such replication rule in Rucio ({_first_line(exc)})")
     if isinstance(exc, rucio.InvalidObject | rucio.InvalidRSEExpression):
         return InvalidRequest(f"Rucio rejected the request: {_first_line(exc)}")
-    if isinstance(exc, rucio.CannotAuthenticate | rucio.AccessDenied):
+    if isinstance(exc, rucio.InsufficientAccountLimit):
+        return Conflict(f"not enough quota: {_first_line(exc)}")
+    if isinstance(exc, rucio.DuplicateRule):
+        return Conflict(f"you already have this rule: {_first_line(exc)}")
+    if isinstance(exc, rucio.InsufficientTargetRSEs):
+        return Conflict(f"not enough storage elements to place the copies: {_first_line(exc)}")
+    if isinstance(exc, rucio.AccessDenied):
+        return Forbidden(f"Rucio does not allow this: {_first_line(exc)}")
+    if isinstance(exc, rucio.CannotAuthenticate):
         return EngineRefused(f"Rucio{where} refused the credentials: {_first_line(exc)}")
     if isinstance(exc, rucio.ConfigNotFound):
         return EngineUnavailable(

@@ -9,6 +9,7 @@ from jupyter_server.utils import url_path_join
 from traitlets import Bool, Type
 
 from ..data.catalog import RucioCatalog
+from ..data.replicas import ReplicaService
 from .handlers import ROUTES
 from .services import Services
 
@@ -38,7 +39,11 @@ class Wp5App(ExtensionApp):
     )
 
     def initialize_settings(self) -> None:
-        self.services = Services(catalog=self.catalog_class(parent=self, log=self.log))
+        catalog = self.catalog_class(parent=self, log=self.log)
+        self.services = Services(
+            catalog=catalog,
+            replicas=ReplicaService(catalog.connection, parent=self, log=self.log),
+        )
         self.settings["wp5_services"] = self.services
         self._env_before = {name: os.environ.get(name) for name in (URL_ENV, TOKEN_ENV)}
         self._export_to_kernels()

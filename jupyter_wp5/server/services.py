@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..data.catalog import RucioCatalog
+from ..data.replicas import ReplicaService
 
 
 @dataclass
 class Services:
     catalog: RucioCatalog
+    replicas: ReplicaService
 
     def close(self) -> None:
+        # Both share the catalogue's Rucio connection; closing it once is enough.
         self.catalog.close()

@@ -6,21 +6,12 @@ import json
 from urllib.parse import quote
 
 import pytest
-from tornado.httpclient import HTTPClientError
 
-from .contract import assert_matches_contract
+from .contract import call
 
 
 async def get(jp_fetch, path: str, **params):
-    """GET /wp5/api/<path>; return (status, body) and check both against the OpenAPI contract."""
-    try:
-        response = await jp_fetch("wp5", "api", path, params=params or None)
-    except HTTPClientError as err:
-        assert err.response is not None, err
-        response = err.response
-    body = json.loads(response.body)
-    assert_matches_contract("GET", path, response.code, body)
-    return response.code, body
+    return await call(jp_fetch, "GET", path, **params)
 
 
 def did_path(did: str) -> str:

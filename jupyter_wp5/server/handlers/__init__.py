@@ -2,6 +2,7 @@
 
 from .datasets import DatasetFilesHandler, DatasetHandler, DatasetSearchHandler
 from .health import HealthHandler
+from .replicas import ReplicaHandler, ReplicasHandler
 from .rses import StorageElementsHandler
 
 _SCOPE = r"(?P<scope>[^/]+)"
@@ -13,4 +14,6 @@ ROUTES = [
     (rf"datasets/{_SCOPE}/{_NAME}/files", DatasetFilesHandler),
     (rf"datasets/{_SCOPE}/{_NAME}", DatasetHandler),
     (r"rses", StorageElementsHandler),
+    (r"replicas", ReplicasHandler),
+    (r"replicas/(?P<rule_id>[^/]+)", ReplicaHandler),
 ]

@@ -42,6 +42,12 @@ class Wp5Handler(APIHandler):
         value = self.get_query_argument(name, None)
         return value or None
 
+    def json_body(self) -> Any:
+        try:
+            return json.loads(self.request.body or b"null")
+        except ValueError:
+            raise InvalidRequest("the request body is not valid JSON") from None
+
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(payload))

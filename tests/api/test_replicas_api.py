@@ -1,0 +1,91 @@
+"""Copy requests as Rucio rules: accepted only when Rucio accepts, refusals with reasons, and
+nothing left behind by a refused request. (Transfers themselves need the playground's daemons.)"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .contract import call
+
+DATASET = "cms:WJetsToLNu_NanoAODv9"
+
+
+async def rules_on(jp_fetch, did: str) -> list[dict]:
+    scope, name = did.split(":")
+    status, body = await call(jp_fetch, "GET", f"datasets/{scope}/{name}")
+    assert status == 200
+    return body["rules"]
+
+
+def delete_as_admin(playground, rule_id: str) -> None:
+    from rucio.client import Client
+
+    from jupyter_wp5.data.rucio_connection import RucioConnection
+
+    admin = RucioConnection(rucio_config=str(playground.root_rucio_config))
+    Client(**admin.client_args()).delete_replication_rule(rule_id, purge_replicas=True)
+
+
+async def test_request_follow_and_cancel_a_copy(jp_fetch, playground):
+    expected = next(d for d in playground.datasets if d.did == DATASET)
+    status, made = await call(
+        jp_fetch,
+        "POST",
+        "replicas",
+        {"did": DATASET, "rse_expression": "SITE-B", "lifetime": "1d", "comment": "wp5 test"},
+    )
+    assert status == 201, made
+    try:
+        assert made["did"] == DATASET and made["rse_expression"] == "SITE-B"
+        assert made["state"] in {"REPLICATING", "OK"}
+        assert made["files_total"] == len(expected.files)
+        assert made["files_ok"] + made["files_replicating"] == len(expected.files)
+        assert made["bytes_total"] == expected.bytes
+        assert made["expires_at"] and made["comment"] == "wp5 test"
+
+        _, listed = await call(jp_fetch, "GET", "replicas")
+        assert made["id"] in [r["id"] for r in listed["items"]]
+        status, one = await call(jp_fetch, "GET", f"replicas/{made['id']}")
+        assert status == 200 and one["id"] == made["id"]
+        assert made["id"] in [r["id"] for r in await rules_on(jp_fetch, DATASET)]
+        # Rucio's generic permission policy lets only admins delete rules: the user sees
+        # Rucio's refusal and the rule stays (facility policies such as CMS's allow owners).
+        status, refused = await call(jp_fetch, "DELETE", f"replicas/{made['id']}")
+        assert status == 403 and "Rucio does not allow" in refused["message"]
+        assert made["id"] in [r["id"] for r in await rules_on(jp_fetch, DATASET)]
+    finally:
+        delete_as_admin(playground, made["id"])
+    # Rucio deletes softly: the rule now expires within the hour and its cleaner removes it.
+    status, doomed = await call(jp_fetch, "GET", f"replicas/{made['id']}")
+    assert status == 200
+    expires = datetime.strptime(doomed["expires_at"][:19], "%Y-%m-%d %H:%M:%S")
+    assert expires <= datetime.utcnow() + timedelta(seconds=3600)
+
+
+async def test_quota_exceeded_is_409_with_reason_and_leaves_no_rule(jp_fetch):
+    before = await rules_on(jp_fetch, DATASET)
+    status, body = await call(
+        jp_fetch, "POST", "replicas", {"did": DATASET, "rse_expression": "SITE-C"}
+    )
+    assert status == 409
+    assert "quota" in body["message"]
+    assert await rules_on(jp_fetch, DATASET) == before
+
+
+async def test_bad_requests_are_refused_before_anything_is_created(jp_fetch):
+    before = await rules_on(jp_fetch, DATASET)
+    cases = [
+        ({"did": DATASET, "rse_expression": "SITE-Z"}, 400),
+        ({"did": DATASET, "rse_expression": "SITE-A&("}, 400),
+        ({"did": DATASET}, 400),
+        ({"did": DATASET, "rse_expression": "SITE-B", "lifetime": "soon"}, 400),
+        ({"did": DATASET, "rse_expression": "SITE-B", "copies": 0}, 400),
+        ({"did": "cms:NoSuchDataset_v1", "rse_expression": "SITE-B"}, 404),
+        ({"did": "not a did", "rse_expression": "SITE-B"}, 400),
+    ]
+    for payload, expected in cases:
+        status, body = await call(jp_fetch, "POST", "replicas", payload)
+        assert (status, bool(body["message"])) == (expected, True), (payload, body)
+    status, _ = await call(jp_fetch, "GET", "replicas/not-a-rule-id")
+    assert status == 400
+    assert await rules_on(jp_fetch, DATASET) == before
