@@ -8,6 +8,7 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from traitlets import Bool, Type
 
+from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
 from .handlers import ROUTES
 from .services import Services
@@ -30,6 +31,13 @@ class Wp5App(ExtensionApp):
         config=True,
         help="The catalogue implementation (a RucioCatalog subclass).",
     )
+    cluster_manager_class = Type(
+        default_value=ClusterManager,
+        klass=ClusterManager,
+        config=True,
+        help="The Dask cluster manager (a ClusterManager subclass); its backend_class picks "
+        "where clusters run.",
+    )
     export_to_kernels = Bool(
         True,
         config=True,
@@ -38,7 +46,12 @@ class Wp5App(ExtensionApp):
     )
 
     def initialize_settings(self) -> None:
-        self.services = Services(catalog=self.catalog_class(parent=self, log=self.log))
+        self.services = Services(
+            catalog=self.catalog_class(parent=self, log=self.log),
+            clusters=self.cluster_manager_class(
+                base_url=self.serverapp.base_url, parent=self, log=self.log
+            ),
+        )
         self.settings["wp5_services"] = self.services
         self._env_before = {name: os.environ.get(name) for name in (URL_ENV, TOKEN_ENV)}
         self._export_to_kernels()

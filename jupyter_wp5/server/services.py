@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
 
 
 @dataclass
 class Services:
     catalog: RucioCatalog
+    clusters: ClusterManager
 
     def close(self) -> None:
-        self.catalog.close()
+        try:
+            self.clusters.shutdown()
+        finally:
+            self.catalog.close()

@@ -1,11 +1,13 @@
 """Routes of the /wp5/api REST interface (the contract is jupyter_wp5/openapi.yaml)."""
 
+from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
 from .datasets import DatasetFilesHandler, DatasetHandler, DatasetSearchHandler
 from .health import HealthHandler
 from .rses import StorageElementsHandler
 
 _SCOPE = r"(?P<scope>[^/]+)"
 _NAME = r"(?P<name>.+?)"
+_CLUSTER = r"(?P<cluster_id>[^/]+)"
 
 ROUTES = [
     (r"health", HealthHandler),
@@ -13,4 +15,7 @@ ROUTES = [
     (rf"datasets/{_SCOPE}/{_NAME}/files", DatasetFilesHandler),
     (rf"datasets/{_SCOPE}/{_NAME}", DatasetHandler),
     (r"rses", StorageElementsHandler),
+    (r"profiles", ProfilesHandler),
+    (r"clusters", ClustersHandler),
+    (rf"clusters/{_CLUSTER}", ClusterHandler),
 ]
