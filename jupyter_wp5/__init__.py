@@ -13,9 +13,31 @@ try:
 except ImportError:  # a source checkout that was never built
     __version__ = "0.0.0.dev0"
 
-from .api import dataset, files, health, rses, search
+from .api import (
+    cluster,
+    clusters,
+    dataset,
+    files,
+    health,
+    new_cluster,
+    profiles,
+    rses,
+    search,
+)
 
-__all__ = ["__version__", "dataset", "files", "health", "load_ipython_extension", "rses", "search"]
+__all__ = [
+    "__version__",
+    "cluster",
+    "clusters",
+    "dataset",
+    "files",
+    "health",
+    "load_ipython_extension",
+    "new_cluster",
+    "profiles",
+    "rses",
+    "search",
+]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

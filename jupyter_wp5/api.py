@@ -10,9 +10,23 @@ from __future__ import annotations
 import threading
 
 from .kernel.client import Wp5Client
-from .models import DID, DatasetDetails, DidSummary, FileEntry, Health, StorageElement
+from .kernel.cluster import Cluster
+from .models import DID, DatasetDetails, DidSummary, FileEntry, Health, ProfileInfo, StorageElement
 
-__all__ = ["dataset", "files", "get_client", "health", "rses", "search", "set_client"]
+__all__ = [
+    "Cluster",
+    "cluster",
+    "clusters",
+    "dataset",
+    "files",
+    "get_client",
+    "health",
+    "new_cluster",
+    "profiles",
+    "rses",
+    "search",
+    "set_client",
+]
 
 _client: Wp5Client | None = None
 _lock = threading.Lock()
@@ -145,3 +159,70 @@ def health() -> Health:
         The package version and one :class:`EngineStatus` per engine.
     """
     return get_client().health()
+
+
+def profiles() -> list[ProfileInfo]:
+    """List the compute profiles (cpu, gpu, arm, ...) and whether each can run here.
+
+    Returns
+    -------
+    list of ProfileInfo
+        Each with its worker cores, memory and resources, ``servable`` and, when not, ``reason``.
+    """
+    return get_client().profiles()
+
+
+def new_cluster(
+    profile: str = "cpu",
+    workers: int | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    name: str | None = None,
+) -> Cluster:
+    """Start a Dask cluster of a profile.
+
+    Parameters
+    ----------
+    profile
+        The profile's name; see :func:`profiles`.
+    workers
+        A fixed number of workers (default 1 unless ``maximum`` is given).
+    minimum, maximum
+        Adaptive bounds instead of a fixed size.
+    name
+        A name to find it again with :func:`cluster`; by default ``<profile>-<n>``.
+
+    Returns
+    -------
+    Cluster
+        Use ``.get_client()`` for a ``distributed.Client``; ``.scale(n)``, ``.close()``.
+
+    Raises
+    ------
+    Conflict
+        When the profile cannot run here (e.g. ARM workers on an x86_64 machine), with the reason.
+    NotFound
+        When there is no such profile.
+    InvalidRequest
+        When the sizes are not whole numbers within the profile's ``max_workers``.
+    """
+    client = get_client()
+    return Cluster(client.new_cluster(profile, workers, minimum, maximum, name), client)
+
+
+def cluster(name_or_id: str) -> Cluster:
+    """An open cluster, by id or name.
+
+    Raises
+    ------
+    NotFound
+        When no open cluster has that id or name.
+    """
+    client = get_client()
+    return Cluster(client.cluster(name_or_id), client)
+
+
+def clusters() -> list[Cluster]:
+    """The open clusters."""
+    client = get_client()
+    return [Cluster(info, client) for info in client.clusters()]

@@ -480,3 +480,98 @@ class ReplicaProgress(Record):
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "fraction": self.fraction}
+
+
+# -- compute ------------------------------------------------------------------------------------
+
+
+class ClusterStatus(StrEnum):
+    RUNNING = "running"
+    CLOSED = "closed"
+    LOST = "lost"  # the cluster's process ended without being asked to
+
+
+@dataclass
+class ProfileInfo(Record):
+    """A compute profile as clients see it, with whether this server can serve it now."""
+
+    name: str
+    label: str
+    backend: str
+    worker_cores: int
+    worker_memory: int
+    resources: dict[str, float]
+    arch: str | None
+    environment: str | None
+    max_workers: int
+    servable: bool
+    reason: str | None = None
+
+
+@dataclass
+class ClusterInfo(Record):
+    """One Dask cluster and its current size."""
+
+    id: str
+    name: str
+    profile: str
+    backend: str
+    status: str
+    workers: int
+    cores: int
+    memory: int
+    gpus: int
+    scheduler_address: str
+    dashboard_link: str | None
+    created_at: str
+    adaptive_minimum: int | None = None
+    adaptive_maximum: int | None = None
+
+
+def _int_field(data: dict[str, Any], key: str, minimum: int = 0) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidRequest(f"{key} must be a whole number >= {minimum}, not {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ClusterSize:
+    """How big a cluster should be: a fixed number of workers, or adaptive bounds."""
+
+    workers: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        return self.workers is None
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], default_workers: int | None = None) -> ClusterSize:
+        """``{"workers": N}`` or ``{"adaptive": {"minimum": a, "maximum": b}}``."""
+        workers = _int_field(data, "workers")
+        adaptive = data.get("adaptive")
+        if workers is not None and adaptive is not None:
+            raise InvalidRequest("give either workers or adaptive, not both")
+        if adaptive is None:
+            if workers is None:
+                if default_workers is None:
+                    raise InvalidRequest("give workers (a number) or adaptive {minimum, maximum}")
+                workers = default_workers
+            return cls(workers=workers)
+        if not isinstance(adaptive, dict):
+            raise InvalidRequest("adaptive must be an object {minimum, maximum}")
+        minimum = _int_field(adaptive, "minimum") or 0
+        maximum = _int_field(adaptive, "maximum", 1)
+        if maximum is None:
+            raise InvalidRequest("adaptive needs a maximum")
+        if minimum > maximum:
+            raise InvalidRequest(f"adaptive minimum {minimum} is above its maximum {maximum}")
+        return cls(minimum=minimum, maximum=maximum)
+
+    @property
+    def largest(self) -> int:
+        return self.workers if self.workers is not None else self.maximum or 0

@@ -20,6 +20,9 @@ import requests
 
 from ..models import (
     DID,
+    ClusterInfo,
+    ClusterSize,
+    Conflict,
     Cursor,
     DatasetDetails,
     DidSummary,
@@ -30,6 +33,7 @@ from ..models import (
     Health,
     InvalidRequest,
     NotFound,
+    ProfileInfo,
     SearchPage,
     SearchQuery,
     StorageElement,
@@ -38,6 +42,7 @@ from ..models import (
 )
 
 if TYPE_CHECKING:
+    from ..compute.manager import ClusterManager
     from ..data.catalog import RucioCatalog
 
 T = TypeVar("T")
@@ -76,6 +81,30 @@ class Backend:
         """Versions and which engines answer."""
         raise NotImplementedError
 
+    def profiles(self) -> list[ProfileInfo]:
+        """The compute profiles, with whether each can run here."""
+        raise NotImplementedError
+
+    def clusters(self) -> list[ClusterInfo]:
+        """The open Dask clusters."""
+        raise NotImplementedError
+
+    def create_cluster(self, profile: str, size: ClusterSize, name: str | None) -> ClusterInfo:
+        """Start a cluster of ``profile``."""
+        raise NotImplementedError
+
+    def get_cluster(self, cluster_id: str) -> ClusterInfo:
+        """One open cluster."""
+        raise NotImplementedError
+
+    def resize_cluster(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
+        """Scale to a number of workers, or make adaptive."""
+        raise NotImplementedError
+
+    def close_cluster(self, cluster_id: str) -> None:
+        """Close a cluster and end its processes."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release sessions, threads and connections."""
 
@@ -91,6 +120,7 @@ class Backend:
 _ERROR_BY_STATUS: dict[int, type[Wp5Error]] = {
     400: InvalidRequest,
     404: NotFound,
+    409: Conflict,
     502: EngineRefused,
     503: EngineUnavailable,
 }
@@ -118,14 +148,24 @@ class RestBackend(Backend):
     def describe_location(self) -> str:
         return f"Jupyter server at {self.url}"
 
-    def _request(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
         """Send one request and return its JSON, raising the typed error the server sent."""
         url = self.url + API_PREFIX + path
         if params:
             params = {k: v for k, v in params.items() if v is not None}
         try:
             response = self.session.request(
-                method, url, params=params, timeout=(self.connect_timeout, self.timeout)
+                method,
+                url,
+                params=params,
+                json=body,
+                timeout=(self.connect_timeout, self.timeout),
             )
         except requests.ConnectionError:
             raise EngineUnavailable(
@@ -138,6 +178,8 @@ class RestBackend(Backend):
             ) from None
         if response.status_code >= 400:
             raise self._error(response)
+        if response.status_code == 204:
+            return None
         try:
             return response.json()
         except ValueError:
@@ -189,8 +231,40 @@ class RestBackend(Backend):
     def health(self) -> Health:
         return Health.from_dict(self._request("GET", "health"))
 
+    def profiles(self) -> list[ProfileInfo]:
+        return [ProfileInfo.from_dict(p) for p in self._request("GET", "profiles")["items"]]
+
+    def clusters(self) -> list[ClusterInfo]:
+        return [ClusterInfo.from_dict(c) for c in self._request("GET", "clusters")["items"]]
+
+    def create_cluster(self, profile: str, size: ClusterSize, name: str | None) -> ClusterInfo:
+        body: dict[str, Any] = {"profile": profile, **_size_body(size)}
+        if name is not None:
+            body["name"] = name
+        return ClusterInfo.from_dict(self._request("POST", "clusters", body=body))
+
+    def get_cluster(self, cluster_id: str) -> ClusterInfo:
+        return ClusterInfo.from_dict(self._request("GET", _cluster_path(cluster_id)))
+
+    def resize_cluster(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
+        path = _cluster_path(cluster_id)
+        return ClusterInfo.from_dict(self._request("PATCH", path, body=_size_body(size)))
+
+    def close_cluster(self, cluster_id: str) -> None:
+        self._request("DELETE", _cluster_path(cluster_id))
+
     def close(self) -> None:
         self.session.close()
+
+
+def _cluster_path(cluster_id: str) -> str:
+    return f"clusters/{quote(cluster_id, safe='')}"
+
+
+def _size_body(size: ClusterSize) -> dict[str, Any]:
+    if size.workers is not None:
+        return {"workers": size.workers}
+    return {"adaptive": {"minimum": size.minimum or 0, "maximum": size.maximum}}
 
 
 def _did_path(did: DID) -> str:
@@ -254,6 +328,7 @@ class LocalBackend(Backend):
 
     def __init__(self, catalog: RucioCatalog | None = None, timeout: float = 120.0) -> None:
         self._catalog = catalog
+        self._clusters: ClusterManager | None = None
         self.timeout = timeout
         self._loop = _LoopThread()
 
@@ -295,7 +370,36 @@ class LocalBackend(Backend):
     def health(self) -> Health:
         return Health(_package_version(), [self._run(self.catalog.status())])
 
+    @property
+    def cluster_manager(self) -> ClusterManager:
+        """This process's own cluster manager (its clusters end with the process)."""
+        if self._clusters is None:
+            from ..compute.manager import ClusterManager
+
+            self._clusters = ClusterManager()
+        return self._clusters
+
+    def profiles(self) -> list[ProfileInfo]:
+        return self.cluster_manager.profiles()
+
+    def clusters(self) -> list[ClusterInfo]:
+        return self._run(self.cluster_manager.list())
+
+    def create_cluster(self, profile: str, size: ClusterSize, name: str | None) -> ClusterInfo:
+        return self._run(self.cluster_manager.create(profile, size, name))
+
+    def get_cluster(self, cluster_id: str) -> ClusterInfo:
+        return self._run(self.cluster_manager.get(cluster_id))
+
+    def resize_cluster(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
+        return self._run(self.cluster_manager.resize(cluster_id, size))
+
+    def close_cluster(self, cluster_id: str) -> None:
+        self._run(self.cluster_manager.close(cluster_id))
+
     def close(self) -> None:
+        if self._clusters is not None:
+            self._clusters.shutdown()
         if self._catalog is not None:
             self._catalog.close()
         self._loop.close()
@@ -401,6 +505,62 @@ class Wp5Client:
     def health(self) -> Health:
         """Versions and which engines answer."""
         return self.backend.health()
+
+    # -- compute -------------------------------------------------------------------------------
+
+    def profiles(self) -> list[ProfileInfo]:
+        """The compute profiles, with whether (and why not) each can run here."""
+        return self.backend.profiles()
+
+    def clusters(self) -> list[ClusterInfo]:
+        """The open Dask clusters."""
+        return self.backend.clusters()
+
+    def new_cluster(
+        self,
+        profile: str = "cpu",
+        workers: int | None = None,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        name: str | None = None,
+    ) -> ClusterInfo:
+        """Start a cluster: ``workers`` fixed, or adaptive between ``minimum`` and ``maximum``."""
+        return self.backend.create_cluster(profile, _size(workers, minimum, maximum, 1), name)
+
+    def cluster(self, name_or_id: str) -> ClusterInfo:
+        """An open cluster by id, or by name when no id matches."""
+        try:
+            return self.backend.get_cluster(name_or_id)
+        except NotFound:
+            for info in self.backend.clusters():
+                if info.name == name_or_id:
+                    return info
+            raise NotFound(f"no open cluster with id or name '{name_or_id}'") from None
+
+    def scale_cluster(self, name_or_id: str, workers: int) -> ClusterInfo:
+        """Set a fixed number of workers."""
+        cid = self.cluster(name_or_id).id
+        return self.backend.resize_cluster(cid, _size(workers, None, None, None))
+
+    def adapt_cluster(self, name_or_id: str, minimum: int, maximum: int) -> ClusterInfo:
+        """Let a cluster grow and shrink between ``minimum`` and ``maximum`` workers."""
+        cid = self.cluster(name_or_id).id
+        return self.backend.resize_cluster(cid, _size(None, minimum, maximum, None))
+
+    def close_cluster(self, name_or_id: str) -> None:
+        """Close a cluster and end its processes."""
+        self.backend.close_cluster(self.cluster(name_or_id).id)
+
+
+def _size(
+    workers: int | None, minimum: int | None, maximum: int | None, default: int | None
+) -> ClusterSize:
+    data: dict[str, Any] = {}
+    if workers is not None:
+        data["workers"] = workers
+    if minimum is not None or maximum is not None:
+        data["adaptive"] = {"minimum": minimum or 0, "maximum": maximum}
+    return ClusterSize.parse(data, default_workers=default)
 
 
 def _all_pages(

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from ..models import (
+    ClusterInfo,
     DatasetDetails,
     DidSummary,
     EngineStatus,
     FileEntry,
     Health,
+    ProfileInfo,
     RuleSummary,
     SiteCopy,
     StorageElement,
@@ -71,6 +73,28 @@ def _size(name: str = "bytes", header: str = "size") -> Column:
     return Column(header, lambda r: format_bytes(getattr(r, name)), right=True)
 
 
+def _binary_size(n: int | None) -> str:
+    """Memory in binary units, as Dask reports it: ``2.0 GiB``."""
+    if n is None:
+        return ""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _resources(r: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in sorted(r.items()))
+
+
+def _adaptive(c: ClusterInfo) -> str:
+    if c.adaptive_maximum is None:
+        return ""
+    return f"{c.adaptive_minimum}..{c.adaptive_maximum}"
+
+
 def _states(entry: FileEntry) -> str:
     return ", ".join(f"{rse}: {state}" for rse, state in sorted(entry.states.items()))
 
@@ -108,6 +132,30 @@ COLUMNS: dict[type, list[Column]] = {
         _attr("copies", True),
         Column("locks ok/repl/stuck", _locks, right=True),
         _attr("expires_at", header="expires"),
+    ],
+    ClusterInfo: [
+        _attr("id"),
+        _attr("name"),
+        _attr("profile"),
+        _attr("status"),
+        _attr("workers", True),
+        _attr("cores", True),
+        Column("memory", lambda c: _binary_size(c.memory), right=True),
+        _attr("gpus", True),
+        Column("adaptive", _adaptive),
+        _attr("scheduler_address", header="scheduler"),
+        _attr("dashboard_link", header="dashboard"),
+    ],
+    ProfileInfo: [
+        _attr("name", header="profile"),
+        _attr("label"),
+        _attr("worker_cores", True, header="cores/worker"),
+        Column("memory/worker", lambda p: _binary_size(p.worker_memory), right=True),
+        Column("resources", lambda p: _resources(p.resources)),
+        _attr("arch"),
+        _attr("max_workers", True, header="max workers"),
+        _attr("servable", header="here"),
+        _attr("reason"),
     ],
     EngineStatus: [
         _attr("name", header="engine"),

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from ..models import DatasetDetails, DidTypeFilter, Health, Wp5Error
+from ..models import ClusterInfo, DatasetDetails, DidTypeFilter, Health, Wp5Error
 from .client import Wp5Client
 from .display import ResultTable, register_formatters
 
@@ -84,6 +84,9 @@ examples:
   %wp5 info cms:DYJetsToLL_M-50_NanoAODv9
   %wp5 files cms:DYJetsToLL_M-50_NanoAODv9 --rse SITE-A
   table = %wp5 search cms:*          # the result is a list of records too
+  %wp5 profiles
+  %wp5 cluster new --profile cpu --workers 2
+  %wp5 cluster scale cpu-1 4
 """
 
 
@@ -203,6 +206,66 @@ def _health(client: Wp5Client, args: argparse.Namespace) -> Health:
     return client.health()
 
 
+@subcommand("profiles", "the compute profiles (cpu, gpu, arm, ...) and whether each runs here")
+def _profiles(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
+    items = client.profiles()
+    return ResultTable(items, title=_count(len(items), "profile"), empty="no profiles")
+
+
+def _cluster_args(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="<action>", title="actions")
+    actions.required = True
+    new = actions.add_parser("new", help="start a cluster", description="start a Dask cluster")
+    new.add_argument("--profile", default="cpu", help="the profile (see %%wp5 profiles)")
+    new.add_argument("--workers", type=_whole, metavar="N", help="a fixed number of workers")
+    new.add_argument("--adapt", nargs=2, type=_whole, metavar=("MIN", "MAX"), help="adaptive")
+    new.add_argument("--name", help="a name to find it again (default: <profile>-<n>)")
+    actions.add_parser("list", help="the open clusters", description="the open clusters")
+    scale = actions.add_parser("scale", help="set the number of workers")
+    scale.add_argument("cluster", metavar="ID|NAME")
+    scale.add_argument("workers", type=_whole, metavar="N")
+    adapt = actions.add_parser("adapt", help="grow and shrink between MIN and MAX workers")
+    adapt.add_argument("cluster", metavar="ID|NAME")
+    adapt.add_argument("minimum", type=_whole, metavar="MIN")
+    adapt.add_argument("maximum", type=_whole, metavar="MAX")
+    close = actions.add_parser("close", help="close a cluster and end its processes")
+    close.add_argument("cluster", metavar="ID|NAME")
+
+
+def _whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not '{text}'")
+    return value
+
+
+@subcommand("cluster", "start, list, scale and close Dask clusters", _cluster_args)
+def _cluster(client: Wp5Client, args: argparse.Namespace) -> Any:
+    if args.action == "new":
+        if args.workers is not None and args.adapt:
+            raise UsageError("cluster new: give --workers or --adapt, not both")
+        low, high = args.adapt or (None, None)
+        info = client.new_cluster(args.profile, args.workers, low, high, args.name)
+        print(
+            f"started {info.name} (id {info.id}): use jupyter_wp5.cluster({info.name!r})"
+            ".get_client()"
+        )
+        return ResultTable([info])
+    if args.action == "list":
+        items: list[ClusterInfo] = client.clusters()
+        return ResultTable(items, title=_count(len(items), "open cluster"), empty="no clusters")
+    if args.action == "scale":
+        return ResultTable([client.scale_cluster(args.cluster, args.workers)])
+    if args.action == "adapt":
+        return ResultTable([client.adapt_cluster(args.cluster, args.minimum, args.maximum)])
+    client.close_cluster(args.cluster)
+    print(f"closed {args.cluster}")
+    return None
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -264,6 +327,9 @@ class Wp5Magics(Magics):
             return None
         try:
             return SUBCOMMANDS[args.command].run(self.client, args)
+        except UsageError as exc:
+            show_error(str(exc))
+            return None
         except Wp5Error as err:
             show_error(err.message)
             return None

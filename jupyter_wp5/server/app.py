@@ -8,6 +8,7 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from traitlets import Bool, Type
 
+from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
 from ..data.replicas import ReplicaService
 from .handlers import ROUTES
@@ -31,6 +32,13 @@ class Wp5App(ExtensionApp):
         config=True,
         help="The catalogue implementation (a RucioCatalog subclass).",
     )
+    cluster_manager_class = Type(
+        default_value=ClusterManager,
+        klass=ClusterManager,
+        config=True,
+        help="The Dask cluster manager (a ClusterManager subclass); its backend_class picks "
+        "where clusters run.",
+    )
     export_to_kernels = Bool(
         True,
         config=True,
@@ -43,6 +51,9 @@ class Wp5App(ExtensionApp):
         self.services = Services(
             catalog=catalog,
             replicas=ReplicaService(catalog.connection, parent=self, log=self.log),
+            clusters=self.cluster_manager_class(
+                base_url=self.serverapp.base_url, parent=self, log=self.log
+            ),
         )
         self.settings["wp5_services"] = self.services
         self._env_before = {name: os.environ.get(name) for name in (URL_ENV, TOKEN_ENV)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
 from ..data.replicas import ReplicaService
 
@@ -12,7 +13,11 @@ from ..data.replicas import ReplicaService
 class Services:
     catalog: RucioCatalog
     replicas: ReplicaService
+    clusters: ClusterManager
 
     def close(self) -> None:
-        # Both share the catalogue's Rucio connection; closing it once is enough.
-        self.catalog.close()
+        try:
+            self.clusters.shutdown()
+        finally:
+            # The replica service shares the catalogue's Rucio connection: one close is enough.
+            self.catalog.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import configparser
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,19 @@ from jupyter_wp5.data.rucio_connection import RucioConnection
 from jupyter_wp5.models import EngineRefused, SearchQuery
 
 
+def forget_cached_tokens(account: str) -> None:
+    """rucio-clients reuses a token cached on disk before it tries the password."""
+    import getpass
+
+    from rucio.client.baseclient import BaseClient
+
+    cache = Path(BaseClient.TOKEN_PATH_PREFIX + getpass.getuser())
+    for token in cache.glob(f"*{account}*"):
+        token.unlink()
+
+
 def test_wrong_password_is_refused_with_rucios_reason(playground, tmp_path):
+    forget_cached_tokens(playground.account)
     cfg = configparser.ConfigParser()
     cfg.read(playground.rucio_config)
     cfg["client"]["password"] = "not-the-password-7f3a"

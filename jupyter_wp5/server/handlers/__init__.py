@@ -1,5 +1,6 @@
 """Routes of the /wp5/api REST interface (the contract is jupyter_wp5/openapi.yaml)."""
 
+from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
 from .datasets import DatasetFilesHandler, DatasetHandler, DatasetSearchHandler
 from .health import HealthHandler
 from .replicas import ReplicaHandler, ReplicasHandler
@@ -7,6 +8,7 @@ from .rses import StorageElementsHandler
 
 _SCOPE = r"(?P<scope>[^/]+)"
 _NAME = r"(?P<name>.+?)"
+_CLUSTER = r"(?P<cluster_id>[^/]+)"
 
 ROUTES = [
     (r"health", HealthHandler),
@@ -16,4 +18,7 @@ ROUTES = [
     (r"rses", StorageElementsHandler),
     (r"replicas", ReplicasHandler),
     (r"replicas/(?P<rule_id>[^/]+)", ReplicaHandler),
+    (r"profiles", ProfilesHandler),
+    (r"clusters", ClustersHandler),
+    (rf"clusters/{_CLUSTER}", ClusterHandler),
 ]

@@ -1,0 +1,153 @@
+"""Run one Dask LocalCluster in its own small process; the local backend talks to it over pipes.
+
+Started by path (``python _local_runner.py '<json spec>'``), not as part of the package: the
+workers' spawned processes re-import this main module, and it imports only the standard library at
+the top (see RECIPES.md, start-up trap). Protocol, one JSON object per line:
+
+* stdout: first ``{"scheduler_address": ..., "dashboard_port": ...}`` (or ``{"error": ...}``),
+  then one answer per command: ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``.
+* stdin: ``{"op": "status"}``, ``{"op": "scale", "n": N}``, ``{"op": "adapt", "minimum": a,
+  "maximum": b}``, ``{"op": "close"}``. End of input (the server went away) closes the cluster.
+
+Everything else (dask's logs, stray prints) goes to stderr.
+"""
+
+import asyncio
+import json
+import os
+import sys
+
+
+def _send(proto, payload):
+    proto.write(json.dumps(payload) + "\n")
+    proto.flush()
+
+
+async def _wait_for_workers(cluster, n, timeout):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(cluster.scheduler.workers) != n:
+        if loop.time() > deadline:
+            have = len(cluster.scheduler.workers)
+            raise TimeoutError(f"{have} workers after {timeout:g} s, expected {n}")
+        await asyncio.sleep(0.05)
+
+
+def _status(cluster, dashboard_port):
+    workers = list(cluster.scheduler.workers.values())
+    return {
+        "workers": len(workers),
+        "cores": sum(w.nthreads for w in workers),
+        "memory": sum(w.memory_limit or 0 for w in workers),
+        "gpus": int(sum(w.resources.get("GPU", 0) for w in workers)),
+        "scheduler_address": cluster.scheduler_address,
+        "dashboard_port": dashboard_port,
+    }
+
+
+def _stop_adaptive(cluster):
+    adaptive = getattr(cluster, "_adaptive", None)
+    if adaptive is not None:
+        adaptive.stop()
+        cluster._adaptive = None
+
+
+async def _handle(cluster, cmd, spec, dashboard_port):
+    op = cmd.get("op")
+    if op == "status":
+        return _status(cluster, dashboard_port)
+    if op == "scale":
+        _stop_adaptive(cluster)
+        cluster.scale(int(cmd["n"]))
+        await _wait_for_workers(cluster, int(cmd["n"]), spec["timeout"])
+        return _status(cluster, dashboard_port)
+    if op == "adapt":
+        cluster.adapt(minimum=int(cmd["minimum"]), maximum=int(cmd["maximum"]))
+        return _status(cluster, dashboard_port)
+    if op == "close":
+        _stop_adaptive(cluster)
+        await cluster.close()
+        return {}
+    raise ValueError(f"unknown command {op!r}")
+
+
+async def _serve(spec, proto):
+    import importlib.util
+    import logging
+
+    if spec.get("cuda"):
+        from dask_cuda import LocalCUDACluster as cluster_class
+    else:
+        from distributed import LocalCluster as cluster_class
+
+    adaptive = spec.get("workers") is None
+    kwargs = {
+        "n_workers": 0 if adaptive else spec["workers"],
+        "threads_per_worker": spec["threads_per_worker"],
+        "memory_limit": spec["memory_limit"],
+        "host": "127.0.0.1",
+        "scheduler_port": 0,
+        "dashboard_address": "127.0.0.1:0",
+        "processes": True,
+        "asynchronous": True,
+        "silence_logs": logging.WARNING,
+    }
+    if spec.get("resources"):
+        kwargs["resources"] = spec["resources"]
+    try:
+        cluster = await cluster_class(**kwargs)
+    except Exception as exc:
+        _send(proto, {"error": f"{type(exc).__name__}: {exc}"})
+        return
+    try:
+        has_dashboard = importlib.util.find_spec("bokeh") is not None
+        http = getattr(cluster.scheduler, "http_server", None)
+        dashboard_port = http.port if has_dashboard and http is not None else None
+        if adaptive:
+            cluster.adapt(minimum=spec["minimum"], maximum=spec["maximum"])
+        else:
+            await _wait_for_workers(cluster, spec["workers"], spec["timeout"])
+        _send(
+            proto,
+            {"scheduler_address": cluster.scheduler_address, "dashboard_port": dashboard_port},
+        )
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while True:
+            line = await reader.readline()
+            if not line:
+                break  # the server went away
+            try:
+                cmd = json.loads(line)
+            except ValueError:
+                _send(proto, {"ok": False, "error": "not a JSON command"})
+                continue
+            try:
+                answer = {"ok": True, **await _handle(cluster, cmd, spec, dashboard_port)}
+            except Exception as exc:
+                answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            _send(proto, answer)
+            if cmd.get("op") == "close":
+                return
+    finally:
+        if cluster.status.name not in ("closing", "closed"):
+            await cluster.close()
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    # Our directory is not a package root: keep its modules (base.py, local.py) off sys.path.
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    spec = json.loads(sys.argv[1])
+    if spec.get("remove_malloc_trim"):
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    # The protocol keeps the real stdout; anything else printed goes to stderr.
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    asyncio.run(_serve(spec, proto))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""The contract every cluster backend fulfils (modelled on dask-gateway's ``backends/base.py``).
+
+Backend methods block (they start processes, wait for workers); the :class:`ClusterManager` calls
+them through a :class:`~jupyter_wp5.executor.BlockingExecutor`, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from traitlets.config import LoggingConfigurable
+
+if TYPE_CHECKING:
+    from ...models import ClusterSize
+    from ..profiles import Profile
+
+
+class ClusterHandle:
+    """What a backend hands back from :meth:`ClusterBackend.start`; opaque to everyone else.
+
+    Attributes
+    ----------
+    scheduler_address
+        Where clients connect, e.g. ``tcp://127.0.0.1:40123``.
+    dashboard_port
+        The scheduler's dashboard port on 127.0.0.1, None when there is no dashboard.
+    """
+
+    scheduler_address: str
+    dashboard_port: int | None
+
+
+@dataclass
+class BackendStatus:
+    """A cluster's size as its scheduler sees it."""
+
+    running: bool
+    workers: int
+    cores: int
+    memory: int
+    gpus: int
+    scheduler_address: str
+    dashboard_port: int | None
+    dashboard_address: str | None
+
+
+class ClusterBackend(LoggingConfigurable):
+    """Starts, resizes and stops Dask clusters for profiles.
+
+    Subclasses set :attr:`name` (what ``Profile.backend`` names) and supply every method below.
+    """
+
+    name: str = ""
+
+    def can_serve(self, profile: Profile) -> str | None:
+        """Whether this backend can run ``profile`` here.
+
+        Parameters
+        ----------
+        profile
+            The requested profile.
+
+        Returns
+        -------
+        str or None
+            None when it can; otherwise a sentence for the user saying why not (e.g. "this
+            machine is x86_64, the profile needs aarch64"). Must be cheap and start nothing.
+        """
+        raise NotImplementedError
+
+    def start(self, profile: Profile, size: ClusterSize) -> ClusterHandle:
+        """Start a cluster and return once its scheduler answers.
+
+        Parameters
+        ----------
+        profile
+            A profile :meth:`can_serve` accepted.
+        size
+            A fixed number of workers (wait until they joined) or adaptive bounds.
+
+        Returns
+        -------
+        ClusterHandle
+            The backend's handle, passed back to the other methods.
+
+        Raises
+        ------
+        EngineUnavailable
+            When the cluster could not be started; the message says why.
+        """
+        raise NotImplementedError
+
+    def scale(self, handle: ClusterHandle, workers: int) -> None:
+        """Set a fixed number of workers (ending adaptivity); return once it is reached."""
+        raise NotImplementedError
+
+    def adapt(self, handle: ClusterHandle, minimum: int, maximum: int) -> None:
+        """Let the scheduler choose between ``minimum`` and ``maximum`` workers."""
+        raise NotImplementedError
+
+    def status(self, handle: ClusterHandle) -> BackendStatus:
+        """Workers, cores, memory and GPUs now, and where the dashboard is."""
+        raise NotImplementedError
+
+    def close(self, handle: ClusterHandle) -> None:
+        """Stop the cluster and every process it started; safe to call twice."""
+        raise NotImplementedError

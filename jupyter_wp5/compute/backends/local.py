@@ -1,0 +1,275 @@
+"""The ``local`` backend: each cluster is a LocalCluster in its own small process on this machine.
+
+The cluster process (``_local_runner.py``) is started by path with a minimal main module, so its
+workers start fast and a crashing cluster cannot take the Jupyter server down; it also closes its
+cluster when its stdin closes, so clusters end with the server even if the server is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import platform
+import selectors
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, Float
+
+from ...models import ClusterSize, EngineUnavailable
+from ..profiles import Profile
+from .base import BackendStatus, ClusterBackend, ClusterHandle
+
+RUNNER = Path(__file__).with_name("_local_runner.py")
+
+# Dask reads this before its nanny spawns a worker: None removes the variable (see RECIPES.md).
+PRE_SPAWN_ENV = "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"
+NO_MALLOC_TRIM = "{'MALLOC_TRIM_THRESHOLD_': None}"
+
+_ARCH_ALIASES = {"arm64": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
+
+
+def normalise_arch(arch: str) -> str:
+    arch = arch.strip().lower()
+    return _ARCH_ALIASES.get(arch, arch)
+
+
+def count_nvidia_gpus() -> int:
+    """NVIDIA GPUs the driver exposes, found without importing CUDA."""
+    if not shutil.which("nvidia-smi") or not os.path.isdir("/proc/driver/nvidia"):
+        return 0
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return len(list(gpus.iterdir())) if gpus.is_dir() else 0
+
+
+class LocalHandle(ClusterHandle):
+    """A cluster process and the pipes to it; one command at a time."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log_path: str) -> None:
+        self.process = process
+        self.log_path = log_path
+        self.lock = threading.Lock()
+        self.scheduler_address = ""
+        self.dashboard_port: int | None = None
+        self._buffer = b""
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, payload: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(payload).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def read(self, timeout: float) -> dict[str, Any]:
+        """The next protocol line, waiting at most ``timeout`` seconds."""
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no answer within {timeout:g} s")
+                if sel.select(left):
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        raise EOFError("the cluster process ended")
+                    self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            text = Path(self.log_path).read_text(errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(text.strip().splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """End the process and any worker it left behind."""
+        try:
+            import psutil
+
+            children = psutil.Process(self.pid).children(recursive=True)
+        except Exception:
+            children = []
+        if self.alive():
+            self.process.kill()
+        for child in children:
+            with contextlib.suppress(Exception):
+                child.kill()
+        self.process.wait(timeout=10)
+
+    def cleanup(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.log_path)
+
+
+class LocalBackend(ClusterBackend):
+    """LocalCluster (LocalCUDACluster with GPUs and dask-cuda) in a separate process per cluster."""
+
+    name = "local"
+
+    remove_malloc_trim = Bool(
+        True,
+        config=True,
+        help="Start workers without MALLOC_TRIM_THRESHOLD_ (dask sets 65536, which makes "
+        "uproot/awkward work several times slower).",
+    )
+    start_timeout = Float(60.0, config=True, help="Seconds a cluster and its workers may take.")
+    command_timeout = Float(60.0, config=True, help="Seconds a scale or status call may take.")
+
+    # -- servability (cheap, starts nothing) -----------------------------------------------------
+
+    def machine(self) -> str:
+        return normalise_arch(platform.machine())
+
+    def gpus(self) -> int:
+        return count_nvidia_gpus()
+
+    def python_for(self, profile: Profile) -> str:
+        if not profile.environment:
+            return sys.executable
+        return str(Path(profile.environment) / "bin" / "python")
+
+    def can_serve(self, profile: Profile) -> str | None:
+        here = normalise_arch(self.machine())
+        if profile.arch and normalise_arch(profile.arch) != here:
+            return (
+                f"profile '{profile.name}' needs {profile.arch} workers and this machine is "
+                f"{here}; the local backend cannot emulate another architecture"
+            )
+        if profile.fpgas:
+            return f"profile '{profile.name}' needs an FPGA; the local backend has no FPGA support"
+        if profile.gpus and self.gpus() < profile.gpus:
+            return (
+                f"profile '{profile.name}' needs {profile.gpus} GPU per worker and this machine "
+                f"has {self.gpus()} NVIDIA GPU (no nvidia-smi or /proc/driver/nvidia)"
+            )
+        if profile.environment and not os.access(self.python_for(profile), os.X_OK):
+            return f"profile '{profile.name}': no Python at {self.python_for(profile)}"
+        return None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def _environ(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.remove_malloc_trim:
+            env.pop("MALLOC_TRIM_THRESHOLD_", None)
+            env[PRE_SPAWN_ENV] = NO_MALLOC_TRIM
+        return env
+
+    def start(self, profile: Profile, size: ClusterSize) -> LocalHandle:
+        cuda = bool(profile.gpus) and importlib.util.find_spec("dask_cuda") is not None
+        spec = {
+            "workers": size.workers,
+            "minimum": size.minimum,
+            "maximum": size.maximum,
+            "threads_per_worker": profile.worker_cores,
+            "memory_limit": profile.worker_memory,
+            "resources": profile.resources,
+            "cuda": cuda,
+            "timeout": self.start_timeout,
+            "remove_malloc_trim": self.remove_malloc_trim,
+        }
+        fd, log_path = tempfile.mkstemp(prefix="wp5-cluster-", suffix=".log")
+        with os.fdopen(fd, "wb") as log:
+            process = subprocess.Popen(
+                [self.python_for(profile), str(RUNNER), json.dumps(spec)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=self._environ(),
+                close_fds=True,
+            )
+        handle = LocalHandle(process, log_path)
+        try:
+            first = handle.read(self.start_timeout + 10)
+        except (TimeoutError, EOFError, ValueError) as exc:
+            handle.kill()
+            reason = handle.log_tail() or str(exc)
+            handle.cleanup()
+            raise EngineUnavailable(f"the local cluster did not start: {reason}") from None
+        if "error" in first:
+            handle.kill()
+            handle.cleanup()
+            raise EngineUnavailable(f"the local cluster did not start: {first['error']}")
+        handle.scheduler_address = first["scheduler_address"]
+        handle.dashboard_port = first.get("dashboard_port")
+        self.log.info(
+            "local cluster pid %s at %s (%s, %s)",
+            handle.pid,
+            handle.scheduler_address,
+            profile.name,
+            f"{size.workers} workers" if size.workers is not None else "adaptive",
+        )
+        return handle
+
+    def _command(self, handle: ClusterHandle, payload: dict[str, Any]) -> dict[str, Any]:
+        assert isinstance(handle, LocalHandle)
+        with handle.lock:
+            if not handle.alive():
+                raise EngineUnavailable("the cluster's process has ended")
+            try:
+                handle.send(payload)
+                answer = handle.read(self.command_timeout)
+            except (OSError, TimeoutError, EOFError, ValueError) as exc:
+                raise EngineUnavailable(f"the cluster did not answer: {exc}") from None
+        if not answer.get("ok"):
+            raise EngineUnavailable(f"the cluster refused: {answer.get('error')}")
+        return answer
+
+    def scale(self, handle: ClusterHandle, workers: int) -> None:
+        self._command(handle, {"op": "scale", "n": workers})
+
+    def adapt(self, handle: ClusterHandle, minimum: int, maximum: int) -> None:
+        self._command(handle, {"op": "adapt", "minimum": minimum, "maximum": maximum})
+
+    def status(self, handle: ClusterHandle) -> BackendStatus:
+        assert isinstance(handle, LocalHandle)
+        if not handle.alive():
+            return BackendStatus(False, 0, 0, 0, 0, handle.scheduler_address, None, None)
+        s = self._command(handle, {"op": "status"})
+        port = s.get("dashboard_port")
+        return BackendStatus(
+            running=True,
+            workers=s["workers"],
+            cores=s["cores"],
+            memory=s["memory"],
+            gpus=s["gpus"],
+            scheduler_address=s["scheduler_address"],
+            dashboard_port=port,
+            dashboard_address=f"127.0.0.1:{port}" if port else None,
+        )
+
+    def close(self, handle: ClusterHandle) -> None:
+        assert isinstance(handle, LocalHandle)
+        with handle.lock:
+            if handle.alive():
+                try:
+                    handle.send({"op": "close"})
+                    handle.read(self.command_timeout)
+                    handle.process.wait(timeout=10)
+                except Exception as exc:
+                    self.log.warning("cluster pid %s did not close cleanly: %s", handle.pid, exc)
+            if handle.alive():
+                handle.kill()
+            handle.cleanup()

@@ -1,0 +1,84 @@
+"""Compute endpoints: profiles and Dask clusters. Each verb parses, makes one manager call and
+serialises the record; errors are mapped once, in the base handler."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from ...models import ClusterSize, InvalidRequest
+from .base import Wp5Handler
+
+
+class _ComputeHandler(Wp5Handler):
+    def json_body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise InvalidRequest("the request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise InvalidRequest("the request body must be a JSON object")
+        return body
+
+
+class ProfilesHandler(_ComputeHandler):
+    """GET profiles"""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        items = self.services.clusters.profiles()
+        self.write_json({"items": [p.to_dict() for p in items]})
+
+
+class ClustersHandler(_ComputeHandler):
+    """GET clusters; POST clusters {profile, workers | adaptive {minimum, maximum}, name?}"""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        items = await self.services.clusters.list()
+        self.write_json({"items": [c.to_dict() for c in items]})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        profile = body.get("profile")
+        if not isinstance(profile, str) or not profile:
+            raise InvalidRequest('profile is required, e.g. {"profile": "cpu", "workers": 2}')
+        name = body.get("name")
+        if name is not None and not isinstance(name, str):
+            raise InvalidRequest("name must be a string")
+        size = ClusterSize.parse(body, default_workers=1)
+        info = await self.services.clusters.create(profile, size, name)
+        self.set_header("Location", url_path_join(self.request.path, info.id))
+        self.write_json(info.to_dict(), status=201)
+
+
+class ClusterHandler(_ComputeHandler):
+    """GET, PATCH {workers | adaptive}, DELETE clusters/{id}"""
+
+    @web.authenticated
+    @authorized
+    async def get(self, cluster_id: str) -> None:
+        info = await self.services.clusters.get(cluster_id)
+        self.write_json(info.to_dict())
+
+    @web.authenticated
+    @authorized
+    async def patch(self, cluster_id: str) -> None:
+        size = ClusterSize.parse(self.json_body())
+        info = await self.services.clusters.resize(cluster_id, size)
+        self.write_json(info.to_dict())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, cluster_id: str) -> None:
+        await self.services.clusters.close(cluster_id)
+        self.set_status(204)
+        self.finish()

@@ -1,0 +1,112 @@
+"""``%wp5 cluster ...`` and ``jupyter_wp5.new_cluster`` through the REST client against a real
+Jupyter server with the extension, and in-process when there is no server; real LocalClusters."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import psutil
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+import jupyter_wp5 as wp5
+from jupyter_wp5 import api
+from jupyter_wp5.kernel.client import LocalBackend, RestBackend, Wp5Client
+from jupyter_wp5.kernel.display import ResultTable
+from jupyter_wp5.models import Conflict, NotFound
+
+pytestmark = pytest.mark.timeout(120)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture
+def jp_server_config() -> Config:
+    return Config({"ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}}})
+
+
+@pytest.fixture
+def rest_client(jp_serverapp, jp_fetch):
+    """The kernel's client, talking REST to the test server (which must be listening)."""
+    client = Wp5Client(
+        RestBackend(jp_serverapp.connection_url, jp_serverapp.identity_provider.token)
+    )
+    api.set_client(client)
+    yield client
+    api.set_client(None)
+
+
+def square_sum(cluster: wp5.Cluster) -> int:
+    with cluster.get_client() as dask:
+        return sum(dask.gather(dask.map(lambda x: x * x, range(10))))
+
+
+async def test_python_api_over_rest(rest_client):
+    def scenario() -> None:
+        profiles = {p.name: p for p in wp5.profiles()}
+        assert profiles["cpu"].servable and not profiles["arm"].servable
+        cluster = wp5.new_cluster("cpu", workers=1, name="analysis")
+        try:
+            assert cluster.info.workers == 1 and cluster.name == "analysis"
+            assert square_sum(cluster) == 285
+            again = wp5.cluster("analysis")  # by name
+            assert again.id == cluster.id
+            assert wp5.cluster(cluster.id).scale(2).info.workers == 2
+            assert [c.id for c in wp5.clusters()] == [cluster.id]
+            with pytest.raises(Conflict, match="aarch64"):
+                wp5.new_cluster("arm", workers=1)
+        finally:
+            cluster.close()
+        with pytest.raises(NotFound):
+            wp5.cluster("analysis")
+        assert wp5.clusters() == []
+
+    # The client blocks; the server answers on this test's event loop, so run it on a thread.
+    await asyncio.to_thread(scenario)
+
+
+async def test_cluster_magics_over_rest(rest_client, capsys):
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_wp5")
+
+    def wp5_magic(line: str):
+        return shell.run_line_magic("wp5", line)
+
+    def scenario() -> None:
+        table = wp5_magic("cluster new --profile cpu --workers 1 --name m1")
+        assert isinstance(table, ResultTable) and table[0].workers == 1
+        cid = table[0].id
+        try:
+            listed = wp5_magic("cluster list")
+            assert [c.id for c in listed] == [cid]
+            assert "1 open cluster" in str(listed)
+            assert wp5_magic(f"cluster scale {cid} 2")[0].workers == 2
+            assert wp5_magic("cluster scale m1 1")[0].workers == 1
+            assert wp5_magic("cluster new --profile arm --workers 1") is None
+        finally:
+            wp5_magic("cluster close m1")
+        assert list(wp5_magic("cluster list")) == []
+        assert wp5_magic("cluster scale m1 2") is None
+
+    await asyncio.to_thread(scenario)
+    err = ANSI.sub("", capsys.readouterr().err)
+    assert "wp5: profile 'arm' needs aarch64 workers and this machine is" in err
+    assert "wp5: no open cluster with id or name 'm1'" in err
+
+
+def test_in_process_clusters_without_a_server():
+    """Plain IPython or a batch job: the kernel runs its own manager, clusters end with it."""
+    client = Wp5Client(LocalBackend())
+    api.set_client(client)
+    try:
+        cluster = wp5.new_cluster("cpu", workers=1)
+        pid = next(
+            p.pid
+            for p in psutil.Process().children()
+            if any(a.endswith("_local_runner.py") for a in p.cmdline())
+        )
+        assert square_sum(cluster) == 285
+    finally:
+        api.set_client(None)  # closes the client, and with it every cluster it started
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
