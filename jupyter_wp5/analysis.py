@@ -1,0 +1,106 @@
+"""Run a coffea processor on a managed Dask cluster: from a dataset to an accumulated result.
+
+:func:`run` adds nothing the user could not write themselves: it builds the fileset with
+:func:`jupyter_wp5.fileset` (the replica URLs at one storage element), picks coffea's
+``DaskExecutor`` on the cluster's client, and routes the chunks with the cluster profile's worker
+resources (``dask.annotate(resources={"GPU": 1})`` for a gpu profile), as RECIPES.md describes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_CHUNKSIZE = 100_000
+
+
+def run(
+    processor_instance: Any,
+    data: str | Mapping[str, Any],
+    cluster: Any = None,
+    *,
+    rse: str | None = None,
+    protocol: str = "root",
+    treename: str | None = None,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    maxchunks: int | None = None,
+    schema: Any = None,
+    resources: Mapping[str, float] | None = None,
+    progress: bool = True,
+) -> Any:
+    """Run ``processor_instance`` over a dataset and return its accumulated output.
+
+    Parameters
+    ----------
+    processor_instance
+        A ``coffea.processor.ProcessorABC`` instance.
+    data
+        A DID (``"cms:DYJetsToLL_M-50_NanoAODv9"``, turned into a fileset at ``rse``) or a coffea
+        fileset mapping (as :func:`jupyter_wp5.fileset` returns).
+    cluster
+        Where to run: a :class:`jupyter_wp5.kernel.cluster.Cluster`, a cluster name or id, a
+        ``distributed.Client``, or None to run in this process (coffea's iterative executor).
+    rse, protocol
+        Storage element and URL scheme of the replicas, when ``data`` is a DID.
+    treename
+        Tree to read when the fileset does not name it (filesets from jupyter_wp5 do).
+    chunksize, maxchunks
+        Events per chunk, and an optional cap on chunks (for a quick test run).
+    schema
+        NanoEvents schema; default ``NanoAODSchema``.
+    resources
+        Worker resources every chunk needs; default: those of the cluster's profile.
+    progress
+        Show coffea's progress bar.
+    """
+    from coffea import processor
+    from coffea.nanoevents import NanoAODSchema
+
+    fileset = _as_fileset(data, rse, protocol)
+    client, profile_resources = _dask_client(cluster)
+    needs = dict(resources if resources is not None else profile_resources)
+    if client is None:
+        executor: Any = processor.IterativeExecutor(status=progress)
+    else:
+        executor = processor.DaskExecutor(client=client, status=progress)
+    runner = processor.Runner(
+        executor=executor,
+        chunksize=chunksize,
+        maxchunks=maxchunks,
+        schema=schema or NanoAODSchema,
+    )
+    with _annotate(needs):
+        return runner(fileset, processor_instance=processor_instance, treename=treename)
+
+
+def _as_fileset(data: str | Mapping[str, Any], rse: str | None, protocol: str) -> dict[str, Any]:
+    if isinstance(data, Mapping):
+        return dict(data)
+    from .api import fileset
+
+    return fileset(str(data), rse=rse, protocol=protocol)
+
+
+def _dask_client(cluster: Any) -> tuple[Any, Mapping[str, float]]:
+    """A distributed.Client for ``cluster`` and the worker resources its profile gives."""
+    if cluster is None:
+        return None, {}
+    from distributed import Client
+
+    if isinstance(cluster, Client):
+        return cluster, {}
+    from . import api
+
+    managed = api.cluster(cluster) if isinstance(cluster, str) else cluster
+    profile = next((p for p in api.profiles() if p.name == managed.info.profile), None)
+    return managed.get_client(), (profile.resources if profile else {})
+
+
+def _annotate(resources: Mapping[str, float]) -> contextlib.AbstractContextManager[Any]:
+    if not resources:
+        return contextlib.nullcontext()
+    import dask
+
+    # DaskExecutor has no resources argument; an annotation routes every chunk task.
+    return dask.annotate(resources=dict(resources))
