@@ -575,3 +575,71 @@ class ClusterSize:
     @property
     def largest(self) -> int:
         return self.workers if self.workers is not None else self.maximum or 0
+
+
+# -- filesets -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FilesetEntry(Record):
+    """One dataset of a coffea fileset: its replica URLs at one storage element, and what it is.
+
+    ``files`` maps each URL to the tree to read (``"Events"`` for NanoAOD).
+    """
+
+    name: str
+    files: dict[str, str]
+    did: str
+    rse: str
+    protocol: str | None
+    files_total: int
+    bytes: int
+    events: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return len(self.files) == self.files_total
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "did": self.did,
+            "rse": self.rse,
+            "protocol": self.protocol,
+            "files": len(self.files),
+            "files_total": self.files_total,
+            "bytes": self.bytes,
+            "events": self.events,
+            "complete": self.complete,
+        }
+
+
+@dataclass
+class Fileset:
+    """A coffea fileset: ``{dataset_name: {"files": {url: tree}, "metadata": {...}}}``.
+
+    The wire shape is exactly what ``coffea.processor.Runner`` and ``coffea.dataset_tools`` take.
+    """
+
+    entries: list[FilesetEntry]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {e.name: {"files": dict(e.files), "metadata": e.metadata()} for e in self.entries}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fileset:
+        entries = []
+        for name, entry in data.items():
+            meta = entry.get("metadata", {})
+            entries.append(
+                FilesetEntry(
+                    name=name,
+                    files=dict(entry["files"]),
+                    did=meta["did"],
+                    rse=meta["rse"],
+                    protocol=meta.get("protocol"),
+                    files_total=meta["files_total"],
+                    bytes=meta["bytes"],
+                    events=meta.get("events"),
+                )
+            )
+        return cls(entries)

@@ -10,6 +10,7 @@ from traitlets import Bool, Type
 
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
+from ..data.fileset import FilesetService
 from ..data.replicas import ReplicaService
 from .handlers import ROUTES
 from .services import Services
@@ -54,6 +55,7 @@ class Wp5App(ExtensionApp):
             clusters=self.cluster_manager_class(
                 base_url=self.serverapp.base_url, parent=self, log=self.log
             ),
+            filesets=FilesetService(catalog.connection, parent=self, log=self.log),
         )
         self.settings["wp5_services"] = self.services
         self._env_before = {name: os.environ.get(name) for name in (URL_ENV, TOKEN_ENV)}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
+from ..data.fileset import FilesetService
 from ..data.replicas import ReplicaService
 
 
@@ -14,6 +15,7 @@ class Services:
     catalog: RucioCatalog
     replicas: ReplicaService
     clusters: ClusterManager
+    filesets: FilesetService
 
     def close(self) -> None:
         try:
