@@ -418,25 +418,39 @@ def parse_lifetime(text: str | int | None) -> int | None:
     return int(m.group(1)) * _LIFETIME_UNITS[m.group(2)]
 
 
+class ReplicaMode(StrEnum):
+    """How a copy is made: a Rucio rule at a storage element, or a download to scratch."""
+
+    RULE = "rule"
+    DOWNLOAD = "download"
+
+
 @dataclass(frozen=True)
 class ReplicaRequest:
-    """A copy of ``did`` at the storage elements that ``rse_expression`` selects."""
+    """A copy of ``did``: at the storage elements ``rse_expression`` selects (mode ``rule``), or
+    into the user's scratch directory (mode ``download``, where ``rse_expression``, if given,
+    picks the copies to read from)."""
 
     did: DID
     rse_expression: str
     copies: int = 1
     lifetime: int | None = None
     comment: str | None = None
+    mode: ReplicaMode = ReplicaMode.RULE
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReplicaRequest:
         if not isinstance(data, dict):
             raise InvalidRequest("the request body must be a JSON object")
-        unknown = set(data) - {"did", "rse_expression", "copies", "lifetime", "comment"}
+        unknown = set(data) - {"did", "rse_expression", "copies", "lifetime", "comment", "mode"}
         if unknown:
             raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        try:
+            mode = ReplicaMode(data.get("mode") or ReplicaMode.RULE)
+        except ValueError:
+            raise InvalidRequest(f"mode must be rule or download, not '{data['mode']}'") from None
         expression = str(data.get("rse_expression") or "").strip()
-        if not expression:
+        if not expression and mode is ReplicaMode.RULE:
             raise InvalidRequest("rse_expression is required, e.g. SITE-B")
         copies = data.get("copies", 1)
         if not isinstance(copies, int) or isinstance(copies, bool) or copies < 1:
@@ -448,7 +462,21 @@ class ReplicaRequest:
             copies=copies,
             lifetime=parse_lifetime(data.get("lifetime")),
             comment=str(comment) if comment else None,
+            mode=mode,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The POST body that :meth:`from_dict` reads back."""
+        body: dict[str, Any] = {"did": str(self.did), "mode": self.mode.value}
+        if self.rse_expression:
+            body["rse_expression"] = self.rse_expression
+        if self.copies != 1:
+            body["copies"] = self.copies
+        if self.lifetime is not None:
+            body["lifetime"] = self.lifetime
+        if self.comment:
+            body["comment"] = self.comment
+        return body
 
 
 @dataclass
@@ -473,10 +501,17 @@ class ReplicaProgress(Record):
     comment: str | None = None
     created_at: str | None = None
     expires_at: str | None = None
+    mode: str = ReplicaMode.RULE.value
+    paths: list[str] = field(default_factory=list)  # download mode: the local files so far
 
     @property
     def fraction(self) -> float:
         return self.files_ok / self.files_total if self.files_total else 0.0
+
+    @property
+    def active(self) -> bool:
+        """Still moving: worth polling again."""
+        return self.state in ("REPLICATING", "INJECT", "WAITING_APPROVAL")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "fraction": self.fraction}

@@ -20,6 +20,7 @@ class Services:
     def close(self) -> None:
         try:
             self.clusters.shutdown()
+            self.replicas.close()
         finally:
             # The replica service shares the catalogue's Rucio connection: one close is enough.
             self.catalog.close()
