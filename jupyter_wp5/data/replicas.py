@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from typing import Any
 
 from traitlets.config import LoggingConfigurable
@@ -54,13 +55,21 @@ class ReplicaService(LoggingConfigurable):
         self.connection = connection
         self.store = store or RequestStore(parent=self, log=self.log)
         self.downloads = DownloadManager(connection, self.store, parent=self, log=self.log)
+        # Told of every new request (the events hub starts polling on it).
+        self.listeners: list[Callable[[ReplicaProgress], None]] = []
 
     async def request(self, req: ReplicaRequest) -> ReplicaProgress:
         """Create the rule (or start the download); return only once Rucio accepted it (its
         refusals raise, with reason)."""
         if req.mode is ReplicaMode.DOWNLOAD:
-            return await self.downloads.start(req)
+            progress = await self.downloads.start(req)
+        else:
+            progress = await self._create_rule(req)
+        for listener in self.listeners:
+            listener(progress)
+        return progress
 
+    async def _create_rule(self, req: ReplicaRequest) -> ReplicaProgress:
         def create(client: Any) -> ReplicaProgress:
             # Check what can be checked before anything is created.
             client.get_did(req.did.scope, req.did.name)

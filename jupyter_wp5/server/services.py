@@ -8,6 +8,7 @@ from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
 from ..data.fileset import FilesetService
 from ..data.replicas import ReplicaService
+from .events import EventHub
 
 
 @dataclass
@@ -16,9 +17,11 @@ class Services:
     replicas: ReplicaService
     clusters: ClusterManager
     filesets: FilesetService
+    events: EventHub
 
     def close(self) -> None:
         try:
+            self.events.close()
             self.clusters.shutdown()
             self.replicas.close()
         finally:

@@ -7,6 +7,7 @@ from .datasets import (
     DatasetHandler,
     DatasetSearchHandler,
 )
+from .events import EventsHandler
 from .health import HealthHandler
 from .replicas import ReplicaHandler, ReplicasHandler
 from .rses import StorageElementsHandler
@@ -24,6 +25,7 @@ ROUTES = [
     (r"rses", StorageElementsHandler),
     (r"replicas", ReplicasHandler),
     (r"replicas/(?P<rule_id>[^/]+)", ReplicaHandler),
+    (r"events", EventsHandler),
     (r"profiles", ProfilesHandler),
     (r"clusters", ClustersHandler),
     (rf"clusters/{_CLUSTER}", ClusterHandler),
