@@ -18,11 +18,14 @@ from .api import (
     clusters,
     dataset,
     files,
+    fileset,
     health,
     new_cluster,
     profiles,
+    replicate,
     rses,
     search,
+    transfers,
 )
 
 __all__ = [
@@ -31,12 +34,15 @@ __all__ = [
     "clusters",
     "dataset",
     "files",
+    "fileset",
     "health",
     "load_ipython_extension",
     "new_cluster",
     "profiles",
+    "replicate",
     "rses",
     "search",
+    "transfers",
 ]
 
 

@@ -8,10 +8,21 @@ started by JupyterLab it talks to that server, elsewhere to Rucio in-process. Re
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from .kernel.client import Wp5Client
 from .kernel.cluster import Cluster
-from .models import DID, DatasetDetails, DidSummary, FileEntry, Health, ProfileInfo, StorageElement
+from .kernel.progress import wait as wait_for
+from .models import (
+    DID,
+    DatasetDetails,
+    DidSummary,
+    FileEntry,
+    Health,
+    ProfileInfo,
+    ReplicaProgress,
+    StorageElement,
+)
 
 __all__ = [
     "Cluster",
@@ -19,13 +30,16 @@ __all__ = [
     "clusters",
     "dataset",
     "files",
+    "fileset",
     "get_client",
     "health",
     "new_cluster",
     "profiles",
+    "replicate",
     "rses",
     "search",
     "set_client",
+    "transfers",
 ]
 
 _client: Wp5Client | None = None
@@ -137,6 +151,90 @@ def files(did: str | DID, rse: str | None = None) -> list[FileEntry]:
         Each file with ``bytes``, ``adler32`` and ``states`` (storage element -> replica state).
     """
     return list(get_client().files_all(did, rse))
+
+
+def fileset(
+    did: str | DID,
+    rse: str,
+    protocol: str | None = None,
+    allow_partial: bool = False,
+) -> dict[str, Any]:
+    """A coffea fileset of the replicas of a dataset (or each dataset of a container) at an RSE.
+
+    Parameters
+    ----------
+    did
+        ``scope:name`` of a dataset or container.
+    rse
+        The storage element whose copy to read.
+    protocol
+        URL scheme such as ``"root"``; by default the storage element's preferred one.
+    allow_partial
+        Take the files that are there even when the copy is incomplete.
+
+    Returns
+    -------
+    dict
+        ``{dataset_name: {"files": {url: "Events"}, "metadata": {...}}}``, ready for
+        ``coffea.processor.Runner``.
+
+    Raises
+    ------
+    Conflict
+        When the copy at ``rse`` is incomplete and ``allow_partial`` is false.
+    """
+    return get_client().fileset(did, rse, protocol, allow_partial).to_dict()
+
+
+def replicate(
+    did: str | DID,
+    to: str | None = None,
+    lifetime: str | int | None = None,
+    comment: str | None = None,
+    wait: bool = False,
+    download: bool = False,
+) -> ReplicaProgress:
+    """Ask for a copy of a dataset at a storage element (a Rucio rule), or download it to scratch.
+
+    Parameters
+    ----------
+    did
+        ``scope:name``.
+    to
+        An RSE expression such as ``"SITE-B"``; required unless ``download``.
+    lifetime
+        How long the copy is kept: seconds, or ``"12h"``, ``"7d"``; ``None`` keeps it.
+    comment
+        A note kept with the request.
+    wait
+        Show a progress bar and return only when the copy is complete.
+    download
+        Download into the scratch directory (``$WP5_SCRATCH`` or ``~/scratch`` of the server)
+        instead; ``to`` then picks the copies to read from.
+
+    Returns
+    -------
+    ReplicaProgress
+        The request with its ``id``, ``state`` and files done; with ``download``, the local
+        ``paths``.
+
+    Raises
+    ------
+    TransferStuck
+        With ``wait``, when the copy ends STUCK, with the reason.
+    Conflict
+        When Rucio refuses (e.g. over quota), with its reason.
+    """
+    client = get_client()
+    made = client.replicate(did, to, lifetime, comment, download)
+    if wait:
+        made = wait_for(lambda: client.transfer(made.id), made)
+    return made
+
+
+def transfers() -> list[ReplicaProgress]:
+    """The copy requests and downloads made from JupyterLab, newest first, with progress."""
+    return get_client().transfers()
 
 
 def rses() -> list[StorageElement]:

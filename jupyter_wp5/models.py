@@ -418,25 +418,39 @@ def parse_lifetime(text: str | int | None) -> int | None:
     return int(m.group(1)) * _LIFETIME_UNITS[m.group(2)]
 
 
+class ReplicaMode(StrEnum):
+    """How a copy is made: a Rucio rule at a storage element, or a download to scratch."""
+
+    RULE = "rule"
+    DOWNLOAD = "download"
+
+
 @dataclass(frozen=True)
 class ReplicaRequest:
-    """A copy of ``did`` at the storage elements that ``rse_expression`` selects."""
+    """A copy of ``did``: at the storage elements ``rse_expression`` selects (mode ``rule``), or
+    into the user's scratch directory (mode ``download``, where ``rse_expression``, if given,
+    picks the copies to read from)."""
 
     did: DID
     rse_expression: str
     copies: int = 1
     lifetime: int | None = None
     comment: str | None = None
+    mode: ReplicaMode = ReplicaMode.RULE
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReplicaRequest:
         if not isinstance(data, dict):
             raise InvalidRequest("the request body must be a JSON object")
-        unknown = set(data) - {"did", "rse_expression", "copies", "lifetime", "comment"}
+        unknown = set(data) - {"did", "rse_expression", "copies", "lifetime", "comment", "mode"}
         if unknown:
             raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        try:
+            mode = ReplicaMode(data.get("mode") or ReplicaMode.RULE)
+        except ValueError:
+            raise InvalidRequest(f"mode must be rule or download, not '{data['mode']}'") from None
         expression = str(data.get("rse_expression") or "").strip()
-        if not expression:
+        if not expression and mode is ReplicaMode.RULE:
             raise InvalidRequest("rse_expression is required, e.g. SITE-B")
         copies = data.get("copies", 1)
         if not isinstance(copies, int) or isinstance(copies, bool) or copies < 1:
@@ -448,7 +462,21 @@ class ReplicaRequest:
             copies=copies,
             lifetime=parse_lifetime(data.get("lifetime")),
             comment=str(comment) if comment else None,
+            mode=mode,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The POST body that :meth:`from_dict` reads back."""
+        body: dict[str, Any] = {"did": str(self.did), "mode": self.mode.value}
+        if self.rse_expression:
+            body["rse_expression"] = self.rse_expression
+        if self.copies != 1:
+            body["copies"] = self.copies
+        if self.lifetime is not None:
+            body["lifetime"] = self.lifetime
+        if self.comment:
+            body["comment"] = self.comment
+        return body
 
 
 @dataclass
@@ -473,10 +501,17 @@ class ReplicaProgress(Record):
     comment: str | None = None
     created_at: str | None = None
     expires_at: str | None = None
+    mode: str = ReplicaMode.RULE.value
+    paths: list[str] = field(default_factory=list)  # download mode: the local files so far
 
     @property
     def fraction(self) -> float:
         return self.files_ok / self.files_total if self.files_total else 0.0
+
+    @property
+    def active(self) -> bool:
+        """Still moving: worth polling again."""
+        return self.state in ("REPLICATING", "INJECT", "WAITING_APPROVAL")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "fraction": self.fraction}
@@ -575,3 +610,71 @@ class ClusterSize:
     @property
     def largest(self) -> int:
         return self.workers if self.workers is not None else self.maximum or 0
+
+
+# -- filesets -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FilesetEntry(Record):
+    """One dataset of a coffea fileset: its replica URLs at one storage element, and what it is.
+
+    ``files`` maps each URL to the tree to read (``"Events"`` for NanoAOD).
+    """
+
+    name: str
+    files: dict[str, str]
+    did: str
+    rse: str
+    protocol: str | None
+    files_total: int
+    bytes: int
+    events: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return len(self.files) == self.files_total
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "did": self.did,
+            "rse": self.rse,
+            "protocol": self.protocol,
+            "files": len(self.files),
+            "files_total": self.files_total,
+            "bytes": self.bytes,
+            "events": self.events,
+            "complete": self.complete,
+        }
+
+
+@dataclass
+class Fileset:
+    """A coffea fileset: ``{dataset_name: {"files": {url: tree}, "metadata": {...}}}``.
+
+    The wire shape is exactly what ``coffea.processor.Runner`` and ``coffea.dataset_tools`` take.
+    """
+
+    entries: list[FilesetEntry]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {e.name: {"files": dict(e.files), "metadata": e.metadata()} for e in self.entries}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fileset:
+        entries = []
+        for name, entry in data.items():
+            meta = entry.get("metadata", {})
+            entries.append(
+                FilesetEntry(
+                    name=name,
+                    files=dict(entry["files"]),
+                    did=meta["did"],
+                    rse=meta["rse"],
+                    protocol=meta.get("protocol"),
+                    files_total=meta["files_total"],
+                    bytes=meta["bytes"],
+                    events=meta.get("events"),
+                )
+            )
+        return cls(entries)

@@ -1,17 +1,31 @@
-"""The replica service: copies of datasets as Rucio replication rules, and their progress.
+"""The replica service: copies of datasets as Rucio replication rules or downloads to scratch,
+and their progress.
 
 Rucio decides and books the data movement (FTS in production, the playground's daemons locally);
 this service only creates, reads and deletes rules, and reports progress from the rule's locks.
+The user's requests are remembered in a :class:`RequestStore`, so the list survives a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
 from typing import Any
 
 from traitlets.config import LoggingConfigurable
 
-from ..models import DID, InvalidRequest, ReplicaProgress, ReplicaRequest
+from ..models import (
+    DID,
+    InvalidRequest,
+    NotFound,
+    ReplicaMode,
+    ReplicaProgress,
+    ReplicaRequest,
+    Wp5Error,
+)
+from .download import DownloadManager
+from .request_store import RequestStore
 from .rucio_connection import RucioConnection
 
 _RULE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -24,15 +38,38 @@ def _rule_id(text: str) -> str:
 
 
 class ReplicaService(LoggingConfigurable):
-    """Request, follow and cancel copies of data at storage elements, as Rucio rules."""
+    """Request, follow and cancel copies of data: Rucio rules at storage elements, or downloads.
 
-    def __init__(self, connection: RucioConnection, **kwargs: Any) -> None:
+    Parameters
+    ----------
+    connection
+        The Rucio connection (shared with the catalogue).
+    store
+        Where the user's requests are remembered; by default the configured :class:`RequestStore`.
+    """
+
+    def __init__(
+        self, connection: RucioConnection, store: RequestStore | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.connection = connection
+        self.store = store or RequestStore(parent=self, log=self.log)
+        self.downloads = DownloadManager(connection, self.store, parent=self, log=self.log)
+        # Told of every new request (the events hub starts polling on it).
+        self.listeners: list[Callable[[ReplicaProgress], None]] = []
 
     async def request(self, req: ReplicaRequest) -> ReplicaProgress:
-        """Create the rule; return only once Rucio accepted it (its refusals raise, with reason)."""
+        """Create the rule (or start the download); return only once Rucio accepted it (its
+        refusals raise, with reason)."""
+        if req.mode is ReplicaMode.DOWNLOAD:
+            progress = await self.downloads.start(req)
+        else:
+            progress = await self._create_rule(req)
+        for listener in self.listeners:
+            listener(progress)
+        return progress
 
+    async def _create_rule(self, req: ReplicaRequest) -> ReplicaProgress:
         def create(client: Any) -> ReplicaProgress:
             # Check what can be checked before anything is created.
             client.get_did(req.did.scope, req.did.name)
@@ -47,27 +84,57 @@ class ReplicaService(LoggingConfigurable):
             )
             return _progress(client, client.get_replication_rule(rule_id))
 
-        return await self.connection.run(create)
+        progress = await self.connection.run(create)
+        self.store.save(progress)
+        return progress
 
     async def list(self) -> list[ReplicaProgress]:
-        """The user's rules, newest first."""
+        """The user's requests, newest first, rules with fresh progress from Rucio."""
+        stored = self.store.all()
+        return list(await asyncio.gather(*(self._fresh(s, with_bytes=False) for s in stored)))
 
-        def rules(client: Any) -> list[ReplicaProgress]:
-            found = client.list_replication_rules({"account": client.account})
-            return [_progress(client, r, with_bytes=False) for r in found]
+    async def get(self, request_id: str) -> ReplicaProgress:
+        """One request with its progress in files and bytes."""
+        rid = _rule_id(request_id)
+        download = self.downloads.get(rid)
+        if download is not None:
+            return download
+        progress = await self.connection.run(lambda c: _progress(c, c.get_replication_rule(rid)))
+        if self.store.get(rid) is not None:
+            self.store.save(progress)
+        return progress
 
-        items = await self.connection.run(rules)
-        return sorted(items, key=lambda p: p.created_at or "", reverse=True)
-
-    async def get(self, rule_id: str) -> ReplicaProgress:
-        """One rule with its per-lock progress in files and bytes."""
-        rid = _rule_id(rule_id)
-        return await self.connection.run(lambda c: _progress(c, c.get_replication_rule(rid)))
-
-    async def cancel(self, rule_id: str) -> None:
-        """Remove the rule; Rucio's reaper deletes replicas no other rule protects."""
-        rid = _rule_id(rule_id)
+    async def cancel(self, request_id: str) -> None:
+        """Stop a download, or remove the rule (Rucio's reaper deletes replicas no other rule
+        protects)."""
+        rid = _rule_id(request_id)
+        if self.downloads.get(rid) is not None:
+            await self.downloads.cancel(rid)
+            return
         await self.connection.run(lambda c: c.delete_replication_rule(rid, purge_replicas=False))
+        self.store.remove(rid)
+
+    async def _fresh(self, stored: ReplicaProgress, with_bytes: bool) -> ReplicaProgress:
+        if stored.mode == ReplicaMode.DOWNLOAD.value:
+            return self.downloads.get(stored.id) or stored
+        try:
+            progress = await self.connection.run(
+                lambda c: _progress(c, c.get_replication_rule(stored.id), with_bytes)
+            )
+        except NotFound:
+            stored.error = "the rule no longer exists in Rucio (removed or expired)"
+            return stored
+        except Wp5Error as err:
+            # Rucio is away: show what we last knew, and say so.
+            stored.error = f"last known progress; Rucio did not answer: {err.message}"
+            return stored
+        self.store.save(progress)
+        return progress
+
+    def close(self) -> None:
+        """Stop running downloads and close the store."""
+        self.downloads.close()
+        self.store.close()
 
 
 def _check_expression(client: Any, expression: str) -> None:

@@ -144,7 +144,9 @@ class RucioConnection(LoggingConfigurable):
             self._local.client = client
         return client
 
-    def _call(self, fn: Callable[[Any], T]) -> T:
+    def call(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(client)`` in this thread, for an executor of one's own (long downloads);
+        Rucio's errors become :class:`Wp5Error`."""
         try:
             return fn(self._client())
         except Exception as exc:
@@ -157,7 +159,7 @@ class RucioConnection(LoggingConfigurable):
 
     async def run(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(client)`` in the bounded executor; Rucio's errors become :class:`Wp5Error`."""
-        return await self._executor.run(self._call, fn)
+        return await self._executor.run(self.call, fn)
 
     def close(self) -> None:
         """Stop the executor; pending calls are abandoned."""

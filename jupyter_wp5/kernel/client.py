@@ -30,10 +30,14 @@ from ..models import (
     EngineUnavailable,
     FileEntry,
     FilePage,
+    Fileset,
     Health,
     InvalidRequest,
     NotFound,
     ProfileInfo,
+    ReplicaMode,
+    ReplicaProgress,
+    ReplicaRequest,
     SearchPage,
     SearchQuery,
     StorageElement,
@@ -44,6 +48,8 @@ from ..models import (
 if TYPE_CHECKING:
     from ..compute.manager import ClusterManager
     from ..data.catalog import RucioCatalog
+    from ..data.fileset import FilesetService
+    from ..data.replicas import ReplicaService
 
 T = TypeVar("T")
 
@@ -79,6 +85,22 @@ class Backend:
 
     def health(self) -> Health:
         """Versions and which engines answer."""
+        raise NotImplementedError
+
+    def fileset(self, did: DID, rse: str, protocol: str | None, allow_partial: bool) -> Fileset:
+        """The coffea fileset of ``did``'s replicas at ``rse``."""
+        raise NotImplementedError
+
+    def request_replica(self, req: ReplicaRequest) -> ReplicaProgress:
+        """Ask for a copy (a rule) or a download."""
+        raise NotImplementedError
+
+    def replicas(self) -> list[ReplicaProgress]:
+        """The user's copy requests, newest first."""
+        raise NotImplementedError
+
+    def replica(self, request_id: str) -> ReplicaProgress:
+        """One request's progress."""
         raise NotImplementedError
 
     def profiles(self) -> list[ProfileInfo]:
@@ -231,6 +253,24 @@ class RestBackend(Backend):
     def health(self) -> Health:
         return Health.from_dict(self._request("GET", "health"))
 
+    def fileset(self, did: DID, rse: str, protocol: str | None, allow_partial: bool) -> Fileset:
+        params = {
+            "rse": rse,
+            "protocol": protocol,
+            "allow_partial": "true" if allow_partial else None,
+        }
+        return Fileset.from_dict(self._request("GET", _did_path(did) + "/fileset", params))
+
+    def request_replica(self, req: ReplicaRequest) -> ReplicaProgress:
+        return ReplicaProgress.from_dict(self._request("POST", "replicas", body=req.to_dict()))
+
+    def replicas(self) -> list[ReplicaProgress]:
+        return [ReplicaProgress.from_dict(r) for r in self._request("GET", "replicas")["items"]]
+
+    def replica(self, request_id: str) -> ReplicaProgress:
+        path = f"replicas/{quote(request_id, safe='')}"
+        return ReplicaProgress.from_dict(self._request("GET", path))
+
     def profiles(self) -> list[ProfileInfo]:
         return [ProfileInfo.from_dict(p) for p in self._request("GET", "profiles")["items"]]
 
@@ -329,6 +369,8 @@ class LocalBackend(Backend):
     def __init__(self, catalog: RucioCatalog | None = None, timeout: float = 120.0) -> None:
         self._catalog = catalog
         self._clusters: ClusterManager | None = None
+        self._replicas: ReplicaService | None = None
+        self._filesets: FilesetService | None = None
         self.timeout = timeout
         self._loop = _LoopThread()
 
@@ -371,6 +413,35 @@ class LocalBackend(Backend):
         return Health(_package_version(), [self._run(self.catalog.status())])
 
     @property
+    def replica_service(self) -> ReplicaService:
+        """Rules and downloads in this process, remembered in the user's request store."""
+        if self._replicas is None:
+            from ..data.replicas import ReplicaService
+
+            self._replicas = ReplicaService(self.catalog.connection)
+        return self._replicas
+
+    @property
+    def fileset_service(self) -> FilesetService:
+        if self._filesets is None:
+            from ..data.fileset import FilesetService
+
+            self._filesets = FilesetService(self.catalog.connection)
+        return self._filesets
+
+    def fileset(self, did: DID, rse: str, protocol: str | None, allow_partial: bool) -> Fileset:
+        return self._run(self.fileset_service.fileset(did, rse, protocol, allow_partial))
+
+    def request_replica(self, req: ReplicaRequest) -> ReplicaProgress:
+        return self._run(self.replica_service.request(req))
+
+    def replicas(self) -> list[ReplicaProgress]:
+        return self._run(self.replica_service.list())
+
+    def replica(self, request_id: str) -> ReplicaProgress:
+        return self._run(self.replica_service.get(request_id))
+
+    @property
     def cluster_manager(self) -> ClusterManager:
         """This process's own cluster manager (its clusters end with the process)."""
         if self._clusters is None:
@@ -400,6 +471,8 @@ class LocalBackend(Backend):
     def close(self) -> None:
         if self._clusters is not None:
             self._clusters.shutdown()
+        if self._replicas is not None:
+            self._replicas.close()
         if self._catalog is not None:
             self._catalog.close()
         self._loop.close()
@@ -505,6 +578,44 @@ class Wp5Client:
     def health(self) -> Health:
         """Versions and which engines answer."""
         return self.backend.health()
+
+    # -- data movement -------------------------------------------------------------------------
+
+    def fileset(
+        self,
+        did: str | DID,
+        rse: str,
+        protocol: str | None = None,
+        allow_partial: bool = False,
+    ) -> Fileset:
+        """The coffea fileset of a dataset's (or container's) replicas at ``rse``."""
+        return self.backend.fileset(_as_did(did), rse, protocol or None, allow_partial)
+
+    def replicate(
+        self,
+        did: str | DID,
+        to: str | None = None,
+        lifetime: str | int | None = None,
+        comment: str | None = None,
+        download: bool = False,
+    ) -> ReplicaProgress:
+        """Ask for a copy at ``to`` (an RSE expression), or a download to scratch."""
+        body: dict[str, Any] = {
+            "did": str(_as_did(did)),
+            "rse_expression": to,
+            "lifetime": lifetime,
+            "comment": comment,
+            "mode": (ReplicaMode.DOWNLOAD if download else ReplicaMode.RULE).value,
+        }
+        return self.backend.request_replica(ReplicaRequest.from_dict(body))
+
+    def transfers(self) -> list[ReplicaProgress]:
+        """The user's copy requests and downloads, newest first, with progress."""
+        return self.backend.replicas()
+
+    def transfer(self, request_id: str) -> ReplicaProgress:
+        """One request's progress."""
+        return self.backend.replica(request_id)
 
     # -- compute -------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from ..models import ClusterInfo, DatasetDetails, DidTypeFilter, Health, Wp5Error
 from .client import Wp5Client
 from .display import ResultTable, register_formatters
+from .progress import wait
 
 Handler = Callable[[Wp5Client, argparse.Namespace], Any]
 
@@ -84,6 +85,10 @@ examples:
   %wp5 info cms:DYJetsToLL_M-50_NanoAODv9
   %wp5 files cms:DYJetsToLL_M-50_NanoAODv9 --rse SITE-A
   table = %wp5 search cms:*          # the result is a list of records too
+  %wp5 replicate cms:DYJetsToLL_M-50_NanoAODv9 --to SITE-B --lifetime 7d --wait
+  %wp5 replicate cms:DYJetsToLL_M-50_NanoAODv9 --download --wait
+  %wp5 transfers
+  fileset = %wp5 fileset cms:DYJetsToLL_M-50_NanoAODv9 --rse SITE-B
   %wp5 profiles
   %wp5 cluster new --profile cpu --workers 2
   %wp5 cluster scale cpu-1 4
@@ -192,6 +197,60 @@ def _files(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
     shown = f"first {len(items)} files" if more else _count(len(items), "file")
     where = f" at {args.rse}" if args.rse else ""
     return ResultTable(items, title=f"{shown} of {args.did}{where}", empty="no files")
+
+
+def _replicate_args(parser: argparse.ArgumentParser) -> None:
+    _did_arg(parser)
+    parser.add_argument("--to", metavar="RSE", help="where the copy goes (an RSE expression)")
+    parser.add_argument("--lifetime", metavar="DURATION", help="e.g. 7d or 12h (default: none)")
+    parser.add_argument("--comment", help="a note kept with the request")
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="download into your scratch directory instead (--to then picks the source)",
+    )
+    parser.add_argument("--wait", action="store_true", help="show progress until it is done")
+
+
+@subcommand(
+    "replicate",
+    "ask for a copy of a dataset at a storage element, or download it to scratch",
+    _replicate_args,
+)
+def _replicate(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
+    if not args.to and not args.download:
+        raise UsageError("replicate: give --to RSE, or --download for your scratch directory")
+    made = client.replicate(args.did, args.to, args.lifetime, args.comment, args.download)
+    where = "your scratch directory" if args.download else args.to
+    print(f"requested {args.did} at {where} (id {made.id})")
+    if args.wait:
+        made = wait(lambda: client.transfer(made.id), made)
+        if made.paths:
+            print(f"{_count(len(made.paths), 'file')} in {made.paths[0].rsplit('/', 1)[0]}")
+    return ResultTable([made])
+
+
+@subcommand("transfers", "your copy requests and downloads, with their progress")
+def _transfers(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
+    items = client.transfers()
+    return ResultTable(items, title=_count(len(items), "request"), empty="no requests")
+
+
+def _fileset_args(parser: argparse.ArgumentParser) -> None:
+    _did_arg(parser)
+    parser.add_argument("--rse", required=True, help="the storage element whose copy to read")
+    parser.add_argument("--protocol", help="URL scheme, e.g. root (default: the RSE's own)")
+    parser.add_argument(
+        "--allow-partial", action="store_true", help="take the files present, even if incomplete"
+    )
+
+
+@subcommand(
+    "fileset", "a coffea fileset of a dataset's replica URLs at a storage element", _fileset_args
+)
+def _fileset(client: Wp5Client, args: argparse.Namespace) -> dict[str, Any]:
+    fileset = client.fileset(args.did, args.rse, args.protocol, args.allow_partial)
+    return fileset.to_dict()
 
 
 @subcommand("rses", "the storage elements (RSEs) you may use, with your quota")

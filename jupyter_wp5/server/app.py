@@ -10,7 +10,9 @@ from traitlets import Bool, Type
 
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
+from ..data.fileset import FilesetService
 from ..data.replicas import ReplicaService
+from .events import EventHub
 from .handlers import ROUTES
 from .services import Services
 
@@ -48,12 +50,15 @@ class Wp5App(ExtensionApp):
 
     def initialize_settings(self) -> None:
         catalog = self.catalog_class(parent=self, log=self.log)
+        replicas = ReplicaService(catalog.connection, parent=self, log=self.log)
         self.services = Services(
             catalog=catalog,
-            replicas=ReplicaService(catalog.connection, parent=self, log=self.log),
+            replicas=replicas,
             clusters=self.cluster_manager_class(
                 base_url=self.serverapp.base_url, parent=self, log=self.log
             ),
+            filesets=FilesetService(catalog.connection, parent=self, log=self.log),
+            events=EventHub(replicas, parent=self, log=self.log),
         )
         self.settings["wp5_services"] = self.services
         self._env_before = {name: os.environ.get(name) for name in (URL_ENV, TOKEN_ENV)}

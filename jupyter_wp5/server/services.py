@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
+from ..data.fileset import FilesetService
 from ..data.replicas import ReplicaService
+from .events import EventHub
 
 
 @dataclass
@@ -14,10 +16,14 @@ class Services:
     catalog: RucioCatalog
     replicas: ReplicaService
     clusters: ClusterManager
+    filesets: FilesetService
+    events: EventHub
 
     def close(self) -> None:
         try:
+            self.events.close()
             self.clusters.shutdown()
+            self.replicas.close()
         finally:
             # The replica service shares the catalogue's Rucio connection: one close is enough.
             self.catalog.close()

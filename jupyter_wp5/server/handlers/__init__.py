@@ -1,7 +1,13 @@
 """Routes of the /wp5/api REST interface (the contract is jupyter_wp5/openapi.yaml)."""
 
 from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
-from .datasets import DatasetFilesHandler, DatasetHandler, DatasetSearchHandler
+from .datasets import (
+    DatasetFilesetHandler,
+    DatasetFilesHandler,
+    DatasetHandler,
+    DatasetSearchHandler,
+)
+from .events import EventsHandler
 from .health import HealthHandler
 from .replicas import ReplicaHandler, ReplicasHandler
 from .rses import StorageElementsHandler
@@ -14,10 +20,12 @@ ROUTES = [
     (r"health", HealthHandler),
     (r"datasets", DatasetSearchHandler),
     (rf"datasets/{_SCOPE}/{_NAME}/files", DatasetFilesHandler),
+    (rf"datasets/{_SCOPE}/{_NAME}/fileset", DatasetFilesetHandler),
     (rf"datasets/{_SCOPE}/{_NAME}", DatasetHandler),
     (r"rses", StorageElementsHandler),
     (r"replicas", ReplicasHandler),
     (r"replicas/(?P<rule_id>[^/]+)", ReplicaHandler),
+    (r"events", EventsHandler),
     (r"profiles", ProfilesHandler),
     (r"clusters", ClustersHandler),
     (rf"clusters/{_CLUSTER}", ClusterHandler),

@@ -38,6 +38,14 @@ class Wp5Handler(APIHandler):
         except ValueError:
             raise InvalidRequest(f"{name} must be an integer, not '{raw}'") from None
 
+    def query_bool(self, name: str) -> bool:
+        raw = (self.get_query_argument(name, "") or "").lower()
+        if raw in ("", "0", "false", "no"):
+            return False
+        if raw in ("1", "true", "yes"):
+            return True
+        raise InvalidRequest(f"{name} must be true or false, not '{raw}'")
+
     def query_str(self, name: str) -> str | None:
         value = self.get_query_argument(name, None)
         return value or None

@@ -1,4 +1,4 @@
-"""Catalogue endpoints: search, describe a DID, list its files."""
+"""Catalogue endpoints: search, describe a DID, list its files, its coffea fileset."""
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -49,3 +49,18 @@ class DatasetFilesHandler(Wp5Handler):
             cursor=Cursor.decode(self.query_str("cursor")),
         )
         self.write_json(page.to_dict())
+
+
+class DatasetFilesetHandler(Wp5Handler):
+    """GET datasets/{scope}/{name}/fileset?rse=&protocol=&allow_partial="""
+
+    @web.authenticated
+    @authorized
+    async def get(self, scope: str, name: str) -> None:
+        fileset = await self.services.filesets.fileset(
+            DID.of(scope, name),
+            rse=self.query_str("rse") or "",
+            protocol=self.query_str("protocol"),
+            allow_partial=self.query_bool("allow_partial"),
+        )
+        self.write_json(fileset.to_dict())
