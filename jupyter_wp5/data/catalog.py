@@ -88,7 +88,7 @@ class RucioCatalog(LoggingConfigurable):
             DidSummary(
                 scope=r.get("scope", query.scope),
                 name=r["name"],
-                type=_did_type(r.get("did_type", "")),
+                type=did_type_name(r.get("did_type", "")),
                 bytes=r.get("bytes"),
                 files=r.get("length"),
             )
@@ -172,13 +172,14 @@ def _take(rows: Iterable[T], offset: int, count: int) -> list[T]:
             close()
 
 
-def _did_type(raw: Any) -> str:
+def did_type_name(raw: Any) -> str:
+    """Rucio's DIDType (an enum or its string) as our lower-case type name."""
     return str(raw).lower().removeprefix("didtype.")
 
 
 def _describe(client: Any, did: DID) -> DatasetDetails:
     info = client.get_did(did.scope, did.name, dynamic_depth="FILE")
-    kind = _did_type(info.get("type"))
+    kind = did_type_name(info.get("type"))
     meta = client.get_metadata(did.scope, did.name)
     if kind == "file":
         copies = _file_copies(client, did, info.get("bytes") or 0)
@@ -208,7 +209,7 @@ def _file_copies(client: Any, did: DID, size: int) -> list[SiteCopy]:
 
 
 def _collection_copies(client: Any, did: DID, kind: str) -> list[SiteCopy]:
-    datasets = [did] if kind == "dataset" else _datasets_in(client, did)
+    datasets = [did] if kind == "dataset" else datasets_in(client, did)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for ds in datasets:
         # deep=True counts the replicas themselves, not Rucio's lazily updated summary table.
@@ -221,15 +222,16 @@ def _collection_copies(client: Any, did: DID, kind: str) -> list[SiteCopy]:
     return [SiteCopy(rse, *t) for rse, t in totals.items()]
 
 
-def _datasets_in(client: Any, container: DID) -> list[DID]:
+def datasets_in(client: Any, container: DID) -> list[DID]:
+    """The datasets inside a container, recursively (run in an executor thread)."""
     found: list[DID] = []
     for child in client.list_content(container.scope, container.name):
-        kind = _did_type(child.get("type"))
+        kind = did_type_name(child.get("type"))
         ref = DID(child["scope"], child["name"])
         if kind == "dataset":
             found.append(ref)
         elif kind == "container":
-            found.extend(_datasets_in(client, ref))
+            found.extend(datasets_in(client, ref))
     return found
 
 
@@ -279,7 +281,7 @@ def _storage_elements(client: Any) -> list[StorageElement]:
         elements.append(
             StorageElement(
                 name=name,
-                rse_type=_did_type(rse.get("rse_type", "")).upper().removeprefix("RSETYPE."),
+                rse_type=did_type_name(rse.get("rse_type", "")).upper().removeprefix("RSETYPE."),
                 deterministic=bool(rse.get("deterministic", True)),
                 availability_read=bool(rse.get("availability_read", True)),
                 availability_write=bool(rse.get("availability_write", True)),

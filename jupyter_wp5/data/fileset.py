@@ -12,7 +12,7 @@ from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..models import DID, Conflict, Fileset, FilesetEntry, InvalidRequest, NotFound
-from .catalog import _datasets_in, _did_type
+from .catalog import datasets_in, did_type_name
 from .rucio_connection import RucioConnection
 
 # list_replicas takes at most this many DIDs per call (see RECIPES.md).
@@ -63,12 +63,12 @@ class FilesetService(LoggingConfigurable):
         def build(client: Any) -> Fileset:
             if not list(client.list_rses(rse)):
                 raise NotFound(f"no storage element matches '{rse}'")
-            kind = _did_type(client.get_did(did.scope, did.name).get("type"))
+            kind = did_type_name(client.get_did(did.scope, did.name).get("type"))
             if kind == "file":
                 raise InvalidRequest(
                     f"{did} is a file; a fileset is made of a dataset or container"
                 )
-            datasets = [did] if kind == "dataset" else _datasets_in(client, did)
+            datasets = [did] if kind == "dataset" else datasets_in(client, did)
             return Fileset([self._entry(client, ds, rse, protocol) for ds in datasets])
 
         try:
