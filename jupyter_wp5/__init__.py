@@ -13,6 +13,7 @@ try:
 except ImportError:  # a source checkout that was never built
     __version__ = "0.0.0.dev0"
 
+from .analysis import run
 from .api import (
     cluster,
     clusters,
@@ -41,6 +42,7 @@ __all__ = [
     "profiles",
     "replicate",
     "rses",
+    "run",
     "search",
     "transfers",
 ]

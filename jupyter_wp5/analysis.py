@@ -12,6 +12,8 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+from .models import InvalidRequest
+
 DEFAULT_CHUNKSIZE = 100_000
 
 
@@ -21,7 +23,7 @@ def run(
     cluster: Any = None,
     *,
     rse: str | None = None,
-    protocol: str = "root",
+    protocol: str | None = None,
     treename: str | None = None,
     chunksize: int = DEFAULT_CHUNKSIZE,
     maxchunks: int | None = None,
@@ -42,7 +44,7 @@ def run(
         Where to run: a :class:`jupyter_wp5.kernel.cluster.Cluster`, a cluster name or id, a
         ``distributed.Client``, or None to run in this process (coffea's iterative executor).
     rse, protocol
-        Storage element and URL scheme of the replicas, when ``data`` is a DID.
+        Storage element (required when ``data`` is a DID) and URL scheme of the replicas.
     treename
         Tree to read when the fileset does not name it (filesets from jupyter_wp5 do).
     chunksize, maxchunks
@@ -74,9 +76,13 @@ def run(
         return runner(fileset, processor_instance=processor_instance, treename=treename)
 
 
-def _as_fileset(data: str | Mapping[str, Any], rse: str | None, protocol: str) -> dict[str, Any]:
+def _as_fileset(
+    data: str | Mapping[str, Any], rse: str | None, protocol: str | None
+) -> dict[str, Any]:
     if isinstance(data, Mapping):
         return dict(data)
+    if not rse:
+        raise InvalidRequest(f"say which copy of {data} to read: run(..., rse='SITE')")
     from .api import fileset
 
     return fileset(str(data), rse=rse, protocol=protocol)
