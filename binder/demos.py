@@ -1,0 +1,75 @@
+"""Execute the demo notebooks against a running playground and check what they found.
+
+Used by the Binder emulation (``binder/emulate.sh`` runs ``python binder/demos.py``) and by the test
+suite (``tests/integration/test_demos.py``). Each notebook leaves a ``results`` dict; the checks
+compare it with what the playground seeded, read from the storage itself where possible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = HERE / "notebooks"
+HEP = NOTEBOOKS / "01-dimuon-z-peak.ipynb"
+SPACE = NOTEBOOKS / "02-space-debris.ipynb"
+Z_MASS_PDG = 91.1876
+
+
+def execute(notebook: Path, workdir: Path, timeout: int = 600) -> dict[str, Any]:
+    """Run every cell of ``notebook`` in a fresh kernel; return its ``results`` dict."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import json; print(json.dumps(results))"))
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    ).execute()
+    out = nb.cells[-1].outputs
+    text = "".join(o.get("text", "") for o in out if o.get("output_type") == "stream")
+    return json.loads(text)
+
+
+def check_hep(results: dict[str, Any], facility: Any) -> None:
+    """The Z peak is where it belongs and every seeded event was read."""
+    assert abs(results["z_mass"] - Z_MASS_PDG) < 1.0, results["z_mass"]
+    for name, events in results["events"].items():
+        seeded = next(d for d in facility.datasets if d.name == name)
+        assert events == sum(f.events for f in seeded.files), (name, events)
+        assert 0 < results["pairs"][name] <= events
+
+
+def check_space(results: dict[str, Any], facility: Any) -> None:
+    """Counts per orbital regime equal those of the Parquet files at the origin storage."""
+    import pandas as pd
+
+    seeded = next(d for d in facility.datasets if d.scope == "space")
+    storage = facility.root / "storage"
+    tables = [pd.read_parquet(next(storage.rglob(f.name))) for f in seeded.files]
+    expected = pd.concat(tables)["orbital_regime"].value_counts().to_dict()
+    assert results["per_regime"] == {k: int(v) for k, v in expected.items()}
+    assert results["objects"] == sum(f.events for f in seeded.files)
+
+
+def main() -> None:
+    from jupyter_wp5.playground.facility import default_root
+    from jupyter_wp5.playground.info import FacilityInfo
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=None, help="the running playground's root")
+    args = parser.parse_args()
+    facility = FacilityInfo.read((args.root or default_root()) / "facility.json")
+    workdir = Path(os.environ.get("WP5_DEMO_DIR", Path.cwd()))
+    check_hep(execute(HEP, workdir), facility)
+    print("demo 1 (Z peak): ok", flush=True)
+    check_space(execute(SPACE, workdir), facility)
+    print("demo 2 (space debris): ok", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The Binder demo notebooks, end to end against the playground, through a real Jupyter server;
+and the Binder emulation (repo2docker's steps in a fresh environment) that runs them again."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _demos():
+    spec = importlib.util.spec_from_file_location("wp5_demos", ROOT / "binder" / "demos.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.timeout(900)
+async def test_demo_notebooks_reach_their_physics_and_counts(jp_serverapp, playground, tmp_path):
+    # jp_serverapp exports its URL and token: the notebooks' kernels use the server's REST API.
+    demos = _demos()
+    demos.check_hep(demos.execute(demos.HEP, tmp_path), playground)
+    demos.check_space(demos.execute(demos.SPACE, tmp_path), playground)
+
+
+@pytest.mark.timeout(1500)
+def test_binder_emulation_from_a_fresh_environment():
+    done = subprocess.run(
+        ["bash", str(ROOT / "binder" / "emulate.sh")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "demo 1 (Z peak): ok" in done.stdout
+    assert "demo 2 (space debris): ok" in done.stdout
