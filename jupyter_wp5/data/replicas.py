@@ -11,7 +11,7 @@ from typing import Any
 
 from traitlets.config import LoggingConfigurable
 
-from ..models import DID, InvalidRequest, ReplicaProgress, ReplicaRequest
+from ..models import DID, InvalidRequest, ReplicaProgress, ReplicaRequest, ReplicaUpdate
 from .rucio_connection import RucioConnection
 
 _RULE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -63,6 +63,25 @@ class ReplicaService(LoggingConfigurable):
         """One rule with its per-lock progress in files and bytes."""
         rid = _rule_id(rule_id)
         return await self.connection.run(lambda c: _progress(c, c.get_replication_rule(rid)))
+
+    async def update(self, rule_id: str, change: ReplicaUpdate) -> ReplicaProgress:
+        """Extend the rule's lifetime and/or retry its STUCK copies now.
+
+        A retry is Rucio's ``boost_rule``: the STUCK locks become due for judge-repairer at once
+        instead of after Rucio's hours-long back-off.
+        """
+        rid = _rule_id(rule_id)
+        options: dict[str, Any] = {}
+        if change.lifetime is not None:
+            options["lifetime"] = change.lifetime
+        if change.retry:
+            options["boost_rule"] = True
+
+        def apply(client: Any) -> ReplicaProgress:
+            client.update_replication_rule(rid, options)
+            return _progress(client, client.get_replication_rule(rid))
+
+        return await self.connection.run(apply)
 
     async def cancel(self, rule_id: str) -> None:
         """Remove the rule; Rucio's reaper deletes replicas no other rule protects."""

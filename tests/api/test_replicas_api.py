@@ -35,6 +35,7 @@ async def test_request_follow_and_cancel_a_copy(jp_fetch, playground):
         {"did": DATASET, "rse_expression": "SITE-B", "lifetime": "1d", "comment": "wp5 test"},
     )
     assert status == 201, made
+    cancelled = False
     try:
         assert made["did"] == DATASET and made["rse_expression"] == "SITE-B"
         assert made["state"] in {"REPLICATING", "OK"}
@@ -48,13 +49,19 @@ async def test_request_follow_and_cancel_a_copy(jp_fetch, playground):
         status, one = await call(jp_fetch, "GET", f"replicas/{made['id']}")
         assert status == 200 and one["id"] == made["id"]
         assert made["id"] in [r["id"] for r in await rules_on(jp_fetch, DATASET)]
-        # Rucio's generic permission policy lets only admins delete rules: the user sees
-        # Rucio's refusal and the rule stays (facility policies such as CMS's allow owners).
-        status, refused = await call(jp_fetch, "DELETE", f"replicas/{made['id']}")
-        assert status == 403 and "Rucio does not allow" in refused["message"]
-        assert made["id"] in [r["id"] for r in await rules_on(jp_fetch, DATASET)]
+        # The playground's policy (as CMS's and ATLAS's) lets a rule's owner extend and cancel it.
+        status, extended = await call(
+            jp_fetch, "PATCH", f"replicas/{made['id']}", {"lifetime": "7d"}
+        )
+        assert status == 200 and extended["expires_at"] > made["expires_at"], extended
+        status, _ = await call(jp_fetch, "PATCH", f"replicas/{made['id']}", {})
+        assert status == 400
+        status, body = await call(jp_fetch, "DELETE", f"replicas/{made['id']}")
+        assert (status, body) == (204, None)
+        cancelled = True
     finally:
-        delete_as_admin(playground, made["id"])
+        if not cancelled:
+            delete_as_admin(playground, made["id"])
     # Rucio deletes softly: the rule now expires within the hour and its cleaner removes it.
     status, doomed = await call(jp_fetch, "GET", f"replicas/{made['id']}")
     assert status == 200
