@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from tests.rucio_admin import admin_client, discard
+
 from .contract import call
 
 DATASET = "cms:WJetsToLNu_NanoAODv9"
@@ -17,13 +19,9 @@ async def rules_on(jp_fetch, did: str) -> list[dict]:
     return body["rules"]
 
 
-def delete_as_admin(playground, rule_id: str) -> None:
-    from rucio.client import Client
-
-    from jupyter_wp5.data.rucio_connection import RucioConnection
-
-    admin = RucioConnection(rucio_config=str(playground.root_rucio_config))
-    Client(**admin.client_args()).delete_replication_rule(rule_id, purge_replicas=True)
+async def rule_ids_on(jp_fetch, did: str) -> set[str]:
+    # Ids only: the playground's daemons move the bytes, so states change while a test runs.
+    return {r["id"] for r in await rules_on(jp_fetch, did)}
 
 
 async def test_request_follow_and_cancel_a_copy(jp_fetch, playground):
@@ -61,26 +59,28 @@ async def test_request_follow_and_cancel_a_copy(jp_fetch, playground):
         cancelled = True
     finally:
         if not cancelled:
-            delete_as_admin(playground, made["id"])
+            discard(admin_client(playground), made["id"])
     # Rucio deletes softly: the rule now expires within the hour and its cleaner removes it.
     status, doomed = await call(jp_fetch, "GET", f"replicas/{made['id']}")
     assert status == 200
     expires = datetime.strptime(doomed["expires_at"][:19], "%Y-%m-%d %H:%M:%S")
     assert expires <= datetime.utcnow() + timedelta(seconds=3600)
+    discard(admin_client(playground), made["id"])
 
 
 async def test_quota_exceeded_is_409_with_reason_and_leaves_no_rule(jp_fetch):
-    before = await rules_on(jp_fetch, DATASET)
+    before = await rule_ids_on(jp_fetch, DATASET)
     status, body = await call(
         jp_fetch, "POST", "replicas", {"did": DATASET, "rse_expression": "SITE-C"}
     )
     assert status == 409
     assert "quota" in body["message"]
-    assert await rules_on(jp_fetch, DATASET) == before
+    # No new rule (an earlier test's expired rule may be cleaned up meanwhile).
+    assert await rule_ids_on(jp_fetch, DATASET) <= before
 
 
 async def test_bad_requests_are_refused_before_anything_is_created(jp_fetch):
-    before = await rules_on(jp_fetch, DATASET)
+    before = await rule_ids_on(jp_fetch, DATASET)
     cases = [
         ({"did": DATASET, "rse_expression": "SITE-Z"}, 400),
         ({"did": DATASET, "rse_expression": "SITE-A&("}, 400),
@@ -95,4 +95,5 @@ async def test_bad_requests_are_refused_before_anything_is_created(jp_fetch):
         assert (status, bool(body["message"])) == (expected, True), (payload, body)
     status, _ = await call(jp_fetch, "GET", "replicas/not-a-rule-id")
     assert status == 400
-    assert await rules_on(jp_fetch, DATASET) == before
+    # No new rule (an earlier test's expired rule may be cleaned up meanwhile).
+    assert await rule_ids_on(jp_fetch, DATASET) <= before

@@ -21,18 +21,10 @@ from urllib.parse import urlparse
 import uproot
 
 from tests.api.contract import call
+from tests.rucio_admin import admin_client, discard
 
 SUCCESS_DATASET = "cms:TTTo2L2Nu_NanoAODv9"
 OUTAGE_DATASET = "space:debris_catalogue_2026"
-
-
-def admin_client(playground: Any) -> Any:
-    from rucio.client import Client
-
-    from jupyter_wp5.data.rucio_connection import RucioConnection
-
-    admin = RucioConnection(rucio_config=str(playground.root_rucio_config))
-    return Client(**admin.client_args())
 
 
 async def wait_for(
@@ -76,6 +68,23 @@ def adler32_on_storage(url: str) -> str:
     return done.stdout.split()[-1].zfill(8)
 
 
+async def wait_gone(client: Any, dataset: Any, rse: str, urls: dict[str, str]) -> None:
+    """Wait until ``rse`` has no replica of ``dataset`` left, in the catalogue and on storage."""
+    deadline = time.monotonic() + 60
+    while any(state != "NONE" for state, _, _ in replicas_at(client, dataset.did, rse).values()):
+        assert time.monotonic() < deadline, replicas_at(client, dataset.did, rse)
+        await asyncio.sleep(0.5)
+    for url in urls.values():
+        parsed = urlparse(url)
+        if parsed.scheme == "file":
+            assert not Path(parsed.path).exists()
+        else:
+            gone = subprocess.run(
+                ["xrdfs", parsed.netloc, "stat", parsed.path], capture_output=True, check=False
+            )
+            assert gone.returncode != 0, url
+
+
 def assert_same_bytes_at(client: Any, dataset: Any, rse: str) -> dict[str, str]:
     """Every file of ``dataset`` is AVAILABLE at ``rse`` with the origin's and catalogue's adler32;
     returns name -> URL at ``rse``."""
@@ -113,7 +122,8 @@ async def test_copy_arrives_with_verified_bytes(jp_fetch, playground):
                 assert events.num_entries == f.events
                 assert len(events["Muon_pt"].array()) == f.events
     finally:
-        client.delete_replication_rule(made["id"], purge_replicas=True)
+        discard(client, made["id"])
+    await wait_gone(client, dataset, "SITE-B", urls)
 
 
 async def test_storage_outage_sticks_with_reason_then_recovers(jp_fetch, facility, playground):
@@ -147,6 +157,7 @@ async def test_storage_outage_sticks_with_reason_then_recovers(jp_fetch, facilit
         assert status == 200 and retried["id"] == made["id"], retried
         done = await wait_for(jp_fetch, made["id"], lambda p: p["state"] == "OK", timeout=90)
         assert done["files_ok"] == len(dataset.files) and done["files_stuck"] == 0
-        assert_same_bytes_at(client, dataset, "SITE-B")
+        urls = assert_same_bytes_at(client, dataset, "SITE-B")
     finally:
-        client.delete_replication_rule(made["id"], purge_replicas=True)
+        discard(client, made["id"])
+    await wait_gone(client, dataset, "SITE-B", urls)

@@ -6,8 +6,9 @@ Usage: rucio_transfers.py [--interval SECONDS] [--repair-after SECONDS]
 Each round runs, once each: judge-evaluator (rules and attachments become transfer requests),
 conveyor submitter (copies with the playground's transfertool, the stand-in for FTS), poller
 (outcomes into requests), finisher (replicas and locks: OK, retry, or STUCK with the reason),
-judge-repairer (STUCK rules older than --repair-after get new transfers) and judge-cleaner
-(expired and soft-deleted rules go away). One process keeps SQLite's write contention low; a
+judge-repairer (STUCK rules older than --repair-after get new transfers when due), judge-cleaner
+(expired and soft-deleted rules go away) and the reaper (replicas no rule protects any more are
+deleted from storage). One process keeps SQLite's write contention low; a
 step that still fails with "database is locked" is replayed (see RECIPES.md).
 """
 
@@ -67,6 +68,7 @@ def main() -> None:
     from rucio.daemons.common import HeartbeatHandler
     from rucio.daemons.conveyor import finisher, poller, submitter
     from rucio.daemons.judge import cleaner, evaluator, repairer
+    from rucio.daemons.reaper import reaper
     from wp5_transfertool import PlaygroundCopyTransfertool
 
     tool = PlaygroundCopyTransfertool.external_name
@@ -113,6 +115,14 @@ def main() -> None:
                 "judge-cleaner",
                 lambda: cleaner.run_once(
                     paused_rules=paused["cleaner"], heartbeat_handler=beats["judge-cleaner"]
+                ),
+            ),
+            # Greedy: replicas no rule protects any more (tombstoned) are deleted from storage
+            # at once, not only when an RSE runs out of space.
+            (
+                "reaper",
+                lambda: reaper.reaper(
+                    rses=[], include_rses=None, exclude_rses=None, once=True, greedy=True
                 ),
             ),
         ]
