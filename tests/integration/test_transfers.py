@@ -117,7 +117,9 @@ async def test_copy_arrives_with_verified_bytes(jp_fetch, playground):
 
         urls = assert_same_bytes_at(client, dataset, "SITE-B")
         for f in dataset.files:
-            with uproot.open(urls[f.name]) as root_file:
+            url = urlparse(urls[f.name])
+            source = url.path if url.scheme == "file" else urls[f.name]
+            with uproot.open(source) as root_file:
                 events = root_file["Events"]
                 assert events.num_entries == f.events
                 assert len(events["Muon_pt"].array()) == f.events
