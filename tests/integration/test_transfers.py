@@ -10,8 +10,12 @@ The bytes are moved by Rucio's own judge and conveyor daemons with the playgroun
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import subprocess
+import tempfile
 import time
+import uuid
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -163,3 +167,59 @@ async def test_storage_outage_sticks_with_reason_then_recovers(jp_fetch, facilit
     finally:
         discard(client, made["id"])
     await wait_gone(client, dataset, "SITE-B", urls)
+
+
+async def test_bytes_that_do_not_match_the_catalogue_never_become_a_replica(jp_fetch, playground):
+    """A source file whose bytes differ from its catalogued adler32 (silent corruption at the
+    origin): every copy fails verification, the request is STUCK with the checksum reason and the
+    destination holds neither an AVAILABLE replica nor the bad file."""
+    client = admin_client(playground)
+    scope, tag = f"user.{playground.account}", uuid.uuid4().hex[:8]
+    dataset, name = f"corrupt_{tag}", f"corrupt_{tag}.bin"
+    payload = os.urandom(4096)
+    actual = f"{zlib.adler32(payload) & 0xFFFFFFFF:08x}"
+    claimed = f"{(int(actual, 16) + 1) & 0xFFFFFFFF:08x}"
+    # Put the bytes where SITE-A's protocol says the file lives, then catalogue a wrong checksum.
+    source = next(iter(client.lfns2pfns("SITE-A", [f"{scope}:{name}"], operation="write").values()))
+    with tempfile.NamedTemporaryFile() as tmp:
+        tmp.write(payload)
+        tmp.flush()
+        if urlparse(source).scheme == "file":
+            Path(urlparse(source).path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(tmp.name, urlparse(source).path)
+        else:
+            subprocess.run(["xrdcp", "--silent", tmp.name, source], check=True, timeout=30)
+    client.add_replicas(
+        "SITE-A", [{"scope": scope, "name": name, "bytes": 4096, "adler32": claimed}]
+    )
+    client.add_dataset(scope, dataset)
+    client.attach_dids(scope, dataset, [{"scope": scope, "name": name}])
+    (origin_rule,) = client.add_replication_rule([{"scope": scope, "name": dataset}], 1, "SITE-A")
+    try:
+        status, made = await call(
+            jp_fetch, "POST", "replicas", {"did": f"{scope}:{dataset}", "rse_expression": "SITE-B"}
+        )
+        assert status == 201, made
+        try:
+            stuck = await wait_for(
+                jp_fetch, made["id"], lambda p: p["state"] == "STUCK", timeout=60
+            )
+            assert stuck["files_stuck"] == 1 and stuck["files_ok"] == 0
+            assert "checksum" in stuck["error"].lower() or "adler32" in stuck["error"], stuck
+            (state, url, _) = replicas_at(client, f"{scope}:{dataset}", "SITE-B")[name]
+            assert state != "AVAILABLE"
+            if url:
+                parsed = urlparse(url)
+                if parsed.scheme == "file":
+                    assert not Path(parsed.path).exists()
+                else:
+                    found = subprocess.run(
+                        ["xrdfs", parsed.netloc, "stat", parsed.path],
+                        capture_output=True,
+                        check=False,
+                    )
+                    assert found.returncode != 0, "the bad copy was left at SITE-B"
+        finally:
+            discard(client, made["id"])
+    finally:
+        discard(client, origin_rule)
