@@ -1,18 +1,20 @@
 """The playground's transfer machinery: Rucio's judge and conveyor daemons in one process loop.
 
 Runs inside the Rucio server virtualenv (never imports jupyter_wp5); reads $RUCIO_CONFIG.
-Usage: rucio_transfers.py [--interval SECONDS] [--repair-after SECONDS]
+Usage: rucio_transfers.py [--interval SECONDS] [--repair-after SECONDS] [--housekeeping-every N]
 
-Each round runs, once each: judge-evaluator (rules and attachments become transfer requests),
-conveyor submitter (copies with the playground's transfertool, the stand-in for FTS), poller
-(outcomes into requests), finisher (replicas and locks: OK, retry, or STUCK with the reason),
-judge-repairer (STUCK rules older than --repair-after get new transfers when due), judge-cleaner
-(expired and soft-deleted rules go away) and the reaper (replicas no rule protects any more are
-deleted from storage). One process keeps SQLite's write contention low; a
-step that still fails with "database is locked" is replayed (see RECIPES.md).
+Each round (every --interval seconds) runs, once each: judge-evaluator (rules and attachments
+become transfer requests), conveyor submitter (copies with the playground's transfertool, the
+stand-in for FTS), poller (outcomes into requests) and finisher (replicas and locks: OK, retry, or
+STUCK with the reason). Every --housekeeping-every rounds it also runs judge-repairer (STUCK rules
+older than --repair-after get new transfers when due), judge-cleaner (expired and soft-deleted
+rules go away) and the reaper (replicas no rule protects any more are deleted from storage). One
+process keeps SQLite's write contention low; a step that still fails with "database is locked" is
+replayed (see RECIPES.md).
 """
 
 import argparse
+import itertools
 import logging
 import signal
 import sys
@@ -50,8 +52,9 @@ def _step(name: str, run: Callable[[], object], log: logging.Logger) -> None:
 def main() -> None:
     """Loop the daemons until SIGTERM."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--interval", type=float, default=0.5)
+    parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--repair-after", type=int, default=15)
+    parser.add_argument("--housekeeping-every", type=int, default=5)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     # Rucio's daemons log every empty round at INFO: keep their warnings (failed copies,
@@ -83,9 +86,12 @@ def main() -> None:
             handler = HeartbeatHandler(executable=name, renewal_interval=60)
             _step(f"{name} heartbeat", lambda h=handler: stack.enter_context(h), log)
             beats[name] = handler
+        # (name, every how many rounds, step): moving bytes runs every round, housekeeping less
+        # often, which keeps the idle loop's CPU use low on a small machine.
         steps = [
             (
                 "judge-evaluator",
+                1,
                 lambda: evaluator.run_once(
                     paused_dids=paused["evaluator"],
                     did_limit=100,
@@ -94,17 +100,20 @@ def main() -> None:
             ),
             (
                 "conveyor-submitter",
+                1,
                 lambda: submitter.submitter(once=True, partition_wait_time=0, transfertools=[tool]),
             ),
             (
                 "conveyor-poller",
+                1,
                 lambda: poller.poller(
                     once=True, partition_wait_time=0, older_than=0, transfertool=tool
                 ),
             ),
-            ("conveyor-finisher", lambda: finisher.finisher(once=True, partition_wait_time=0)),
+            ("conveyor-finisher", 1, lambda: finisher.finisher(once=True, partition_wait_time=0)),
             (
                 "judge-repairer",
+                args.housekeeping_every,
                 lambda: repairer.run_once(
                     paused_rules=paused["repairer"],
                     delta=args.repair_after,
@@ -113,6 +122,7 @@ def main() -> None:
             ),
             (
                 "judge-cleaner",
+                args.housekeeping_every,
                 lambda: cleaner.run_once(
                     paused_rules=paused["cleaner"], heartbeat_handler=beats["judge-cleaner"]
                 ),
@@ -121,17 +131,21 @@ def main() -> None:
             # at once, not only when an RSE runs out of space.
             (
                 "reaper",
+                args.housekeeping_every,
                 lambda: reaper.reaper(
                     rses=[], include_rses=None, exclude_rses=None, once=True, greedy=True
                 ),
             ),
         ]
         log.info("transfer daemons running (transfertool %s)", tool)
-        while not STOP.is_set():
-            for name, run in steps:
+        for round_number in itertools.count():
+            if STOP.is_set():
+                break
+            for name, every, run in steps:
                 if STOP.is_set():
                     break
-                _step(name, run, log)
+                if round_number % every == 0:
+                    _step(name, run, log)
             STOP.wait(args.interval)
     log.info("transfer daemons stopped")
 
