@@ -185,6 +185,8 @@ class PlaygroundApp(JupyterApp):
                 f"{', '.join(d.rses)})"
                 for d in info.datasets
             ),
+            "  Transfers:     Rucio's judge and conveyor daemons with the playground's copy tool",
+            "                 (xrdcp or file copy, adler32-verified: the stand-in for FTS)",
             f"  State and logs: {info.root}",
             "",
             "Press Ctrl-C to stop.",
@@ -197,7 +199,7 @@ class PlaygroundApp(JupyterApp):
         # Sleep until a signal arrives; stop early if a child dies.
         while True:
             time.sleep(1)
-            for name in ("rucio-server", "jupyterlab"):
+            for name in ("rucio-server", "rucio-transfers", "jupyterlab"):
                 proc = facility.processes.get(name)
                 if proc is not None and not proc.running():
                     raise RuntimeError(f"{name} exited unexpectedly; see {proc.log}")

@@ -479,6 +479,29 @@ class ReplicaRequest:
         return body
 
 
+@dataclass(frozen=True)
+class ReplicaUpdate:
+    """A change to the user's own copy request: a new lifetime from now, and/or retry now."""
+
+    lifetime: int | None = None
+    retry: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReplicaUpdate:
+        if not isinstance(data, dict):
+            raise InvalidRequest("the request body must be a JSON object")
+        unknown = set(data) - {"lifetime", "retry"}
+        if unknown:
+            raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        retry = data.get("retry", False)
+        if not isinstance(retry, bool):
+            raise InvalidRequest("retry must be true or false")
+        lifetime = parse_lifetime(data.get("lifetime"))
+        if lifetime is None and not retry:
+            raise InvalidRequest("nothing to change: give a lifetime (e.g. 7d) or retry: true")
+        return cls(lifetime=lifetime, retry=retry)
+
+
 @dataclass
 class ReplicaProgress(Record):
     """A replication rule as the user follows it: its state and its file copies by state.

@@ -22,6 +22,7 @@ from ..models import (
     ReplicaMode,
     ReplicaProgress,
     ReplicaRequest,
+    ReplicaUpdate,
     Wp5Error,
 )
 from .download import DownloadManager
@@ -100,6 +101,30 @@ class ReplicaService(LoggingConfigurable):
         if download is not None:
             return download
         progress = await self.connection.run(lambda c: _progress(c, c.get_replication_rule(rid)))
+        if self.store.get(rid) is not None:
+            self.store.save(progress)
+        return progress
+
+    async def update(self, request_id: str, change: ReplicaUpdate) -> ReplicaProgress:
+        """Extend a rule's lifetime and/or retry its STUCK copies now.
+
+        A retry is Rucio's ``boost_rule``: the STUCK locks become due for judge-repairer at once
+        instead of after Rucio's hours-long back-off.
+        """
+        rid = _rule_id(request_id)
+        if self.downloads.get(rid) is not None:
+            raise InvalidRequest("a download has no lifetime or retry; request it again to resume")
+        options: dict[str, Any] = {}
+        if change.lifetime is not None:
+            options["lifetime"] = change.lifetime
+        if change.retry:
+            options["boost_rule"] = True
+
+        def apply(client: Any) -> ReplicaProgress:
+            client.update_replication_rule(rid, options)
+            return _progress(client, client.get_replication_rule(rid))
+
+        progress = await self.connection.run(apply)
         if self.store.get(rid) is not None:
             self.store.save(progress)
         return progress

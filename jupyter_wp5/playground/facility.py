@@ -26,6 +26,7 @@ from .rucio_config import (
 from .rucio_env import ensure_server_venv
 from .rucio_server import RucioServer
 from .storage import StorageElement
+from .transfers import TransferDaemons
 
 __all__ = ["ACCOUNT", "RSES", "Facility", "default_root"]
 
@@ -37,7 +38,9 @@ GB = 1000**3
 # it (with the default 5000 events per file, datasets are 0.3 to 0.5 MB).
 QUOTAS = {"SITE-A": 50 * GB, "SITE-B": 50 * GB, "SITE-C": 100 * 1000}
 ADMIN_QUOTA = 1000 * GB
-STATE_VERSION = 1
+# 2: the server's rucio.cfg selects the owners' policy package and turns multi-hop off; a
+# playground made before is set up again on its next start.
+STATE_VERSION = 2
 
 # What the facility owns under its root; a fresh start removes only these (never notebooks/).
 _OWNED = (
@@ -98,6 +101,7 @@ class Facility:
         self.storage: list[StorageElement] = []
         self.info: FacilityInfo | None = None
         self._rucio: RucioServer | None = None
+        self._transfers: TransferDaemons | None = None
         self._lock: IO[str] | None = None
 
     # -- public API --------------------------------------------------------------------------
@@ -109,8 +113,31 @@ class Facility:
             raise RuntimeError("the facility has not been started")
         return self._rucio
 
+    @property
+    def transfers(self) -> TransferDaemons:
+        """Rucio's judge and conveyor daemons with the playground's transfertool."""
+        if self._transfers is None:
+            raise RuntimeError("the facility has not been started")
+        return self._transfers
+
+    def stop_storage(self, rse: str) -> None:
+        """Take one storage element offline (its XRootD server stops, or its directory moves
+        aside); Rucio is not told, so transfers to it fail as they would at a real site."""
+        self._storage_element(rse).stop(self.processes)
+
+    def start_storage(self, rse: str) -> None:
+        """Bring a storage element taken offline by :meth:`stop_storage` back."""
+        self._storage_element(rse).start(self.processes)
+
+    def _storage_element(self, rse: str) -> StorageElement:
+        for element in self.storage:
+            if element.rse == rse:
+                return element
+        raise KeyError(rse)
+
     def start(self) -> FacilityInfo:
-        """Start Rucio and storage; bootstrap and seed on the first start. Blocks until ready."""
+        """Start Rucio, storage and the transfer daemons; bootstrap and seed on the first start.
+        Blocks until ready."""
         if self.info is not None:
             return self.info
         self.root.mkdir(parents=True, exist_ok=True)
@@ -192,6 +219,10 @@ class Facility:
             self._run_admin("seed", self._seed_spec())
             state["complete"] = True
             self._save_state(state)
+
+        # After seeding: the seed's own writes then never compete with the daemons' for SQLite.
+        self._transfers = TransferDaemons(self._rucio, self.processes)
+        self._transfers.start()
 
         self.info = self._make_info(state)
         self.info.write(self.root / "facility.json")

@@ -133,9 +133,13 @@ def write_server_config(files: RucioFiles, url: str, root_password: str, log_dir
         "userpass_email": "root@localhost",
     }
     cfg["alembic"] = {"cfg": str(files.alembic_ini)}
-    cfg["policy"] = dict(_POLICY)
+    # Only the server side loads the policy package (scripts/wp5_policy: owners may delete and
+    # extend their rules); clients keep the generic policy, which computes the same names.
+    cfg["policy"] = {**_POLICY, "package": "wp5_policy"}
     cfg["monitor"] = {"enable_metrics": "False"}
     cfg["conveyor"] = {"scheme": "root,file"}
+    # No multi-hop between the playground's storage elements (Rucio warns every round otherwise).
+    cfg["transfers"] = {"multihop_rse_expression": ""}
     cfg["client"] = _client_section(files, url, "root", ROOT_IDENTITY, root_password)
     _write_private(files.server_cfg, cfg)
 

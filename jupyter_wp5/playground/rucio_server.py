@@ -38,7 +38,8 @@ class RucioServer:
         """Base URL of the REST API."""
         return f"http://127.0.0.1:{self.port}"
 
-    def _env(self) -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
+        """Environment of the server's processes (its venv, the server rucio.cfg)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RUCIO_", "PYTHON"))}
         env["RUCIO_CONFIG"] = str(self.files.server_cfg)
         env.pop("VIRTUAL_ENV", None)
@@ -51,7 +52,7 @@ class RucioServer:
         with log.open("ab") as out:
             done = subprocess.run(
                 [str(self.venv.python), str(SCRIPTS / "rucio_init_db.py")],
-                env=self._env(),
+                env=self.environment(),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 check=False,
@@ -84,7 +85,7 @@ class RucioServer:
         proc = self.processes.spawn(
             PROCESS_NAME,
             [str(self.venv.python), str(SCRIPTS / "rucio_serve.py"), str(self.port)],
-            env=self._env(),
+            env=self.environment(),
             cwd=self.files.dir,
         )
         wait_until(self.ping, timeout, f"Rucio server on {self.url}", proc=proc)

@@ -73,6 +73,11 @@ class StorageElement:
         return self.directory / "data"
 
     @property
+    def offline_dir(self) -> Path:
+        """Where a directory RSE's files wait while it is offline (see :meth:`stop`)."""
+        return self.directory / "offline"
+
+    @property
     def url(self) -> str:
         """The storage's address: an XRootD URL, or the directory of a posix RSE."""
         if self.port is not None:
@@ -146,8 +151,10 @@ class StorageElement:
             self._write_xrootd_config()
 
     def start(self, processes: ProcessRegistry, timeout: float = 20.0) -> None:
-        """Start this storage's XRootD server (nothing to do for a directory RSE)."""
+        """Start this storage's XRootD server; a directory RSE taken offline comes back."""
         if not self.uses_xrootd:
+            if self.offline_dir.exists():
+                self.offline_dir.rename(self.data_dir)
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return
         assert self.port is not None
@@ -186,5 +193,9 @@ class StorageElement:
         return done.returncode == 0
 
     def stop(self, processes: ProcessRegistry) -> None:
-        """Stop this storage's XRootD server, if any."""
-        processes.stop(self.process_name)
+        """Take this storage offline: stop its XRootD server, or move a directory RSE's files
+        aside (``start`` brings them back)."""
+        if self.uses_xrootd:
+            processes.stop(self.process_name)
+        elif self.data_dir.exists():
+            self.data_dir.rename(self.offline_dir)

@@ -9,6 +9,7 @@ from jupyter_wp5.models import (
     DidTypeFilter,
     InvalidDID,
     InvalidRequest,
+    ReplicaUpdate,
     SearchPage,
     SearchQuery,
     SiteCopy,
@@ -89,3 +90,26 @@ def test_errors_rebuild_from_the_wire():
     err = error_from_dict({"error": "not_found", "message": "no such DID"}, 404)
     assert type(err).__name__ == "NotFound"
     assert err.message == "no such DID"
+
+
+def test_replica_update_takes_a_lifetime_and_or_a_retry():
+    assert ReplicaUpdate.from_dict({"lifetime": "7d"}) == ReplicaUpdate(lifetime=7 * 86400)
+    assert ReplicaUpdate.from_dict({"retry": True}) == ReplicaUpdate(retry=True)
+    both = ReplicaUpdate.from_dict({"lifetime": 3600, "retry": True})
+    assert (both.lifetime, both.retry) == (3600, True)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({}, "nothing to change"),
+        ({"retry": False}, "nothing to change"),
+        ({"retry": "yes"}, "retry must be true or false"),
+        ({"lifetime": "soon"}, "not a duration"),
+        ({"copies": 2}, "unknown fields: copies"),
+        ([], "must be a JSON object"),
+    ],
+)
+def test_bad_replica_updates_say_why(body, reason):
+    with pytest.raises(InvalidRequest, match=reason):
+        ReplicaUpdate.from_dict(body)

@@ -4,7 +4,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ...models import ReplicaRequest
+from ...models import ReplicaRequest, ReplicaUpdate
 from .base import Wp5Handler
 
 
@@ -27,12 +27,20 @@ class ReplicasHandler(Wp5Handler):
 
 
 class ReplicaHandler(Wp5Handler):
-    """GET replicas/{id} (progress), DELETE replicas/{id} (cancel: removes the rule)"""
+    """GET replicas/{id} (progress), PATCH replicas/{id} {lifetime, retry}, DELETE replicas/{id}
+    (cancel: removes the rule)"""
 
     @web.authenticated
     @authorized
     async def get(self, rule_id: str) -> None:
         progress = await self.services.replicas.get(rule_id)
+        self.write_json(progress.to_dict())
+
+    @web.authenticated
+    @authorized
+    async def patch(self, rule_id: str) -> None:
+        change = ReplicaUpdate.from_dict(self.json_body())
+        progress = await self.services.replicas.update(rule_id, change)
         self.write_json(progress.to_dict())
 
     @web.authenticated

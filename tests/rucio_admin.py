@@ -1,0 +1,25 @@
+"""Admin-side Rucio helpers for tests: a root client, and removing a test's rule for good."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def admin_client(playground: Any) -> Any:
+    """A rucio-clients ``Client`` as the playground's admin account ``root``."""
+    from rucio.client import Client
+
+    from jupyter_wp5.data.rucio_connection import RucioConnection
+
+    admin = RucioConnection(rucio_config=str(playground.root_rucio_config))
+    return Client(**admin.client_args())
+
+
+def discard(client: Any, rule_id: str) -> None:
+    """Remove a test's rule for good: expire it now with its replicas purged.
+
+    A delete is soft (the rule protects its replicas for another hour, and a second request for
+    the same copy is a duplicate until then); judge-cleaner removes the expired rule at once and
+    the reaper deletes replicas no rule protects from storage.
+    """
+    client.update_replication_rule(rule_id, {"lifetime": 1, "purge_replicas": True})
