@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import configparser
-from pathlib import Path
+import contextlib
+import secrets
 
 import pytest
 
@@ -12,23 +13,21 @@ from jupyter_wp5.data.catalog import RucioCatalog
 from jupyter_wp5.data.rucio_connection import RucioConnection
 from jupyter_wp5.models import EngineRefused, SearchQuery
 
-
-def forget_cached_tokens(account: str) -> None:
-    """rucio-clients reuses a token cached on disk before it tries the password."""
-    import getpass
-
-    from rucio.client.baseclient import BaseClient
-
-    cache = Path(BaseClient.TOKEN_PATH_PREFIX + getpass.getuser())
-    for token in cache.glob(f"*{account}*"):
-        token.unlink()
+from ..rucio_admin import admin_client
 
 
 def test_wrong_password_is_refused_with_rucios_reason(playground, tmp_path):
-    forget_cached_tokens(playground.account)
+    # A fresh account: rucio-clients would use any still-valid token cached for an account that
+    # other clients on this machine use, before trying the password.
+    account = f"tester{secrets.token_hex(3)}"
+    admin = admin_client(playground)
+    admin.add_account(account, "USER", "tester@example.org")
+    with contextlib.suppress(Exception):  # the identity may exist from an earlier run
+        admin.add_identity(account, account, "USERPASS", "t@example.org", password="right-one")
+
     cfg = configparser.ConfigParser()
     cfg.read(playground.rucio_config)
-    cfg["client"]["password"] = "not-the-password-7f3a"
+    cfg["client"].update(account=account, username=account, password="not-the-password-7f3a")
     bad = tmp_path / "rucio.cfg"
     with bad.open("w") as fh:
         cfg.write(fh)
