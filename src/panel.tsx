@@ -63,6 +63,11 @@ export class DataSectionWidget extends ReactWidget {
  * hidden.
  */
 abstract class LiveSectionWidget extends ReactWidget {
+  constructor() {
+    super();
+    this.addClass('wp5-live-section');
+  }
+
   /** Tell the model whether anyone can see the section. */
   protected abstract setLive(live: boolean): void;
 

@@ -6,7 +6,9 @@ import {
   createCluster,
   closeCluster,
   getDataset,
+  listClusters,
   listProfiles,
+  listReplicas,
   listStorageElements,
   requestReplica,
   ResponseError
@@ -18,6 +20,8 @@ import { TransfersSection } from '../components/TransfersSection';
 import { DataModel } from '../model';
 import { Wp5Panel } from '../panel';
 import { clientCode, CodeInserter, filesetCode } from '../snippets';
+import { AccordionPanel, Widget } from '@lumino/widgets';
+
 import { IDatasetDetails } from '../tokens';
 import { TransfersModel } from '../transfers';
 import { cluster, profile, progress, rse } from './fixtures';
@@ -25,7 +29,9 @@ import { cluster, profile, progress, rse } from './fixtures';
 jest.mock('../api', () => ({
   ...jest.requireActual('../api'),
   getDataset: jest.fn(),
+  listClusters: jest.fn(),
   listProfiles: jest.fn(),
+  listReplicas: jest.fn(),
   listStorageElements: jest.fn(),
   requestReplica: jest.fn(),
   cancelReplica: jest.fn(),
@@ -331,6 +337,41 @@ describe('Wp5Panel sections', () => {
       'Transfers',
       'Clusters'
     ]);
+    panel.dispose();
+  });
+
+  it('polls clusters only while their section is on screen', async () => {
+    mocked(listClusters).mockResolvedValue({ items: [] });
+    mocked(listProfiles).mockResolvedValue({ items: [] });
+    mocked(listReplicas).mockResolvedValue({ items: [progress('r1')] });
+    const transfers = new TransfersModel();
+    const clusters = new ClustersModel();
+    const panel = new Wp5Panel({
+      model: new DataModel(),
+      transfers,
+      clusters,
+      insertCode: async () => 'clipboard'
+    });
+    React.act(() => Widget.attach(panel, document.body));
+    await React.act(async () => undefined);
+    expect(listClusters).toHaveBeenCalled();
+    expect(clusters.polling).toBe(true);
+    expect(transfers.polling).toBe(true); // r1 is still replicating
+
+    React.act(() => panel.hide());
+    expect(clusters.polling).toBe(false);
+    expect(transfers.polling).toBe(false);
+    React.act(() => panel.show());
+    expect(clusters.polling).toBe(true);
+
+    // Collapsing the Clusters entry of the accordion stops its poll alone.
+    React.act(() => (panel.content as AccordionPanel).collapse(2));
+    expect(clusters.polling).toBe(false);
+    await React.act(async () => undefined);
+    expect(transfers.polling).toBe(true);
+
+    React.act(() => Widget.detach(panel));
+    expect(transfers.polling).toBe(false);
     panel.dispose();
   });
 });
