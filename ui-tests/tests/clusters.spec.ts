@@ -65,6 +65,19 @@ test.describe('wp5 panel: clusters', () => {
       contentType: 'image/png'
     });
 
+    // "Insert client code" adds a cell to the active notebook.
+    await page.notebook.createNew('wp5-client.ipynb');
+    await row.locator('.wp5-cluster-code').click();
+    await expect(row.locator('.wp5-note')).toHaveText(
+      'Inserted into the notebook.'
+    );
+    await expect(
+      page.locator('.jp-NotebookPanel .jp-Cell.jp-mod-active .cm-content')
+    ).toHaveText(
+      'import jupyter_wp5 as wp5' +
+        `client = wp5.cluster("${NAME}").get_client()`
+    );
+
     await row.locator('.wp5-cluster-close').click();
     await expect(row).toHaveCount(0);
     // Still gone after the next polls.
