@@ -6,11 +6,19 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  IClusterInfo,
+  IClusterList,
+  IClusterRequest,
+  IClusterSize,
   IDatasetDetails,
   IErrorBody,
   IFilePage,
   IFilesRequest,
   IHealth,
+  IProfileList,
+  IReplicaList,
+  IReplicaProgress,
+  IReplicaRequest,
   ISearchPage,
   ISearchRequest,
   IStorageElementList,
@@ -204,4 +212,117 @@ export function listStorageElements(
   settings?: ServerConnection.ISettings
 ): Promise<IStorageElementList> {
   return requestAPI<IStorageElementList>('rses', {}, {}, settings);
+}
+
+/** Options of a call that sends ``body`` as JSON with ``method``. */
+function jsonInit(method: string, body: unknown): RequestInit {
+  return {
+    method,
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json' }
+  };
+}
+
+/* ------------------------------------------------------------------ replicas */
+
+/** ``POST replicas``: ask for a copy (a Rucio rule); answers the new request's progress. */
+export function requestReplica(
+  request: IReplicaRequest,
+  settings?: ServerConnection.ISettings
+): Promise<IReplicaProgress> {
+  return requestAPI<IReplicaProgress>(
+    'replicas',
+    jsonInit('POST', request),
+    {},
+    settings
+  );
+}
+
+/** ``GET replicas``: the user's copy requests with their progress. */
+export function listReplicas(
+  settings?: ServerConnection.ISettings
+): Promise<IReplicaList> {
+  return requestAPI<IReplicaList>('replicas', {}, {}, settings);
+}
+
+/** ``GET replicas/{id}``: one request's progress. */
+export function getReplica(
+  id: string,
+  settings?: ServerConnection.ISettings
+): Promise<IReplicaProgress> {
+  return requestAPI<IReplicaProgress>(
+    `replicas/${encodeURIComponent(id)}`,
+    {},
+    {},
+    settings
+  );
+}
+
+/** ``DELETE replicas/{id}``: cancel a request (removes its rule). */
+export async function cancelReplica(
+  id: string,
+  settings?: ServerConnection.ISettings
+): Promise<void> {
+  await requestAPI<void>(
+    `replicas/${encodeURIComponent(id)}`,
+    { method: 'DELETE' },
+    {},
+    settings
+  );
+}
+
+/* ------------------------------------------------------------------ compute */
+
+/** ``GET profiles``: the compute profiles, servable here or not. */
+export function listProfiles(
+  settings?: ServerConnection.ISettings
+): Promise<IProfileList> {
+  return requestAPI<IProfileList>('profiles', {}, {}, settings);
+}
+
+/** ``GET clusters``: the running clusters. */
+export function listClusters(
+  settings?: ServerConnection.ISettings
+): Promise<IClusterList> {
+  return requestAPI<IClusterList>('clusters', {}, {}, settings);
+}
+
+/** ``POST clusters``: start a cluster of a profile, fixed-size or adaptive. */
+export function createCluster(
+  request: IClusterRequest,
+  settings?: ServerConnection.ISettings
+): Promise<IClusterInfo> {
+  return requestAPI<IClusterInfo>(
+    'clusters',
+    jsonInit('POST', request),
+    {},
+    settings
+  );
+}
+
+/** ``PATCH clusters/{id}``: scale to a number of workers, or make adaptive. */
+export function resizeCluster(
+  id: string,
+  size: IClusterSize,
+  settings?: ServerConnection.ISettings
+): Promise<IClusterInfo> {
+  return requestAPI<IClusterInfo>(
+    `clusters/${encodeURIComponent(id)}`,
+    jsonInit('PATCH', size),
+    {},
+    settings
+  );
+}
+
+/** ``DELETE clusters/{id}``: close a cluster. */
+export async function closeCluster(
+  id: string,
+  settings?: ServerConnection.ISettings
+): Promise<void> {
+  await requestAPI<void>(
+    `clusters/${encodeURIComponent(id)}`,
+    { method: 'DELETE' },
+    {},
+    settings
+  );
 }

@@ -4,10 +4,14 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
 
+import { ClustersModel } from './clusters';
 import { wp5Icon } from './icons';
+import { notebookInserter } from './inserter';
 import { DataModel } from './model';
 import { Wp5Panel } from './panel';
+import { TransfersModel } from './transfers';
 import { CommandIDs, IDataModel } from './tokens';
 
 /** The panel's rank in the left sidebar (after the file browser, running, git, ...). */
@@ -17,17 +21,23 @@ const PANEL_RANK = 900;
 const panelPlugin: JupyterFrontEndPlugin<IDataModel> = {
   id: 'jupyter-wp5:panel',
   description:
-    'The WP5 side panel: search the data catalogue and inspect datasets.',
+    'The WP5 side panel: search the data catalogue, move data next to the compute, run Dask clusters.',
   autoStart: true,
   provides: IDataModel,
-  optional: [ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer, ICommandPalette, INotebookTracker],
   activate: (
     app: JupyterFrontEnd,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    notebooks: INotebookTracker | null
   ): IDataModel => {
     const model = new DataModel();
-    const panel = new Wp5Panel({ model });
+    const panel = new Wp5Panel({
+      model,
+      transfers: new TransfersModel(),
+      clusters: new ClustersModel(),
+      insertCode: notebookInserter(notebooks)
+    });
     app.shell.add(panel, 'left', { rank: PANEL_RANK });
     if (restorer) {
       restorer.add(panel, panel.id);

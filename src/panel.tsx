@@ -1,21 +1,31 @@
 /**
- * The wp5 side panel: a JupyterLab SidePanel whose accordion holds one widget per section.
- * This slice has the "Data" section; "Replicas" and "Clusters" are added the same way.
+ * The wp5 side panel: a JupyterLab SidePanel whose accordion holds one widget per section:
+ * "Data" (search, details, make available), "Transfers" and "Clusters".
  */
 import * as React from 'react';
 
 import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import { SidePanel } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { ClustersModel } from './clusters';
+import { ClustersSection } from './components/ClustersSection';
 import { DataSection } from './components/DataSection';
+import { TransfersSection } from './components/TransfersSection';
 import { wp5Icon } from './icons';
 import { DataModel } from './model';
+import { CodeInserter } from './snippets';
 import { PANEL_ID } from './tokens';
+import { TransfersModel } from './transfers';
 
 /** The "Data" section: search, results and dataset details, re-rendered on model changes. */
 export class DataSectionWidget extends ReactWidget {
-  constructor(readonly model: DataModel) {
+  constructor(
+    readonly model: DataModel,
+    readonly transfers?: TransfersModel,
+    readonly insertCode?: CodeInserter
+  ) {
     super();
     this.id = 'wp5-data-section';
     this.addClass('wp5-section');
@@ -24,9 +34,110 @@ export class DataSectionWidget extends ReactWidget {
   }
 
   protected render(): JSX.Element {
+    const section = () => (
+      <DataSection
+        model={this.model}
+        transfers={this.transfers}
+        insertCode={this.insertCode}
+      />
+    );
     return (
       <UseSignal signal={this.model.stateChanged}>
-        {() => <DataSection model={this.model} />}
+        {() =>
+          this.transfers ? (
+            <UseSignal signal={this.transfers.stateChanged}>
+              {section}
+            </UseSignal>
+          ) : (
+            section()
+          )
+        }
+      </UseSignal>
+    );
+  }
+}
+
+/**
+ * A section whose model polls only while it is on screen: Lumino sends after-show/after-hide
+ * when the accordion entry is expanded or collapsed and when the whole side panel is shown or
+ * hidden.
+ */
+abstract class LiveSectionWidget extends ReactWidget {
+  constructor() {
+    super();
+    this.addClass('wp5-live-section');
+  }
+
+  /** Tell the model whether anyone can see the section. */
+  protected abstract setLive(live: boolean): void;
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.setLive(this.isVisible);
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this.setLive(false);
+    super.onBeforeDetach(msg);
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.setLive(true);
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.setLive(false);
+  }
+}
+
+/** The "Transfers" section: the user's copy requests with their progress. */
+export class TransfersSectionWidget extends LiveSectionWidget {
+  constructor(readonly model: TransfersModel) {
+    super();
+    this.id = 'wp5-transfers-section';
+    this.addClass('wp5-section');
+    this.title.label = 'Transfers';
+    this.title.caption = 'Copies requested and their progress';
+  }
+
+  protected setLive(live: boolean): void {
+    this.model.setVisible(live);
+  }
+
+  protected render(): JSX.Element {
+    return (
+      <UseSignal signal={this.model.stateChanged}>
+        {() => <TransfersSection model={this.model} />}
+      </UseSignal>
+    );
+  }
+}
+
+/** The "Clusters" section: profiles, create, and the running clusters. */
+export class ClustersSectionWidget extends LiveSectionWidget {
+  constructor(
+    readonly model: ClustersModel,
+    readonly insertCode: CodeInserter
+  ) {
+    super();
+    this.id = 'wp5-clusters-section';
+    this.addClass('wp5-section');
+    this.title.label = 'Clusters';
+    this.title.caption = 'Dask clusters on CPU, GPU and ARM workers';
+  }
+
+  protected setLive(live: boolean): void {
+    this.model.setVisible(live);
+  }
+
+  protected render(): JSX.Element {
+    return (
+      <UseSignal signal={this.model.stateChanged}>
+        {() => (
+          <ClustersSection model={this.model} insertCode={this.insertCode} />
+        )}
       </UseSignal>
     );
   }
@@ -35,6 +146,11 @@ export class DataSectionWidget extends ReactWidget {
 export namespace Wp5Panel {
   export interface IOptions {
     model: DataModel;
+    /** With both of these the panel has its "Transfers" and "Clusters" sections. */
+    transfers?: TransfersModel;
+    clusters?: ClustersModel;
+    /** Where "copy fileset code" and "insert client code" put their code. */
+    insertCode?: CodeInserter;
   }
 }
 
@@ -53,7 +169,14 @@ export class Wp5Panel extends SidePanel {
     heading.node.textContent = 'WP5 analysis facility';
     this.header.addWidget(heading);
 
-    this.addSection(new DataSectionWidget(this.model));
+    const { transfers, clusters, insertCode } = options;
+    this.addSection(new DataSectionWidget(this.model, transfers, insertCode));
+    if (transfers) {
+      this.addSection(new TransfersSectionWidget(transfers));
+    }
+    if (clusters && insertCode) {
+      this.addSection(new ClustersSectionWidget(clusters, insertCode));
+    }
   }
 
   readonly model: DataModel;

@@ -137,6 +137,89 @@ export interface IStorageElementList {
   items: IStorageElement[];
 }
 
+/** A copy being made, as the user follows it: ``ReplicaProgress``. ``files_*`` count Rucio's locks. */
+export interface IReplicaProgress {
+  /** The replication rule's id. */
+  id: string;
+  did: string;
+  rse_expression: string;
+  /** Rucio's rule state: ``OK``, ``REPLICATING``, ``STUCK``, ``SUSPENDED``, ... */
+  state: string;
+  copies: number;
+  files_total: number;
+  files_ok: number;
+  files_replicating: number;
+  files_stuck: number;
+  bytes_total: number | null;
+  bytes_ok: number | null;
+  error: string | null;
+  comment: string | null;
+  created_at: string | null;
+  expires_at: string | null;
+  /** ``files_ok / files_total``, 0 when there is no file. */
+  fraction: number;
+}
+
+/** ``GET replicas``. */
+export interface IReplicaList {
+  items: IReplicaProgress[];
+}
+
+/** A compute profile and whether this server can serve it now: ``ProfileInfo``. */
+export interface IProfileInfo {
+  name: string;
+  label: string;
+  backend: string;
+  worker_cores: number;
+  /** Bytes per worker. */
+  worker_memory: number;
+  resources: { [name: string]: number };
+  arch: string | null;
+  environment: string | null;
+  max_workers: number;
+  servable: boolean;
+  /** Why the profile cannot be served here; null when it can. */
+  reason: string | null;
+}
+
+/** ``GET profiles``. */
+export interface IProfileList {
+  items: IProfileInfo[];
+}
+
+/** One Dask cluster and its current size: ``ClusterInfo``. */
+export interface IClusterInfo {
+  id: string;
+  name: string;
+  profile: string;
+  backend: string;
+  /** ``running``, ``closed`` or ``lost`` (``ClusterStatus``). */
+  status: string;
+  workers: number;
+  cores: number;
+  /** Bytes, all workers together. */
+  memory: number;
+  gpus: number;
+  scheduler_address: string;
+  dashboard_link: string | null;
+  created_at: string;
+  adaptive_minimum: number | null;
+  adaptive_maximum: number | null;
+}
+
+/** ``GET clusters``. */
+export interface IClusterList {
+  items: IClusterInfo[];
+}
+
+/**
+ * A message of the events websocket (``/wp5/api/events``). The models take these through
+ * ``receive()``, the same path their polling answers take.
+ */
+export type IWp5Event =
+  | { type: 'replica'; data: IReplicaProgress }
+  | { type: 'cluster'; data: IClusterInfo };
+
 /* ------------------------------------------------------------------ requests */
 
 /** Parameters of ``GET datasets``. */
@@ -156,6 +239,26 @@ export interface IFilesRequest {
   limit?: number;
   cursor?: string | null;
 }
+
+/** Body of ``POST replicas``: a copy of ``did`` at the storage elements ``rse_expression`` selects. */
+export interface IReplicaRequest {
+  did: string;
+  rse_expression: string;
+  copies?: number;
+  /** Seconds; left out (or null) for no expiry. */
+  lifetime?: number | null;
+  comment?: string;
+}
+
+/** How big a cluster should be: a fixed number of workers or adaptive bounds (``ClusterSize``). */
+export type IClusterSize =
+  { workers: number } | { adaptive: { minimum: number; maximum: number } };
+
+/** Body of ``POST clusters``. */
+export type IClusterRequest = IClusterSize & {
+  profile: string;
+  name?: string;
+};
 
 /* ------------------------------------------------------------------ model */
 
@@ -206,6 +309,42 @@ export interface IDataModel {
   loadMore(): Promise<void>;
   /** Select a DID (``scope:name``) and load its details; null clears the selection. */
   select(did: string | null): Promise<void>;
+}
+
+/** The transfers section's state (``TransfersModel``); replaced, never mutated, on a change. */
+export interface ITransfersState {
+  /** The user's copy requests, newest first. */
+  items: IReplicaProgress[];
+  /** Storage elements the user may target (for "make available at"). */
+  rses: IStorageElement[];
+  /** A list or storage-element load is under way. */
+  loading: boolean;
+  /** Why the last list failed; null when it did not. */
+  error: IWp5Error | null;
+  /** The DID a copy is being requested for, while the request is under way. */
+  submitting: string | null;
+  /** The server's refusal of the last copy request, and the DID it was for. */
+  submitError: { did: string; error: IWp5Error } | null;
+  /** Refusals of a cancel, by request id. */
+  rowErrors: { [id: string]: IWp5Error };
+}
+
+/** The clusters section's state (``ClustersModel``); replaced, never mutated, on a change. */
+export interface IClustersState {
+  profiles: IProfileInfo[];
+  /** Running clusters, oldest first. */
+  clusters: IClusterInfo[];
+  loading: boolean;
+  /** Why the last list failed; null when it did not. */
+  error: IWp5Error | null;
+  /** A cluster is being created. */
+  creating: boolean;
+  /** The server's refusal of the last create. */
+  createError: IWp5Error | null;
+  /** Ids of clusters with a scale or close under way. */
+  busy: string[];
+  /** Refusals of a scale or close, by cluster id. */
+  rowErrors: { [id: string]: IWp5Error };
 }
 
 /** The data model token, for other plugins that want to react to the user's search. */

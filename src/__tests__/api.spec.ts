@@ -1,17 +1,27 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  cancelReplica,
+  closeCluster,
+  createCluster,
   encodeName,
   getDataset,
   getHealth,
+  getReplica,
+  listClusters,
   listFiles,
+  listProfiles,
+  listReplicas,
   listStorageElements,
   queryString,
   requestAPI,
+  requestReplica,
+  resizeCluster,
   ResponseError,
   searchDatasets,
   splitDid
 } from '../api';
+import { cluster, progress } from './fixtures';
 
 /** Server settings whose fetch answers from `respond` and records every request. */
 function mockServer(
@@ -242,5 +252,123 @@ describe('typed calls', () => {
     const { settings, requests } = mockServer(() => json(body));
     expect(await listStorageElements(settings)).toEqual(body);
     expect(parse(requests[0]).path).toBe('/user/alice/wp5/api/rses');
+  });
+});
+
+describe('replica and cluster calls', () => {
+  /** Method, path and JSON body of a recorded request. */
+  async function sent(
+    request: Request
+  ): Promise<{ method: string; path: string; body: unknown }> {
+    const text = await request.text();
+    return {
+      method: request.method,
+      path: parse(request).path,
+      body: text ? JSON.parse(text) : null
+    };
+  }
+
+  it('requestReplica POSTs the request as JSON and answers the progress', async () => {
+    const { settings, requests } = mockServer(() => json(progress('r1'), 201));
+    const made = await requestReplica(
+      {
+        did: 'cms:TTTo2L2Nu_NanoAODv9',
+        rse_expression: 'SITE-B',
+        lifetime: 86400
+      },
+      settings
+    );
+    expect(made.id).toBe('r1');
+    expect(await sent(requests[0])).toEqual({
+      method: 'POST',
+      path: '/user/alice/wp5/api/replicas',
+      body: {
+        did: 'cms:TTTo2L2Nu_NanoAODv9',
+        rse_expression: 'SITE-B',
+        lifetime: 86400
+      }
+    });
+    expect(requests[0].headers.get('Content-Type')).toBe('application/json');
+  });
+
+  it('requestReplica rejects with the server refusal', async () => {
+    const { settings } = mockServer(() =>
+      json(
+        {
+          error: 'engine_refused',
+          message: 'Rucio refused: quota exceeded on SITE-B'
+        },
+        409
+      )
+    );
+    await expect(
+      requestReplica({ did: 'cms:a', rse_expression: 'SITE-B' }, settings)
+    ).rejects.toMatchObject({
+      status: 409,
+      code: 'engine_refused',
+      message: 'Rucio refused: quota exceeded on SITE-B'
+    });
+  });
+
+  it('lists, reads and cancels replicas', async () => {
+    const { settings, requests } = mockServer(request =>
+      request.method === 'DELETE'
+        ? new Response(null, { status: 204 })
+        : request.url.includes('/replicas/')
+          ? json(progress('r 1'))
+          : json({ items: [progress('r1')] })
+    );
+    expect((await listReplicas(settings)).items).toHaveLength(1);
+    expect((await getReplica('r 1', settings)).id).toBe('r 1');
+    await expect(cancelReplica('r 1', settings)).resolves.toBeUndefined();
+    const calls = await Promise.all(requests.map(sent));
+    expect(calls.map(c => [c.method, c.path])).toEqual([
+      ['GET', '/user/alice/wp5/api/replicas'],
+      ['GET', '/user/alice/wp5/api/replicas/r%201'],
+      ['DELETE', '/user/alice/wp5/api/replicas/r%201']
+    ]);
+  });
+
+  it('profiles and clusters: list, create, resize, close', async () => {
+    const { settings, requests } = mockServer(request => {
+      if (request.method === 'DELETE') {
+        return new Response(null, { status: 204 });
+      }
+      if (request.url.includes('/profiles')) {
+        return json({ items: [] });
+      }
+      if (request.method === 'GET') {
+        return json({ items: [cluster('c1')] });
+      }
+      return json(cluster('c1'), request.method === 'POST' ? 201 : 200);
+    });
+    await listProfiles(settings);
+    expect((await listClusters(settings)).items[0].id).toBe('c1');
+    await createCluster(
+      { profile: 'cpu', adaptive: { minimum: 0, maximum: 2 }, name: 'mine' },
+      settings
+    );
+    await resizeCluster('c1', { workers: 3 }, settings);
+    await closeCluster('c1', settings);
+    const calls = await Promise.all(requests.map(sent));
+    expect(calls).toEqual([
+      { method: 'GET', path: '/user/alice/wp5/api/profiles', body: null },
+      { method: 'GET', path: '/user/alice/wp5/api/clusters', body: null },
+      {
+        method: 'POST',
+        path: '/user/alice/wp5/api/clusters',
+        body: {
+          profile: 'cpu',
+          adaptive: { minimum: 0, maximum: 2 },
+          name: 'mine'
+        }
+      },
+      {
+        method: 'PATCH',
+        path: '/user/alice/wp5/api/clusters/c1',
+        body: { workers: 3 }
+      },
+      { method: 'DELETE', path: '/user/alice/wp5/api/clusters/c1', body: null }
+    ]);
   });
 });

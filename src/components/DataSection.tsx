@@ -1,20 +1,61 @@
 import * as React from 'react';
 
 import { DataModel } from '../model';
+import { CodeInserter, filesetCode } from '../snippets';
+import { TransfersModel } from '../transfers';
 import { DatasetDetailsView } from './DatasetDetails';
 import { ErrorBanner } from './ErrorBanner';
+import { MakeAvailable } from './MakeAvailable';
 import { ResultList } from './ResultList';
 import { SearchBox } from './SearchBox';
 
 /** Props of {@link DataSection}. */
 export interface IDataSectionProps {
   model: DataModel;
+  /** Copy requests and storage elements; no "make available" without it. */
+  transfers?: TransfersModel;
+  /** Where "copy fileset code" puts its code. */
+  insertCode?: CodeInserter;
 }
 
 /** The "Data" section: search form, results and the selected dataset. */
 export function DataSection(props: IDataSectionProps): JSX.Element {
-  const { model } = props;
+  const { model, transfers, insertCode } = props;
   const { search, details } = model;
+  const did = details.selected;
+  const loadRses = !!transfers && !!did;
+  React.useEffect(() => {
+    if (loadRses) {
+      void transfers?.loadStorageElements();
+    }
+  }, [transfers, loadRses]);
+
+  let actions: JSX.Element | null = null;
+  if (transfers && insertCode && did) {
+    const { rses, submitting, submitError } = transfers.state;
+    actions = (
+      <MakeAvailable
+        key={did}
+        did={did}
+        rses={rses}
+        submitting={submitting === did}
+        error={submitError?.did === did ? submitError.error : null}
+        onRequest={async (rse, lifetime) => {
+          const made = await transfers.request({
+            did,
+            rse_expression: rse,
+            lifetime
+          });
+          if (made) {
+            // The new rule and the site's copy show in the details.
+            void model.refreshDetails();
+          }
+        }}
+        filesetCode={rse => filesetCode(did, rse)}
+        insertCode={insertCode}
+      />
+    );
+  }
   const onLoadMore = React.useCallback(() => void model.loadMore(), [model]);
   return (
     <div className="wp5-data-section">
@@ -43,6 +84,7 @@ export function DataSection(props: IDataSectionProps): JSX.Element {
         state={details}
         onRefresh={() => void model.refreshDetails()}
         onClose={() => void model.select(null)}
+        actions={actions}
       />
     </div>
   );

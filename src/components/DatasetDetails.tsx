@@ -14,13 +14,15 @@ export interface IDatasetDetailsProps {
   state: IDetailsState;
   onRefresh: () => void;
   onClose: () => void;
+  /** Rendered under the header ("make available at ..."); kept while the details reload. */
+  actions?: React.ReactNode;
 }
 
 /** The selected dataset: size, file count, copies per site, rules and metadata. */
 export function DatasetDetailsView(
   props: IDatasetDetailsProps
 ): JSX.Element | null {
-  const { state, onRefresh, onClose } = props;
+  const { state, onRefresh, onClose, actions } = props;
   if (!state.selected) {
     return null;
   }
@@ -58,6 +60,7 @@ export function DatasetDetailsView(
         </div>
       )}
       {state.error && <ErrorBanner error={state.error} />}
+      {actions}
       {state.details && <DetailsBody details={state.details} />}
     </section>
   );

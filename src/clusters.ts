@@ -1,0 +1,321 @@
+/**
+ * The clusters model: compute profiles, the running Dask clusters with their live size, and the
+ * requests to create, scale and close them.
+ *
+ * The list is polled every 2 s while the clusters section is visible (clusters started from a
+ * notebook appear too). Every answer goes through the same pure transitions as the events
+ * websocket's messages will, through ``receive()``.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  closeCluster,
+  createCluster,
+  listClusters,
+  listProfiles,
+  resizeCluster
+} from './api';
+import { toWp5Error } from './model';
+import { Poller, POLL_INTERVAL } from './poll';
+import {
+  IClusterInfo,
+  IClusterRequest,
+  IClusterSize,
+  IClustersState,
+  IProfileInfo,
+  IWp5Error,
+  IWp5Event
+} from './tokens';
+
+/** The status of a cluster that can be used (``ClusterStatus.RUNNING``). */
+export const RUNNING = 'running';
+
+/** The clusters state before the first answer. */
+export function initialClustersState(): IClustersState {
+  return {
+    profiles: [],
+    clusters: [],
+    loading: false,
+    error: null,
+    creating: false,
+    createError: null,
+    busy: [],
+    rowErrors: {}
+  };
+}
+
+function oldestFirst(a: IClusterInfo, b: IClusterInfo): number {
+  return a.created_at.localeCompare(b.created_at);
+}
+
+function withoutKey<T>(
+  map: { [key: string]: T },
+  key: string
+): { [key: string]: T } {
+  if (!(key in map)) {
+    return map;
+  }
+  const copy = { ...map };
+  delete copy[key];
+  return copy;
+}
+
+/** Pure transitions of the clusters state. */
+export namespace ClustersTransitions {
+  export function loading(state: IClustersState): IClustersState {
+    return { ...state, loading: true };
+  }
+
+  export function profilesLoaded(
+    state: IClustersState,
+    profiles: IProfileInfo[]
+  ): IClustersState {
+    return { ...state, profiles };
+  }
+
+  /** A full list replaces the clusters. */
+  export function listed(
+    state: IClustersState,
+    clusters: IClusterInfo[]
+  ): IClustersState {
+    return {
+      ...state,
+      clusters: clusters.filter(c => c.status === RUNNING).sort(oldestFirst),
+      loading: false,
+      error: null
+    };
+  }
+
+  export function failed(
+    state: IClustersState,
+    error: IWp5Error
+  ): IClustersState {
+    return { ...state, loading: false, error };
+  }
+
+  /** One cluster's new state: replaced in place or appended; gone once it is not running. */
+  export function upserted(
+    state: IClustersState,
+    info: IClusterInfo
+  ): IClustersState {
+    if (info.status !== RUNNING) {
+      return removed(state, info.id);
+    }
+    const known = state.clusters.some(c => c.id === info.id);
+    const clusters = known
+      ? state.clusters.map(c => (c.id === info.id ? info : c))
+      : [...state.clusters, info];
+    return { ...state, clusters };
+  }
+
+  export function removed(state: IClustersState, id: string): IClustersState {
+    return {
+      ...state,
+      clusters: state.clusters.filter(c => c.id !== id),
+      busy: state.busy.filter(b => b !== id),
+      rowErrors: withoutKey(state.rowErrors, id)
+    };
+  }
+
+  export function creating(state: IClustersState): IClustersState {
+    return { ...state, creating: true, createError: null };
+  }
+
+  export function created(
+    state: IClustersState,
+    info: IClusterInfo
+  ): IClustersState {
+    return { ...upserted(state, info), creating: false, createError: null };
+  }
+
+  export function createFailed(
+    state: IClustersState,
+    error: IWp5Error
+  ): IClustersState {
+    return { ...state, creating: false, createError: error };
+  }
+
+  /** A scale or close of ``id`` started. */
+  export function rowBusy(state: IClustersState, id: string): IClustersState {
+    return {
+      ...state,
+      busy: state.busy.includes(id) ? state.busy : [...state.busy, id],
+      rowErrors: withoutKey(state.rowErrors, id)
+    };
+  }
+
+  /** A scale of ``id`` came back with its new state. */
+  export function rowDone(
+    state: IClustersState,
+    info: IClusterInfo
+  ): IClustersState {
+    const next = upserted(state, info);
+    return { ...next, busy: next.busy.filter(b => b !== info.id) };
+  }
+
+  export function rowFailed(
+    state: IClustersState,
+    id: string,
+    error: IWp5Error
+  ): IClustersState {
+    return {
+      ...state,
+      busy: state.busy.filter(b => b !== id),
+      rowErrors: { ...state.rowErrors, [id]: error }
+    };
+  }
+}
+
+export namespace ClustersModel {
+  export interface IOptions {
+    /** Poll interval in ms (default 2000). */
+    interval?: number;
+  }
+}
+
+/** State, polling and actions of the clusters section. */
+export class ClustersModel {
+  constructor(options: ClustersModel.IOptions = {}) {
+    this._poller = new Poller(
+      () => this.refresh(),
+      options.interval ?? POLL_INTERVAL
+    );
+  }
+
+  get state(): IClustersState {
+    return this._state;
+  }
+
+  get stateChanged(): ISignal<ClustersModel, void> {
+    return this._stateChanged;
+  }
+
+  /** Whether the poll is on (the section is visible). */
+  get polling(): boolean {
+    return this._poller.running;
+  }
+
+  /** The clusters section was shown or hidden: load and poll while shown, stop when hidden. */
+  setVisible(visible: boolean): void {
+    if (visible === this._visible) {
+      return;
+    }
+    this._visible = visible;
+    if (visible) {
+      void this.loadProfiles();
+      void this.refresh();
+      this._poller.start();
+    } else {
+      this._poller.stop();
+    }
+  }
+
+  /** Reload the list of clusters. */
+  async refresh(): Promise<void> {
+    const ticket = ++this._listTicket;
+    const epoch = this._epoch;
+    this._set(ClustersTransitions.loading(this._state));
+    try {
+      const { items } = await listClusters();
+      if (ticket === this._listTicket) {
+        // A list that left before a create or delete is out of date: wait for the next one.
+        this._set(
+          epoch === this._epoch
+            ? ClustersTransitions.listed(this._state, items)
+            : { ...this._state, loading: false }
+        );
+      }
+    } catch (error) {
+      if (ticket === this._listTicket) {
+        this._set(ClustersTransitions.failed(this._state, toWp5Error(error)));
+      }
+    }
+  }
+
+  /** Load the profiles once; they come from the server's configuration. */
+  async loadProfiles(): Promise<void> {
+    if (this._state.profiles.length || this._profilesLoading) {
+      return;
+    }
+    this._profilesLoading = true;
+    try {
+      const { items } = await listProfiles();
+      this._set(ClustersTransitions.profilesLoaded(this._state, items));
+    } catch (error) {
+      this._set(ClustersTransitions.failed(this._state, toWp5Error(error)));
+    } finally {
+      this._profilesLoading = false;
+    }
+  }
+
+  /** Start a cluster; a refusal lands in ``state.createError`` and the answer is null. */
+  async create(request: IClusterRequest): Promise<IClusterInfo | null> {
+    this._set(ClustersTransitions.creating(this._state));
+    try {
+      const info = await createCluster(request);
+      this._epoch++;
+      this._set(ClustersTransitions.created(this._state, info));
+      return info;
+    } catch (error) {
+      this._set(
+        ClustersTransitions.createFailed(this._state, toWp5Error(error))
+      );
+      return null;
+    }
+  }
+
+  /** Scale a cluster or make it adaptive; a refusal is shown on its row. */
+  async scale(id: string, size: IClusterSize): Promise<void> {
+    this._set(ClustersTransitions.rowBusy(this._state, id));
+    try {
+      const info = await resizeCluster(id, size);
+      this._set(ClustersTransitions.rowDone(this._state, info));
+    } catch (error) {
+      this._set(
+        ClustersTransitions.rowFailed(this._state, id, toWp5Error(error))
+      );
+    }
+  }
+
+  /** Close a cluster; a refusal is shown on its row. */
+  async close(id: string): Promise<void> {
+    this._set(ClustersTransitions.rowBusy(this._state, id));
+    try {
+      await closeCluster(id);
+      this._epoch++;
+      this._set(ClustersTransitions.removed(this._state, id));
+    } catch (error) {
+      this._set(
+        ClustersTransitions.rowFailed(this._state, id, toWp5Error(error))
+      );
+    }
+  }
+
+  /** Take an event of the events websocket; answers whether it was a cluster event. */
+  receive(event: IWp5Event): boolean {
+    if (event.type !== 'cluster') {
+      return false;
+    }
+    this._set(ClustersTransitions.upserted(this._state, event.data));
+    return true;
+  }
+
+  dispose(): void {
+    this._poller.dispose();
+    Signal.clearData(this);
+  }
+
+  private _set(state: IClustersState): void {
+    this._state = state;
+    this._stateChanged.emit();
+  }
+
+  private _state: IClustersState = initialClustersState();
+  private _visible = false;
+  private _profilesLoading = false;
+  private _listTicket = 0;
+  /** Bumped by every create and delete, which a list already under way does not know of. */
+  private _epoch = 0;
+  private _poller: Poller;
+  private _stateChanged = new Signal<ClustersModel, void>(this);
+}
