@@ -30,13 +30,12 @@ def _median_seconds(fn, repeat: int) -> float:
 
 def _register_files(rucio_config: Path, count: int) -> None:
     """Add ``count`` file DIDs (no replicas needed for a listing) in scope user.jovyan."""
-    from rucio.client import Client
     from rucio.common.exception import DataIdentifierAlreadyExists
 
     from jupyter_wp5.data.rucio_connection import RucioConnection
 
     conn = RucioConnection(rucio_config=str(rucio_config))
-    client = Client(**conn.client_args())
+    client = conn.new_client()
     have = sum(1 for _ in client.list_dids("user.jovyan", [{"name": "bench.*"}], did_type="file"))
     if have >= count:
         return
@@ -64,8 +63,6 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=None, help="playground state directory")
     args = parser.parse_args()
 
-    from rucio.client import Client
-
     from jupyter_wp5.data.catalog import RucioCatalog
     from jupyter_wp5.data.rucio_connection import RucioConnection
     from jupyter_wp5.models import SearchQuery
@@ -75,7 +72,7 @@ def main() -> None:
         info = facility.info
         _register_files(info.root_rucio_config, args.files)
         connection = RucioConnection(rucio_config=str(info.rucio_config))
-        direct = Client(**connection.client_args())
+        direct = connection.new_client()
         catalog = RucioCatalog(connection=connection)
         query = SearchQuery.parse("user.jovyan:bench.*", type="all")
 

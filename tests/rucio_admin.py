@@ -7,12 +7,9 @@ from typing import Any
 
 def admin_client(playground: Any) -> Any:
     """A rucio-clients ``Client`` as the playground's admin account ``root``."""
-    from rucio.client import Client
-
     from jupyter_wp5.data.rucio_connection import RucioConnection
 
-    admin = RucioConnection(rucio_config=str(playground.root_rucio_config))
-    return Client(**admin.client_args())
+    return RucioConnection(rucio_config=str(playground.root_rucio_config)).new_client()
 
 
 def discard(client: Any, rule_id: str) -> None:

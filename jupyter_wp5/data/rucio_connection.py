@@ -7,6 +7,9 @@ call runs in, and the single translation of Rucio's exceptions into user-facing 
 from __future__ import annotations
 
 import configparser
+import functools
+import getpass
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -83,6 +86,27 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+@functools.cache
+def _client_class() -> type:
+    from rucio.client import Client
+
+    class ScopedTokenClient(Client):
+        """A rucio ``Client`` whose cached token lives where its connection says."""
+
+        def __init__(self, *, token_file: str, **kwargs: Any) -> None:
+            self._wp5_token_file = token_file
+            super().__init__(**kwargs)
+
+        def _get_auth_tokens(self) -> tuple[str | None, str, str, str]:
+            # Same four values as rucio-clients' own: (configured path, expiry file, token file,
+            # token directory); only the location differs.
+            directory, name = os.path.split(self._wp5_token_file)
+            expiry = os.path.join(directory, f"{name}.expiry")
+            return None, expiry, self._wp5_token_file, directory
+
+    return ScopedTokenClient
+
+
 class RucioConnection(LoggingConfigurable):
     """Talk to one Rucio instance through rucio-clients, off the event loop."""
 
@@ -119,6 +143,29 @@ class RucioConnection(LoggingConfigurable):
         parser.read(self.rucio_config)
         return dict(parser["client"]) if parser.has_section("client") else {}
 
+    def token_file(self) -> str:
+        """Where this connection's Rucio token is cached.
+
+        rucio-clients takes the token file from its process-wide configuration, or else one file
+        per account name; either way, clients for different accounts, files or servers in one
+        process could pick up each other's token (an admin token read by a user's client, say).
+        Each connection gets its own: rucio.cfg's ``auth_token_file_path`` in *its* file, or one
+        file per server, account and auth type in rucio-clients' token directory.
+        """
+        if self._settings.get("auth_token_file_path"):
+            return os.path.expanduser(self._settings["auth_token_file_path"])
+        from rucio.client.baseclient import BaseClient
+
+        args = self.client_args()
+        key = "|".join(str(args.get(k, "")) for k in ("rucio_host", "account", "auth_type", "vo"))
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        directory = BaseClient.TOKEN_PATH_PREFIX + getpass.getuser()
+        return os.path.join(directory, f"wp5_token_{args.get('account', 'default')}_{digest}")
+
+    def new_client(self) -> Any:
+        """A rucio-clients ``Client`` for this connection (blocking: call it in an executor)."""
+        return _client_class()(token_file=self.token_file(), **self.client_args())
+
     def client_args(self) -> dict[str, Any]:
         """Keyword arguments for ``rucio.client.Client`` from this connection's rucio.cfg."""
         s = self._settings
@@ -138,10 +185,7 @@ class RucioConnection(LoggingConfigurable):
         # requests sessions are not thread-safe: one rucio Client per executor thread.
         client = getattr(self._local, "client", None)
         if client is None:
-            from rucio.client import Client
-
-            client = Client(**self.client_args())
-            self._local.client = client
+            client = self._local.client = self.new_client()
         return client
 
     def call(self, fn: Callable[[Any], T]) -> T:

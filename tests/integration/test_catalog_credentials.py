@@ -28,6 +28,7 @@ def test_wrong_password_is_refused_with_rucios_reason(playground, tmp_path):
     cfg = configparser.ConfigParser()
     cfg.read(playground.rucio_config)
     cfg["client"].update(account=account, username=account, password="not-the-password-7f3a")
+    cfg["client"]["auth_token_file_path"] = str(tmp_path / "token")
     bad = tmp_path / "rucio.cfg"
     with bad.open("w") as fh:
         cfg.write(fh)
@@ -43,3 +44,12 @@ def test_wrong_password_is_refused_with_rucios_reason(playground, tmp_path):
     assert "refused the credentials" in info.value.message
     assert "not-the-password-7f3a" not in info.value.message
     assert status.reachable is False and "refused" in (status.message or "")
+
+
+def test_connections_in_one_process_never_share_a_token(playground):
+    """An admin client and a user client side by side each act as their own account."""
+    user = RucioConnection(rucio_config=str(playground.rucio_config))
+    admin = RucioConnection(rucio_config=str(playground.root_rucio_config))
+    assert user.token_file() != admin.token_file()
+    assert admin.new_client().whoami()["account"] == "root"
+    assert user.new_client().whoami()["account"] == playground.account
