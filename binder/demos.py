@@ -8,6 +8,7 @@ compare it with what the playground seeded, read from the storage itself where p
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -20,16 +21,20 @@ SPACE = NOTEBOOKS / "02-space-debris.ipynb"
 Z_MASS_PDG = 91.1876
 
 
-def execute(notebook: Path, workdir: Path, timeout: int = 600) -> dict[str, Any]:
-    """Run every cell of ``notebook`` in a fresh kernel; return its ``results`` dict."""
+async def execute_async(notebook: Path, workdir: Path, timeout: int = 600) -> dict[str, Any]:
+    """Run every cell of ``notebook`` in a fresh kernel; return its ``results`` dict.
+
+    Async, so that a Jupyter server on the caller's event loop keeps answering the kernel.
+    """
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(notebook, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import json; print(json.dumps(results))"))
-    NotebookClient(
+    client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
-    ).execute()
+    )
+    await client.async_execute()
     out = nb.cells[-1].outputs
     text = "".join(o.get("text", "") for o in out if o.get("output_type") == "stream")
     return json.loads(text)
@@ -65,9 +70,9 @@ def main() -> None:
     args = parser.parse_args()
     facility = FacilityInfo.read((args.root or default_root()) / "facility.json")
     workdir = Path(os.environ.get("WP5_DEMO_DIR", Path.cwd()))
-    check_hep(execute(HEP, workdir), facility)
+    check_hep(asyncio.run(execute_async(HEP, workdir)), facility)
     print("demo 1 (Z peak): ok", flush=True)
-    check_space(execute(SPACE, workdir), facility)
+    check_space(asyncio.run(execute_async(SPACE, workdir)), facility)
     print("demo 2 (space debris): ok", flush=True)
 
 

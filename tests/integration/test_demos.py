@@ -20,11 +20,13 @@ def _demos():
 
 
 @pytest.mark.timeout(900)
-async def test_demo_notebooks_reach_their_physics_and_counts(jp_serverapp, playground, tmp_path):
+async def test_demo_notebooks_reach_their_physics_and_counts(
+    jp_serverapp, http_server, playground, tmp_path
+):
     # jp_serverapp exports its URL and token: the notebooks' kernels use the server's REST API.
     demos = _demos()
-    demos.check_hep(demos.execute(demos.HEP, tmp_path), playground)
-    demos.check_space(demos.execute(demos.SPACE, tmp_path), playground)
+    demos.check_hep(await demos.execute_async(demos.HEP, tmp_path), playground)
+    demos.check_space(await demos.execute_async(demos.SPACE, tmp_path), playground)
 
 
 @pytest.mark.timeout(1500)
