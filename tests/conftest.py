@@ -38,7 +38,9 @@ def dask_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from jupyter_wp5.playground.processes import ProcessRegistry
 
     root = tmp_path_factory.mktemp("gateway")
-    gateway = PlaygroundGateway(root / "gateway", ProcessRegistry(root / "pids.json", root / "logs"))
+    gateway = PlaygroundGateway(
+        root / "gateway", ProcessRegistry(root / "pids.json", root / "logs")
+    )
     yield gateway.start()
     gateway.stop()
 

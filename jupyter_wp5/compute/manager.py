@@ -41,7 +41,6 @@ from .profiles import Profile, ProfileRegistry
 BACKENDS = {
     "local": "jupyter_wp5.compute.backends.local.LocalBackend",
     "gateway": "jupyter_wp5.compute.backends.gateway.GatewayBackend",
-    "jobqueue": "jupyter_wp5.compute.backends.jobqueue.JobqueueBackend",
 }
 RECORDS_VERSION = 1
 
@@ -118,10 +117,6 @@ class ClusterManager(LoggingConfigurable):
             cls = self.backend_classes.get(profile.backend)
             if cls is None:
                 return None
-            if isinstance(cls, str):
-                from traitlets.utils.importstring import import_item
-
-                cls = import_item(cls)
             backend = self.backends[profile.backend] = cls(parent=self, log=self.log)
         return backend
 
@@ -135,9 +130,7 @@ class ClusterManager(LoggingConfigurable):
     async def profiles(self) -> list[ProfileInfo]:
         """Every configured profile, with whether (and why not) it can run here."""
         # A backend may ask its engine (the gateway's options), so off the event loop.
-        return [
-            p.info(await self._executor.run(self._servable, p)) for p in self.registry.all()
-        ]
+        return [p.info(await self._executor.run(self._servable, p)) for p in self.registry.all()]
 
     # -- clusters ------------------------------------------------------------------------------
 

@@ -207,9 +207,10 @@ class ProfileRegistry(LoggingConfigurable):
             }
         ),
         config=True,
-        help="Profiles by name. Keys of each: label, backend (default: default_backend), worker_cores, "
-        "worker_memory ('4 GiB' or bytes), resources ({'GPU': 1}), arch ('aarch64' or None), "
-        "environment (a Python prefix or None), max_workers (per user and cluster).",
+        help="Profiles by name. Keys of each: label, backend (default: default_backend), "
+        "worker_cores, worker_memory ('4 GiB' or bytes), resources ({'GPU': 1}), "
+        "arch ('aarch64' or None), environment (a Python prefix or None), "
+        "max_workers (per user and cluster).",
     )
 
     default_backend = Unicode(

@@ -28,7 +28,7 @@ USER = "jovyan"
 # Worker resources per gateway profile. "arm" is a stand-in: x86 workers tagged ARM=1.
 GATEWAY_PROFILES: dict[str, dict[str, int]] = {"cpu": {}, "gpu": {"GPU": 1}, "arm": {"ARM": 1}}
 
-_CONFIG = '''\
+_CONFIG = """\
 # Written by jupyter_wp5.playground.gateway; rewritten on every start.
 from dask_gateway_server.options import Float, Integer, Options, Select
 
@@ -67,7 +67,7 @@ c.Backend.cluster_options = Options(
     Float("worker_memory", 1.0, min=0.25, max=16.0, label="Worker memory (GiB)"),
     handler=_options_handler,
 )
-'''
+"""
 
 
 @dataclass(frozen=True)
