@@ -41,6 +41,7 @@ from .profiles import Profile, ProfileRegistry
 BACKENDS = {
     "local": "jupyter_wp5.compute.backends.local.LocalBackend",
     "gateway": "jupyter_wp5.compute.backends.gateway.GatewayBackend",
+    "jobqueue": "jupyter_wp5.compute.backends.jobqueue.JobqueueBackend",
 }
 RECORDS_VERSION = 1
 
