@@ -76,14 +76,19 @@ async def test_gpu_workers_carry_the_gpu_resource_and_only_they_run_gpu_tasks(
 
         def resources_and_run(info: dict, timeout: float) -> tuple[list, object]:
             cluster = gateway_client.connect(gateway_name(info))
-            with cluster.get_client(set_as_default=False) as client:
-                workers = client.scheduler_info()["workers"].values()
-                future = client.submit(lambda: "ran", resources={"GPU": 1}, pure=False)
-                try:
-                    result = future.result(timeout=timeout)
-                except TimeoutError:
-                    result = None
-                return [w["resources"] for w in workers], result
+            try:
+                with cluster.get_client(set_as_default=False) as client:
+                    workers = client.scheduler_info()["workers"].values()
+                    future = client.submit(lambda: "ran", resources={"GPU": 1}, pure=False)
+                    try:
+                        result = future.result(timeout=timeout)
+                    except TimeoutError:
+                        result = None
+                    return [w["resources"] for w in workers], result
+            finally:
+                # Close it here: left to the garbage collector, dask-gateway's __del__ may run
+                # on the shared loop thread and wait on that same loop (a deadlock, seen here).
+                cluster.close(shutdown=False)
 
         resources, result = await asyncio.to_thread(resources_and_run, gpu, 30)
         assert resources == [{"GPU": 1}, {"GPU": 1}] and result == "ran"

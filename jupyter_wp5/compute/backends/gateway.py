@@ -12,10 +12,12 @@ from ``WP5_GATEWAY_ADDRESS``, ``WP5_GATEWAY_PROXY_ADDRESS``, ``WP5_GATEWAY_USER`
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from traitlets import Float, Unicode, default
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
     from ..profiles import Profile
 
+T = TypeVar("T")
 ENV_PREFIX = "WP5_GATEWAY_"
 PROFILE_OPTION = "profile"
 
@@ -42,12 +45,12 @@ class GatewayHandle(ClusterHandle):
 
     def workers(self) -> dict[str, dict[str, Any]]:
         # Kept current by the cluster's worker-status subscription; copied because that runs on
-        # the gateway client's own loop thread.
+        # the backend's loop thread.
         return dict(self.cluster.scheduler_info.get("workers", {}))
 
 
 class GatewayBackend(ClusterBackend):
-    """Clusters from a dask-gateway server (``dask_gateway.Gateway``, synchronous client)."""
+    """Clusters from a dask-gateway server (``dask_gateway.Gateway(asynchronous=True)``)."""
 
     name = "gateway"
 
@@ -91,10 +94,29 @@ class GatewayBackend(ClusterBackend):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._gateway: Gateway | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._profiles: tuple[float, list[str] | str] | None = None
 
-    # -- the gateway client ----------------------------------------------------------------------
+    # -- the gateway client, asynchronous on a loop of our own ----------------------------------
+    #
+    # Synchronous dask-gateway objects close themselves in __del__ by waiting on their loop;
+    # when the garbage collector runs that on the loop's own thread (distributed's shared one),
+    # it waits forever (seen in our tests). Asynchronous objects have no such __del__, so the
+    # backend keeps one asynchronous client on a private loop thread and waits on it from the
+    # manager's executor threads.
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=loop.run_forever, name="wp5-gateway", daemon=True
+                )
+                self._thread.start()
+                self._loop = loop
+            return self._loop
 
     def _auth(self) -> Any:
         from dask_gateway.auth import BasicAuth, get_auth
@@ -104,27 +126,37 @@ class GatewayBackend(ClusterBackend):
         return get_auth(self.auth)
 
     def gateway(self) -> Gateway:
-        """The client, made on first use (a background loop thread of dask-gateway's own)."""
-        with self._lock:
-            if self._gateway is None:
-                from dask_gateway import Gateway
+        """The client; only for use on the backend's loop (inside :meth:`_run`)."""
+        if self._gateway is None:
+            from dask_gateway import Gateway
 
-                self._gateway = Gateway(
-                    address=self.address,
-                    proxy_address=self.proxy_address or None,
-                    auth=self._auth(),
-                )
-            return self._gateway
+            self._gateway = Gateway(
+                address=self.address,
+                proxy_address=self.proxy_address or None,
+                auth=self._auth(),
+                asynchronous=True,
+            )
+        return self._gateway
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one gateway call; any failure becomes :class:`EngineUnavailable` saying what."""
+    async def _guard(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
         try:
-            return fn(*args, **kwargs)
+            return await make()
         except EngineUnavailable:
             raise
         except Exception as exc:
             raise EngineUnavailable(
                 f"dask-gateway at {self.address}: {what} failed: {exc or type(exc).__name__}"
+            ) from None
+
+    def _run(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
+        """Run ``make()`` on the backend's loop and wait; failures become EngineUnavailable."""
+        future = asyncio.run_coroutine_threadsafe(self._guard(what, make), self._event_loop())
+        try:
+            return future.result(timeout=self.start_timeout)
+        except TimeoutError:
+            future.cancel()
+            raise EngineUnavailable(
+                f"dask-gateway at {self.address}: {what}: no answer in {self.start_timeout:g} s"
             ) from None
 
     def offered_profiles(self) -> list[str] | str:
@@ -133,7 +165,7 @@ class GatewayBackend(ClusterBackend):
         if self._profiles is not None and now - self._profiles[0] < self.options_ttl:
             return self._profiles[1]
         try:
-            options = self._call("reading cluster options", self.gateway().cluster_options)
+            options = self._run("reading cluster options", lambda: self.gateway().cluster_options())
             field = options._fields.get(PROFILE_OPTION)
             offered: list[str] | str = (
                 list(field.options) if field is not None and hasattr(field, "options") else []
@@ -160,8 +192,8 @@ class GatewayBackend(ClusterBackend):
             )
         return None
 
-    def _options(self, profile: Profile) -> Any:
-        options = self.gateway().cluster_options()
+    async def _new_cluster(self, profile: Profile) -> GatewayCluster:
+        options = await self.gateway().cluster_options()
         options[PROFILE_OPTION] = profile.name
         # Cores and memory only where the gateway lets users choose them; its profile decides
         # the rest (worker resources, limits).
@@ -169,15 +201,12 @@ class GatewayBackend(ClusterBackend):
             options["worker_cores"] = profile.worker_cores
         if "worker_memory" in options._fields:
             options["worker_memory"] = profile.worker_memory / 2**30
-        return options
-
-    def start(self, profile: Profile, size: ClusterSize) -> GatewayHandle:
-        options = self._call("choosing cluster options", self._options, profile)
         # The cluster lives in the gateway, not in this server: it outlives a server restart and
         # is found again by name (see reconnect).
-        cluster = self._call(
-            "starting a cluster", self.gateway().new_cluster, options, shutdown_on_close=False
-        )
+        return await self.gateway().new_cluster(options, shutdown_on_close=False)
+
+    def start(self, profile: Profile, size: ClusterSize) -> GatewayHandle:
+        cluster = self._run("starting a cluster", lambda: self._new_cluster(profile))
         handle = GatewayHandle(cluster)
         try:
             self._resize(handle, size)
@@ -189,11 +218,13 @@ class GatewayBackend(ClusterBackend):
 
     def _resize(self, handle: GatewayHandle, size: ClusterSize) -> None:
         if size.workers is not None:
-            self._call("scaling", handle.cluster.scale, size.workers)
-            self._wait_for(handle, size.workers)
+            n = size.workers
+            self._run("scaling", lambda: handle.cluster.scale(n))
+            self._wait_for(handle, n)
         else:
-            self._call("adapting", handle.cluster.adapt, size.minimum or 0, size.maximum or 0)
-            self._wait_for(handle, size.minimum or 0, at_least=True)
+            low, high = size.minimum or 0, size.maximum or 0
+            self._run("adapting", lambda: handle.cluster.adapt(low, high))
+            self._wait_for(handle, low, at_least=True)
 
     def _wait_for(self, handle: GatewayHandle, n: int, at_least: bool = False) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -218,7 +249,7 @@ class GatewayBackend(ClusterBackend):
 
     def status(self, handle: ClusterHandle) -> BackendStatus:
         assert isinstance(handle, GatewayHandle)
-        report = self._call("reading the cluster", self.gateway().get_cluster, handle.name)
+        report = self._run("reading the cluster", lambda: self.gateway().get_cluster(handle.name))
         running = report.status.name == "RUNNING"
         workers = list(handle.workers().values()) if running else []
         return BackendStatus(
@@ -235,7 +266,7 @@ class GatewayBackend(ClusterBackend):
     def close(self, handle: ClusterHandle) -> None:
         assert isinstance(handle, GatewayHandle)
         try:
-            handle.cluster.shutdown()
+            self._run("closing the cluster", lambda: handle.cluster.shutdown())
         except Exception as exc:
             # Already gone at the gateway is fine; anything else is worth a line in the log.
             self.log.warning("gateway cluster %s: shutdown: %s", handle.name, exc)
@@ -246,7 +277,7 @@ class GatewayBackend(ClusterBackend):
         # Only our client side ends; the cluster stays in the gateway for the next server.
         assert isinstance(handle, GatewayHandle)
         try:
-            handle.cluster.close(shutdown=False)
+            self._run("disconnecting", lambda: handle.cluster.close(shutdown=False))
         except Exception as exc:
             self.log.warning("gateway cluster %s: disconnecting: %s", handle.name, exc)
 
@@ -259,14 +290,25 @@ class GatewayBackend(ClusterBackend):
         if not name or not self.address:
             return None
         try:
-            cluster = self.gateway().connect(name, shutdown_on_close=False)
+            cluster = self._run(
+                "reconnecting", lambda: self.gateway().connect(name, shutdown_on_close=False)
+            )
         except Exception as exc:
             self.log.info("gateway cluster %s is gone: %s", name, exc)
             return None
         return GatewayHandle(cluster)
 
     def shutdown(self) -> None:
-        with self._lock:
-            if self._gateway is not None:
-                self._gateway.close()
-                self._gateway = None
+        if self._loop is None:
+            return
+        if self._gateway is not None:
+            try:
+                self._run("closing the client", lambda: self._gateway.close())
+            except EngineUnavailable as exc:
+                self.log.warning("%s", exc)
+            self._gateway = None
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        assert self._thread is not None
+        self._thread.join(timeout=10)
+        self._loop.close()
+        self._loop = self._thread = None
