@@ -45,21 +45,6 @@ def dask_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     gateway.stop()
 
 
-@pytest.fixture
-def gateway_client(dask_gateway: object) -> Iterator[object]:
-    """A dask-gateway client of the test's own, to look at the gateway's side."""
-    from dask_gateway import BasicAuth, Gateway
-
-    info = dask_gateway
-    client = Gateway(
-        info.address,  # type: ignore[attr-defined]
-        proxy_address=info.proxy_address,  # type: ignore[attr-defined]
-        auth=BasicAuth(info.username, info.password),  # type: ignore[attr-defined]
-    )
-    yield client
-    client.close()
-
-
 @pytest.fixture(scope="session")
 def playground(facility: object) -> object:
     """What the facility offers: Rucio URL, client rucio.cfg, storage elements, seeded datasets."""

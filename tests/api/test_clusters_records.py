@@ -14,7 +14,7 @@ from jupyter_wp5.compute.manager import ClusterManager
 from jupyter_wp5.models import ClusterSize
 
 from .test_clusters_api import runner_pids
-from .test_clusters_gateway import gateway_config, gateway_name, running
+from .test_clusters_gateway import gateway_config, gateway_name, gateway_session, running
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -49,16 +49,15 @@ async def test_a_clean_stop_leaves_no_local_record(tmp_path):
     assert await ClusterManager(records_path=records).list() == []
 
 
-async def test_gateway_clusters_are_found_again_after_a_restart(
-    dask_gateway, gateway_client, tmp_path
-):
+async def test_gateway_clusters_are_found_again_after_a_restart(dask_gateway, tmp_path):
     records = str(tmp_path / "clusters.json")
     config = Config(gateway_config(dask_gateway))
     first = ClusterManager(records_path=records, config=config)
     created = await first.create("gpu", ClusterSize(workers=1), name="survivor")
     # The server stops: gateway clusters outlive it.
     await asyncio.to_thread(first.shutdown)
-    assert gateway_name(created.to_dict()) in running(gateway_client)
+    async with gateway_session(dask_gateway) as gateway_client:
+        assert gateway_name(created.to_dict()) in await running(gateway_client)
 
     second = ClusterManager(records_path=records, config=config)
     try:
@@ -69,4 +68,5 @@ async def test_gateway_clusters_are_found_again_after_a_restart(
         assert await second.list() == []
     finally:
         await asyncio.to_thread(second.shutdown)
-    assert gateway_name(created.to_dict()) not in running(gateway_client)
+    async with gateway_session(dask_gateway) as gateway_client:
+        assert gateway_name(created.to_dict()) not in await running(gateway_client)
