@@ -166,6 +166,7 @@ class GatewayBackend(ClusterBackend):
             return self._profiles[1]
         try:
             options = self._run("reading cluster options", lambda: self.gateway().cluster_options())
+            # The choices of a Select are only on its field object (no public accessor).
             field = options._fields.get(PROFILE_OPTION)
             offered: list[str] | str = (
                 list(field.options) if field is not None and hasattr(field, "options") else []
@@ -197,9 +198,9 @@ class GatewayBackend(ClusterBackend):
         options[PROFILE_OPTION] = profile.name
         # Cores and memory only where the gateway lets users choose them; its profile decides
         # the rest (worker resources, limits).
-        if "worker_cores" in options._fields:
+        if "worker_cores" in options:
             options["worker_cores"] = profile.worker_cores
-        if "worker_memory" in options._fields:
+        if "worker_memory" in options:
             options["worker_memory"] = profile.worker_memory / 2**30
         # The cluster lives in the gateway, not in this server: it outlives a server restart and
         # is found again by name (see reconnect).
