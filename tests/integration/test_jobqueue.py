@@ -79,12 +79,16 @@ def slurm_conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def jp_server_config(slurm_conf) -> Config:
+def jp_server_config(slurm_conf, tmp_path) -> Config:
     return Config(
         {
             "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
             "ProfileRegistry": {"profiles": PROFILES, "default_backend": "jobqueue"},
-            "JobqueueBackend": {"scheduler_host": "127.0.0.1", "start_timeout": 60.0},
+            "JobqueueBackend": {
+                "scheduler_host": "127.0.0.1",
+                "start_timeout": 60.0,
+                "log_directory": str(tmp_path / "jobs"),
+            },
         }
     )
 

@@ -60,6 +60,9 @@ class JobqueueBackend(ClusterBackend):
     htcondor_extra = Dict(
         value_trait=Unicode(), config=True, help="Extra HTCondor submit settings for every job."
     )
+    log_directory = Unicode(
+        "", config=True, help="Where the jobs write their output (empty: the server's directory)."
+    )
     start_timeout = Float(300.0, config=True, help="Seconds the worker jobs may take to start.")
 
     # -- mapping profiles ------------------------------------------------------------------------
@@ -83,6 +86,8 @@ class JobqueueBackend(ClusterBackend):
             "worker_extra_args": ["--resources", tags] if tags else [],
             "job_name": f"wp5-{profile.name}",
         }
+        if self.log_directory:
+            kwargs["log_directory"] = self.log_directory
         if self.scheduler_host:
             kwargs["scheduler_options"] = {"host": self.scheduler_host}
         if self.system == "slurm":
