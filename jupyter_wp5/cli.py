@@ -44,6 +44,7 @@ class PlaygroundApp(JupyterApp):
     jupyter wp5 playground
     jupyter wp5 playground --fresh --port 8890
     jupyter wp5 playground --no-lab --root /tmp/wp5
+    jupyter wp5 playground --gateway
     """
 
     fresh = Bool(False, config=True, help="Remove the previous playground state first.")
@@ -62,6 +63,12 @@ class PlaygroundApp(JupyterApp):
         config=True,
         help="Serve storage with XRootD (default: when installed). Fixed at the first start.",
     )
+    gateway = Bool(
+        False,
+        config=True,
+        help="Also run a dask-gateway server (cpu, gpu, arm profiles; its gpu and arm workers are "
+        "x86 processes tagged GPU=1 / ARM=1 for routing) and let JupyterLab's profiles use it.",
+    )
     events = Integer(
         5000, config=True, help="Events per seeded NanoAOD file (used on the first start only)."
     )
@@ -70,6 +77,10 @@ class PlaygroundApp(JupyterApp):
         **JupyterApp.flags,
         "fresh": ({"PlaygroundApp": {"fresh": True}}, "Remove the previous state first."),
         "no-lab": ({"PlaygroundApp": {"lab": False}}, "Do not start JupyterLab."),
+        "gateway": (
+            {"PlaygroundApp": {"gateway": True}},
+            "Run a dask-gateway server too; JupyterLab's profiles then use it.",
+        ),
         "no-xrootd": (
             {"PlaygroundApp": {"xrootd": False}},
             "Plain-directory storage elements even when XRootD is installed.",
@@ -94,6 +105,7 @@ class PlaygroundApp(JupyterApp):
             fresh=self.fresh,
             events_per_file=self.events,
             use_xrootd=self.xrootd,
+            gateway=self.gateway,
         )
         code = 0
         try:
@@ -153,6 +165,10 @@ class PlaygroundApp(JupyterApp):
         env["WP5_PLAYGROUND_DIR"] = str(info.root)
         # The token goes through the environment, not argv, so `ps` does not show it.
         env["JUPYTER_TOKEN"] = token
+        if info.gateway is not None:
+            # The gateway backend reads WP5_GATEWAY_* (the password, too, stays out of argv).
+            env.update(info.gateway.environ())
+            cmd.append("--ProfileRegistry.default_backend=gateway")
         proc = facility.processes.spawn("jupyterlab", cmd, env=env, cwd=notebooks)
         base = f"http://127.0.0.1:{port}"
 
@@ -187,6 +203,14 @@ class PlaygroundApp(JupyterApp):
             ),
             "  Transfers:     Rucio's judge and conveyor daemons with the playground's copy tool",
             "                 (xrdcp or file copy, adler32-verified: the stand-in for FTS)",
+            *(
+                [
+                    f"  dask-gateway:  {info.gateway.address}  (profiles cpu, gpu, arm; "
+                    "gpu and arm are x86 workers tagged GPU=1 / ARM=1)"
+                ]
+                if info.gateway is not None
+                else []
+            ),
             f"  State and logs: {info.root}",
             "",
             "Press Ctrl-C to stop.",

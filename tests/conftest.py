@@ -32,6 +32,20 @@ def facility(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
+def dask_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The playground's dask-gateway server (cpu, gpu, arm profiles), without Rucio."""
+    from jupyter_wp5.playground.gateway import PlaygroundGateway
+    from jupyter_wp5.playground.processes import ProcessRegistry
+
+    root = tmp_path_factory.mktemp("gateway")
+    gateway = PlaygroundGateway(
+        root / "gateway", ProcessRegistry(root / "pids.json", root / "logs")
+    )
+    yield gateway.start()
+    gateway.stop()
+
+
+@pytest.fixture(scope="session")
 def playground(facility: object) -> object:
     """What the facility offers: Rucio URL, client rucio.cfg, storage elements, seeded datasets."""
     return facility.info  # type: ignore[attr-defined]

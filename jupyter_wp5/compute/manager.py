@@ -1,20 +1,28 @@
 """The cluster manager: the one owner of a server's Dask clusters (handlers only call it).
 
 It checks requests (profile exists and is servable here, sizes within the profile's limits) before
-anything starts, runs every blocking backend call through a :class:`BlockingExecutor`, and returns
-:class:`ClusterInfo` records.
+anything starts, routes each profile to the backend it names, runs every blocking backend call
+through a :class:`BlockingExecutor`, and returns :class:`ClusterInfo` records.
+
+It also keeps a small JSON file of its clusters (``records_path``): after a restart, clusters whose
+backend outlives the server (a dask-gateway) are found again, and the others are reported ``lost``
+until closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
+import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from traitlets import Float, Instance, Int, Type
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Dict, Float, Int, Type, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..executor import BlockingExecutor
@@ -27,9 +35,15 @@ from ..models import (
     NotFound,
     ProfileInfo,
 )
-from .backends.base import ClusterBackend, ClusterHandle
-from .backends.local import LocalBackend
+from .backends.base import BackendStatus, ClusterBackend, ClusterHandle
 from .profiles import Profile, ProfileRegistry
+
+BACKENDS = {
+    "local": "jupyter_wp5.compute.backends.local.LocalBackend",
+    "gateway": "jupyter_wp5.compute.backends.gateway.GatewayBackend",
+    "jobqueue": "jupyter_wp5.compute.backends.jobqueue.JobqueueBackend",
+}
+RECORDS_VERSION = 1
 
 
 @dataclass
@@ -37,43 +51,87 @@ class _Cluster:
     id: str
     name: str
     profile: Profile
-    handle: ClusterHandle
+    handle: ClusterHandle | None  # None: lost (its backend could not find it after a restart)
     created_at: str
     size: ClusterSize
+    record: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "profile": self.profile.name,
+            "backend": self.profile.backend,
+            "created_at": self.created_at,
+            "size": [self.size.workers, self.size.minimum, self.size.maximum],
+            "record": self.record,
+        }
 
 
 class ClusterManager(LoggingConfigurable):
     """Create, list, resize and close the Dask clusters of one server."""
 
-    backend_class = Type(
-        default_value=LocalBackend,
-        klass=ClusterBackend,
+    backend_classes = Dict(
+        default_value=BACKENDS,
+        key_trait=Unicode(),
+        value_trait=Type(klass=ClusterBackend),
         config=True,
-        help="The cluster backend (a ClusterBackend subclass).",
+        help="The cluster backends by the name profiles use (ClusterBackend subclasses); each "
+        "is made on first use.",
     )
     max_clusters = Int(4, config=True, help="The most clusters open at the same time.")
     timeout = Float(120.0, config=True, help="Seconds a start, scale or close may take.")
-    registry = Instance(ProfileRegistry, allow_none=True)
-    backend = Instance(ClusterBackend, allow_none=True)
+    records_path = Unicode(
+        config=True,
+        help="Where the clusters are recorded across restarts (default: "
+        "<jupyter data dir>/jupyter_wp5/clusters.json); empty: not recorded.",
+    )
 
-    def __init__(self, base_url: str = "/", **kwargs: Any) -> None:
+    @default("records_path")
+    def _records_default(self) -> str:
+        return str(Path(jupyter_data_dir()) / "jupyter_wp5" / "clusters.json")
+
+    def __init__(
+        self,
+        base_url: str = "/",
+        registry: ProfileRegistry | None = None,
+        backends: dict[str, ClusterBackend] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        if self.registry is None:
-            self.registry = ProfileRegistry(parent=self)
-        if self.backend is None:
-            self.backend = self.backend_class(parent=self)
+        self.registry = registry or ProfileRegistry(parent=self)
+        self.backends: dict[str, ClusterBackend] = dict(backends or {})
         self._executor = BlockingExecutor("Dask", max_workers=4, timeout=self.timeout)
         self._clusters: dict[str, _Cluster] = {}
         self._lock = asyncio.Lock()
+        self._restored = False
         self._proxied = importlib.util.find_spec("jupyter_server_proxy") is not None
 
-    # -- profiles ------------------------------------------------------------------------------
+    # -- backends and profiles -----------------------------------------------------------------
 
-    def profiles(self) -> list[ProfileInfo]:
+    def backend_for(self, profile: Profile) -> ClusterBackend | None:
+        """The backend ``profile`` names (made on first use); None when none has that name."""
+        backend = self.backends.get(profile.backend)
+        if backend is None:
+            cls = self.backend_classes.get(profile.backend)
+            if cls is None:
+                return None
+            backend = self.backends[profile.backend] = cls(parent=self, log=self.log)
+        return backend
+
+    def _servable(self, profile: Profile) -> str | None:
+        backend = self.backend_for(profile)
+        if backend is None:
+            known = ", ".join(self.backend_classes)
+            return f"profile '{profile.name}' names backend '{profile.backend}' (known: {known})"
+        return profile.check_servable(backend)
+
+    async def profiles(self) -> list[ProfileInfo]:
         """Every configured profile, with whether (and why not) it can run here."""
-        return [p.info(p.check_servable(self.backend)) for p in self.registry.all()]
+        # A backend may ask its engine (the gateway's options), so off the event loop.
+        return [p.info(await self._executor.run(self._servable, p)) for p in self.registry.all()]
 
     # -- clusters ------------------------------------------------------------------------------
 
@@ -90,16 +148,15 @@ class ClusterManager(LoggingConfigurable):
             The profile cannot run here (with the reason), a name in use, or too many clusters.
         """
         prof = self.registry.get(profile)
-        if size.largest > prof.max_workers:
-            raise InvalidRequest(
-                f"profile '{prof.name}' allows at most {prof.max_workers} workers, "
-                f"not {size.largest}"
-            )
+        self._check_size(prof, size)
         if name is not None and (not name.strip() or len(name) > 64):
             raise InvalidRequest("name must be 1 to 64 characters")
-        reason = prof.check_servable(self.backend)
+        reason = await self._executor.run(self._servable, prof)
         if reason:
             raise Conflict(reason)
+        backend = self.backend_for(prof)
+        assert backend is not None  # _servable said so
+        await self._restore()
         async with self._lock:
             open_clusters = [c for c in self._clusters.values() if not c.closed]
             if len(open_clusters) >= self.max_clusters:
@@ -111,7 +168,7 @@ class ClusterManager(LoggingConfigurable):
                 name = f"{prof.name}-{n}"
             if any(c.name == name for c in open_clusters):
                 raise Conflict(f"a cluster named '{name}' is already open")
-            handle = await self._executor.run(self.backend.start, prof, size)
+            handle = await self._executor.run(backend.start, prof, size)
             cluster = _Cluster(
                 id=uuid.uuid4().hex[:12],
                 name=name,
@@ -119,41 +176,54 @@ class ClusterManager(LoggingConfigurable):
                 handle=handle,
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 size=size,
+                record=backend.record(handle),
             )
             self._clusters[cluster.id] = cluster
+            self._save()
         return await self._info(cluster)
 
     async def list(self) -> list[ClusterInfo]:
-        """The open clusters, oldest first."""
+        """The open clusters (and lost ones not yet closed), oldest first."""
+        await self._restore()
         return list(
             await asyncio.gather(*(self._info(c) for c in self._clusters.values() if not c.closed))
         )
 
-    def _find(self, cluster_id: str) -> _Cluster:
+    async def _find(self, cluster_id: str) -> _Cluster:
+        await self._restore()
         cluster = self._clusters.get(cluster_id)
         if cluster is None or cluster.closed:
             raise NotFound(f"no open cluster '{cluster_id}'")
         return cluster
 
+    async def _running(self, cluster_id: str) -> tuple[_Cluster, ClusterBackend, ClusterHandle]:
+        cluster = await self._find(cluster_id)
+        backend = self.backend_for(cluster.profile)
+        if cluster.handle is None or backend is None:
+            raise Conflict(f"cluster '{cluster.name}' was lost; close it and start a new one")
+        return cluster, backend, cluster.handle
+
     async def get(self, cluster_id: str) -> ClusterInfo:
-        return await self._info(self._find(cluster_id))
+        return await self._info(await self._find(cluster_id))
 
     async def scale(self, cluster_id: str, workers: int) -> ClusterInfo:
         """Set a fixed number of workers; return once the cluster has them."""
-        cluster = self._find(cluster_id)
+        cluster, backend, handle = await self._running(cluster_id)
         size = ClusterSize(workers=workers)
         self._check_size(cluster.profile, size)
-        await self._executor.run(self.backend.scale, cluster.handle, workers)
+        await self._executor.run(backend.scale, handle, workers)
         cluster.size = size
+        self._save()
         return await self._info(cluster)
 
     async def adapt(self, cluster_id: str, minimum: int, maximum: int) -> ClusterInfo:
         """Let the cluster grow and shrink between ``minimum`` and ``maximum`` workers."""
-        cluster = self._find(cluster_id)
+        cluster, backend, handle = await self._running(cluster_id)
         size = ClusterSize(minimum=minimum, maximum=maximum)
         self._check_size(cluster.profile, size)
-        await self._executor.run(self.backend.adapt, cluster.handle, minimum, maximum)
+        await self._executor.run(backend.adapt, handle, minimum, maximum)
         cluster.size = size
+        self._save()
         return await self._info(cluster)
 
     async def resize(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
@@ -162,23 +232,112 @@ class ClusterManager(LoggingConfigurable):
         return await self.adapt(cluster_id, size.minimum or 0, size.maximum or 0)
 
     async def close(self, cluster_id: str) -> None:
-        """Stop the cluster and its processes."""
-        cluster = self._find(cluster_id)
+        """Stop the cluster and its processes (a lost cluster is only forgotten)."""
+        cluster = await self._find(cluster_id)
         cluster.closed = True
+        backend = self.backend_for(cluster.profile)
         try:
-            await self._executor.run(self.backend.close, cluster.handle)
+            if cluster.handle is not None and backend is not None:
+                await self._executor.run(backend.close, cluster.handle)
         finally:
             self._clusters.pop(cluster.id, None)
+            self._save()
 
     def shutdown(self) -> None:
-        """Close every cluster (blocking): the server is stopping."""
+        """The server is stopping (blocking): each backend ends what must not outlive it.
+
+        Local clusters are closed; gateway clusters keep running and stay recorded, so the next
+        server finds them again.
+        """
         for cluster in list(self._clusters.values()):
+            backend = self.backend_for(cluster.profile)
+            if cluster.handle is None or backend is None:
+                continue
             try:
-                self.backend.close(cluster.handle)
+                backend.release(cluster.handle)
             except Exception as exc:
-                self.log.warning("closing cluster %s: %s", cluster.id, exc)
+                self.log.warning("releasing cluster %s: %s", cluster.id, exc)
+        if self._restored:
+            # What outlives the server (it has a record to find it by) stays recorded.
+            self._clusters = {
+                cid: c for cid, c in self._clusters.items() if c.handle is not None and c.record
+            }
+            self._save()
         self._clusters.clear()
+        for backend in self.backends.values():
+            backend.shutdown()
         self._executor.shutdown()
+
+    # -- records across restarts -----------------------------------------------------------------
+
+    def _save(self) -> None:
+        if not self.records_path:
+            return
+        path = Path(self.records_path)
+        entries = [c.to_json() for c in self._clusters.values() if not c.closed]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps({"version": RECORDS_VERSION, "clusters": entries}))
+            os.replace(tmp, path)
+        except OSError as exc:
+            # The clusters still work; only a restart would not find them.
+            self.log.warning("could not record clusters in %s: %s", path, exc)
+
+    def _load(self) -> list[dict[str, Any]]:
+        if not self.records_path:
+            return []
+        try:
+            data = json.loads(Path(self.records_path).read_text())
+        except (OSError, ValueError):
+            return []
+        if not isinstance(data, dict) or data.get("version") != RECORDS_VERSION:
+            return []
+        return [e for e in data.get("clusters", []) if isinstance(e, dict)]
+
+    def _profile_of(self, entry: dict[str, Any]) -> Profile:
+        try:
+            prof = self.registry.get(entry["profile"])
+        except NotFound:
+            prof = None
+        if prof is None or prof.backend != entry.get("backend"):
+            # Configuration changed since: keep the cluster reachable under what it was.
+            prof = Profile.from_config(entry["profile"], {"backend": entry.get("backend", "")})
+        return prof
+
+    async def _restore(self) -> None:
+        """Once, on first use: take over the clusters a previous server recorded."""
+        if self._restored:
+            return
+        async with self._lock:
+            if self._restored:
+                return
+            for entry in self._load():
+                try:
+                    workers, minimum, maximum = entry["size"]
+                    cluster = _Cluster(
+                        id=str(entry["id"]),
+                        name=str(entry["name"]),
+                        profile=self._profile_of(entry),
+                        handle=None,
+                        created_at=str(entry["created_at"]),
+                        size=ClusterSize(workers=workers, minimum=minimum, maximum=maximum),
+                        record=dict(entry.get("record") or {}),
+                    )
+                except (KeyError, TypeError, ValueError) as exc:
+                    self.log.warning("ignoring a cluster record %r: %s", entry, exc)
+                    continue
+                backend = self.backend_for(cluster.profile)
+                if backend is not None and cluster.record:
+                    cluster.handle = await self._executor.run(backend.reconnect, cluster.record)
+                self.log.info(
+                    "cluster %s (%s) from before the restart: %s",
+                    cluster.name,
+                    cluster.profile.backend,
+                    "reconnected" if cluster.handle else "lost",
+                )
+                self._clusters[cluster.id] = cluster
+            self._restored = True
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -190,29 +349,35 @@ class ClusterManager(LoggingConfigurable):
                 f"not {size.largest}"
             )
 
-    def dashboard_link(self, port: int | None) -> str | None:
-        """Through jupyter-server-proxy when installed, else the direct loopback address."""
+    def dashboard_link(self, status: BackendStatus) -> str | None:
+        """A local dashboard through jupyter-server-proxy when installed, else directly; a
+        remote one (the gateway's) as its engine gives it."""
+        port = status.dashboard_port
         if not port:
-            return None
+            return status.dashboard_address
         if self._proxied:
             return f"{self.base_url}proxy/{port}/status"
         return f"http://127.0.0.1:{port}/status"
 
     async def _info(self, cluster: _Cluster) -> ClusterInfo:
-        status = await self._executor.run(self.backend.status, cluster.handle)
+        backend = self.backend_for(cluster.profile)
+        if cluster.handle is None or backend is None:
+            status = BackendStatus(False, 0, 0, 0, 0, "", None, None)
+        else:
+            status = await self._executor.run(backend.status, cluster.handle)
         adaptive = cluster.size.adaptive
         return ClusterInfo(
             id=cluster.id,
             name=cluster.name,
             profile=cluster.profile.name,
-            backend=self.backend.name,
+            backend=cluster.profile.backend,
             status=(ClusterStatus.RUNNING if status.running else ClusterStatus.LOST).value,
             workers=status.workers,
             cores=status.cores,
             memory=status.memory,
             gpus=status.gpus,
             scheduler_address=status.scheduler_address,
-            dashboard_link=self.dashboard_link(status.dashboard_port),
+            dashboard_link=self.dashboard_link(status),
             created_at=cluster.created_at,
             adaptive_minimum=cluster.size.minimum if adaptive else None,
             adaptive_maximum=cluster.size.maximum if adaptive else None,

@@ -63,7 +63,8 @@ class Profile:
     label
         Human-readable name for the panel.
     backend
-        Which backend serves it (``local``, later ``gateway`` and ``jobqueue``).
+        Which backend serves it: ``local``, ``gateway`` or ``jobqueue`` (the names in
+        ``ClusterManager.backend_classes``).
     worker_cores, worker_memory
         Threads and memory limit (bytes) of each worker.
     resources
@@ -101,8 +102,13 @@ class Profile:
         return int(self.resources.get("FPGA", 0))
 
     @classmethod
-    def from_config(cls, name: str, entry: dict[str, Any]) -> Profile:
-        """Build and check a profile from one configuration entry; raise ValueError."""
+    def from_config(
+        cls, name: str, entry: dict[str, Any], default_backend: str = "local"
+    ) -> Profile:
+        """Build and check a profile from one configuration entry; raise ValueError.
+
+        ``default_backend`` serves an entry that names none.
+        """
         if not _NAME_RE.match(name):
             raise ValueError(f"profile name {name!r}: use lower-case letters, digits, '-', '_'")
         unknown = set(entry) - set(cls.FIELDS)
@@ -127,7 +133,7 @@ class Profile:
         return cls(
             name=name,
             label=str(entry.get("label") or name),
-            backend=str(entry.get("backend", "local")),
+            backend=str(entry.get("backend") or default_backend),
             worker_cores=cores,
             worker_memory=memory,
             resources=dict(resources),
@@ -201,9 +207,17 @@ class ProfileRegistry(LoggingConfigurable):
             }
         ),
         config=True,
-        help="Profiles by name. Keys of each: label, backend ('local'), worker_cores, "
-        "worker_memory ('4 GiB' or bytes), resources ({'GPU': 1}), arch ('aarch64' or None), "
-        "environment (a Python prefix or None), max_workers (per user and cluster).",
+        help="Profiles by name. Keys of each: label, backend (default: default_backend), "
+        "worker_cores, worker_memory ('4 GiB' or bytes), resources ({'GPU': 1}), "
+        "arch ('aarch64' or None), environment (a Python prefix or None), "
+        "max_workers (per user and cluster).",
+    )
+
+    default_backend = Unicode(
+        "local",
+        config=True,
+        help="The backend of profiles that name none (the shipped ones included): 'local', "
+        "'gateway' or 'jobqueue'.",
     )
 
     @validate("profiles")
@@ -213,14 +227,17 @@ class ProfileRegistry(LoggingConfigurable):
             raise TraitError("ProfileRegistry.profiles needs at least one profile")
         for name, entry in value.items():
             try:
-                Profile.from_config(name, entry)
+                Profile.from_config(name, entry, self.default_backend)
             except ValueError as exc:
                 raise TraitError(str(exc)) from None
         return value
 
     def all(self) -> list[Profile]:
         """Every profile, in configuration order."""
-        return [Profile.from_config(name, entry) for name, entry in self.profiles.items()]
+        return [
+            Profile.from_config(name, entry, self.default_backend)
+            for name, entry in self.profiles.items()
+        ]
 
     def get(self, name: str) -> Profile:
         """The profile called ``name``; :class:`NotFound` listing the known ones otherwise."""
@@ -228,4 +245,4 @@ class ProfileRegistry(LoggingConfigurable):
         if entry is None:
             known = ", ".join(self.profiles)
             raise NotFound(f"no profile '{name}' (known: {known})")
-        return Profile.from_config(name, entry)
+        return Profile.from_config(name, entry, self.default_backend)

@@ -447,11 +447,12 @@ class LocalBackend(Backend):
         if self._clusters is None:
             from ..compute.manager import ClusterManager
 
-            self._clusters = ClusterManager()
+            # Unrecorded: the server's records are the server's (see ClusterManager.records_path).
+            self._clusters = ClusterManager(records_path="")
         return self._clusters
 
     def profiles(self) -> list[ProfileInfo]:
-        return self.cluster_manager.profiles()
+        return self._run(self.cluster_manager.profiles())
 
     def clusters(self) -> list[ClusterInfo]:
         return self._run(self.cluster_manager.list())

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from . import storage as storage_mod
+from .gateway import GatewayInfo, PlaygroundGateway
 from .info import FacilityInfo, SeededDataset
 from .processes import ProcessRegistry, free_ports
 from .rucio_config import (
@@ -47,6 +48,7 @@ _OWNED = (
     "rucio",
     "storage",
     "logs",
+    "gateway",
     "staging",
     "state.json",
     "facility.json",
@@ -79,6 +81,10 @@ class Facility:
     use_xrootd:
         Serve storage with XRootD (``None``: when the ``xrootd`` binary is installed). Fixed at the
         first start, since RSE protocols in the database name it.
+    gateway:
+        Also run a dask-gateway server with cpu, gpu and arm profiles (see
+        :mod:`jupyter_wp5.playground.gateway`: its gpu and arm workers are x86 processes tagged
+        ``GPU=1`` / ``ARM=1`` for routing, not real hardware). New ports and password each start.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -90,6 +96,7 @@ class Facility:
         events_per_file: int = 5000,
         files_per_dataset: int = 2,
         use_xrootd: bool | None = None,
+        gateway: bool = False,
     ) -> None:
         self.root = Path(root or default_root()).expanduser().resolve()
         self.fresh = fresh
@@ -102,6 +109,7 @@ class Facility:
         self.info: FacilityInfo | None = None
         self._rucio: RucioServer | None = None
         self._transfers: TransferDaemons | None = None
+        self.gateway = PlaygroundGateway(self.root / "gateway", self.processes) if gateway else None
         self._lock: IO[str] | None = None
 
     # -- public API --------------------------------------------------------------------------
@@ -223,8 +231,8 @@ class Facility:
         # After seeding: the seed's own writes then never compete with the daemons' for SQLite.
         self._transfers = TransferDaemons(self._rucio, self.processes)
         self._transfers.start()
-
-        self.info = self._make_info(state)
+        gateway = self.gateway.start() if self.gateway is not None else None
+        self.info = self._make_info(state, gateway)
         self.info.write(self.root / "facility.json")
         return self.info
 
@@ -351,7 +359,7 @@ class Facility:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
             raise RuntimeError(f"playground {step} failed; log {log}:\n{tail}")
 
-    def _make_info(self, state: dict[str, Any]) -> FacilityInfo:
+    def _make_info(self, state: dict[str, Any], gateway: GatewayInfo | None) -> FacilityInfo:
         seeded = json.loads((self.root / "seed.json").read_text())
         return FacilityInfo(
             root=self.root,
@@ -365,4 +373,5 @@ class Facility:
             containers=seeded.get("containers", {}),
             quotas={rse: QUOTAS[rse] for rse in RSES},
             uses_xrootd=bool(state["use_xrootd"]),
+            gateway=gateway,
         )

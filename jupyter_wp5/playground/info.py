@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .gateway import GatewayInfo
 
 __all__ = ["FacilityInfo", "SeededDataset", "SeededFile"]
 
@@ -88,6 +91,9 @@ class FacilityInfo:
     containers: dict[str, list[str]] = field(default_factory=dict)  # container DID -> dataset DIDs
     uses_xrootd: bool = False
     quotas: dict[str, int] = field(default_factory=dict)  # rse -> the account's quota in bytes
+    # The dask-gateway of this run (Facility(gateway=True)); not written to facility.json, since
+    # it gets new ports and a new password on every start.
+    gateway: GatewayInfo | None = None
 
     def dataset(self, did: str) -> SeededDataset:
         """The seeded dataset ``scope:name``."""

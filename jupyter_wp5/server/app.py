@@ -38,8 +38,8 @@ class Wp5App(ExtensionApp):
         default_value=ClusterManager,
         klass=ClusterManager,
         config=True,
-        help="The Dask cluster manager (a ClusterManager subclass); its backend_class picks "
-        "where clusters run.",
+        help="The Dask cluster manager (a ClusterManager subclass); each profile names its "
+        "backend (ClusterManager.backend_classes).",
     )
     export_to_kernels = Bool(
         True,

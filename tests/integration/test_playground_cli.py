@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +37,13 @@ class Run:
     ping_ok: bool
     facility: dict
     seconds_to_ready: float
+    seen: object = None  # what ``during`` returned while the playground was up
 
 
-def _run_playground(root: Path, *extra: str) -> Run:
+def _run_playground(
+    root: Path, *extra: str, lab: bool = False, during: Callable[[str], object] | None = None
+) -> Run:
+    """Run the CLI until ready, call ``during(output so far)``, then Ctrl-C it."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     cmd = [
@@ -47,7 +51,7 @@ def _run_playground(root: Path, *extra: str) -> Run:
         "-m",
         "jupyter_wp5.cli",
         "playground",
-        "--no-lab",
+        *(() if lab else ("--no-lab",)),
         "--root",
         str(root),
         "--events",
@@ -74,6 +78,7 @@ def _run_playground(root: Path, *extra: str) -> Run:
         with urllib.request.urlopen(f"{facility['rucio_url']}/ping", timeout=5) as resp:
             ping_ok = resp.status == 200 and b"version" in resp.read()
         pids = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        seen = during("".join(lines)) if during is not None else None
 
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
@@ -82,7 +87,7 @@ def _run_playground(root: Path, *extra: str) -> Run:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return Run(proc.returncode, "".join(lines), pids, ping_ok, facility, ready_after)
+    return Run(proc.returncode, "".join(lines), pids, ping_ok, facility, ready_after, seen)
 
 
 def _alive(pid: int) -> bool:
@@ -131,3 +136,32 @@ def test_second_start_reuses_state(root: Path, first_run: Run) -> None:
     assert second.facility["storage"] == first_run.facility["storage"]
     assert second.facility["datasets"] == first_run.facility["datasets"]
     assert [p for p in second.pids if _alive(p)] == []
+
+
+def test_gateway_flag_gives_lab_gateway_profiles(root: Path, first_run: Run) -> None:
+    """--gateway: a dask-gateway runs, and the JupyterLab it starts serves profiles from it."""
+    token = "t" * 32
+
+    def profiles(output: str) -> dict:
+        (lab_line,) = [line for line in output.splitlines() if "JupyterLab:" in line]
+        base = lab_line.split()[1].split("/lab?")[0]
+        req = urllib.request.Request(
+            f"{base}/wp5/api/profiles", headers={"Authorization": f"token {token}"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return {p["name"]: p for p in json.loads(resp.read())["items"]}
+
+    run = _run_playground(root, "--gateway", "--token", token, lab=True, during=profiles)
+    assert run.returncode == 0, run.output
+    assert "dask-gateway:" in run.output
+    got = run.seen
+    assert {n: (got[n]["backend"], got[n]["servable"]) for n in ("cpu", "gpu", "arm")} == {
+        n: ("gateway", True) for n in ("cpu", "gpu", "arm")
+    }
+    assert got["fpga"]["servable"] is False
+    # The password stays out of facility.json and off command lines.
+    assert "password" not in json.dumps(run.facility)
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in run.pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in run.pids if _alive(p)] == []

@@ -110,3 +110,37 @@ def test_cluster_size_parsing():
     ):
         with pytest.raises(InvalidRequest):
             ClusterSize.parse(bad)
+
+
+def test_default_backend_serves_profiles_that_name_none():
+    registry = ProfileRegistry(
+        default_backend="gateway",
+        profiles={"plain": {}, "hpc": {"backend": "jobqueue"}},
+    )
+    assert {p.name: p.backend for p in registry.all()} == {"plain": "gateway", "hpc": "jobqueue"}
+
+
+def test_manager_routes_each_profile_to_the_backend_it_names(tmp_path):
+    import asyncio
+
+    from jupyter_wp5.compute.manager import ClusterManager
+
+    registry = ProfileRegistry(
+        profiles={
+            "here": {},
+            "gw": {"backend": "gateway"},
+            "hpc": {"backend": "jobqueue", "resources": {"FPGA": 1}},
+            "odd": {"backend": "kubernetes"},
+        }
+    )
+    manager = ClusterManager(registry=registry, records_path=str(tmp_path / "c.json"))
+    try:
+        reasons = {p.name: p.reason for p in asyncio.run(manager.profiles())}
+    finally:
+        manager.shutdown()
+    assert reasons["here"] is None
+    assert "no dask-gateway is configured" in reasons["gw"]
+    assert "FPGA" in reasons["hpc"]
+    assert "'kubernetes'" in reasons["odd"] and "local, gateway, jobqueue" in reasons["odd"]
+    assert set(manager.backends) == {"local", "gateway", "jobqueue"}
+    assert not (tmp_path / "c.json").exists()  # listing profiles records nothing

@@ -7,7 +7,7 @@ them through a :class:`~jupyter_wp5.executor.BlockingExecutor`, never on the eve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from traitlets.config import LoggingConfigurable
 
@@ -106,3 +106,27 @@ class ClusterBackend(LoggingConfigurable):
     def close(self, handle: ClusterHandle) -> None:
         """Stop the cluster and every process it started; safe to call twice."""
         raise NotImplementedError
+
+    # -- across server restarts (defaults: nothing survives the server) -------------------------
+
+    def record(self, handle: ClusterHandle) -> dict[str, Any]:
+        """What :meth:`reconnect` needs to find this cluster again after a server restart.
+
+        The :class:`ClusterManager` stores it (JSON) with the cluster's id, name and profile.
+        """
+        return {}
+
+    def reconnect(self, record: dict[str, Any]) -> ClusterHandle | None:
+        """The cluster ``record`` describes, if it is still running; None when it is gone.
+
+        A backend whose clusters end with the server (``local``) keeps this default, so the
+        manager reports its clusters from before a restart as lost.
+        """
+        return None
+
+    def release(self, handle: ClusterHandle) -> None:
+        """The server is stopping: end what must not outlive it (by default, the cluster)."""
+        self.close(handle)
+
+    def shutdown(self) -> None:
+        """Free the backend's own resources (clients, threads) when the server stops."""

@@ -31,7 +31,7 @@ class ProfilesHandler(_ComputeHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        items = self.services.clusters.profiles()
+        items = await self.services.clusters.profiles()
         self.write_json({"items": [p.to_dict() for p in items]})
 
 

@@ -1,0 +1,186 @@
+"""The ``jobqueue`` backend: workers as batch jobs (SLURM or HTCondor) through dask-jobqueue.
+
+A profile becomes job directives: GPUs are ``--gres=gpu:N`` (SLURM) or ``request_gpus``
+(HTCondor), an architecture is ``--constraint=<arch>`` or ``requirements = (Arch == "<arch>")``,
+and every resource is also given to the worker (``--resources GPU=1``) so that tasks annotated
+with it are routed there. The scheduler runs in the Jupyter server's process (dask-jobqueue's
+design), so these clusters end with the server and are reported lost after a restart.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from traitlets import Dict, Enum, Float, List, Unicode
+
+from ...models import ClusterSize, EngineUnavailable
+from .base import BackendStatus, ClusterBackend, ClusterHandle
+
+if TYPE_CHECKING:
+    from dask_jobqueue.core import JobQueueCluster
+
+    from ..profiles import Profile
+
+SUBMIT = {"slurm": "sbatch", "htcondor": "condor_submit"}
+
+
+class JobqueueHandle(ClusterHandle):
+    """A dask-jobqueue cluster (its scheduler lives in this process)."""
+
+    def __init__(self, cluster: JobQueueCluster) -> None:
+        self.cluster = cluster
+        self.scheduler_address = cluster.scheduler_address
+        self.dashboard_port = cluster.scheduler.services.get("dashboard", None) and (
+            cluster.scheduler.services["dashboard"].port
+        )
+
+    def workers(self) -> list[Any]:
+        return list(self.cluster.scheduler.workers.values())
+
+
+class JobqueueBackend(ClusterBackend):
+    """SLURM or HTCondor workers through ``dask_jobqueue.SLURMCluster`` / ``HTCondorCluster``."""
+
+    name = "jobqueue"
+
+    system = Enum(["slurm", "htcondor"], "slurm", config=True, help="The batch system.")
+    queue = Unicode(config=True, help="SLURM partition (empty: the system's default).")
+    account = Unicode(config=True, help="SLURM account to charge (empty: the user's default).")
+    walltime = Unicode("01:00:00", config=True, help="Wall time of each SLURM worker job.")
+    python = Unicode(sys.executable, config=True, help="The Python the worker jobs run.")
+    scheduler_host = Unicode(
+        "", config=True, help="Address the scheduler listens on (empty: dask's choice)."
+    )
+    job_extra = List(
+        Unicode(), config=True, help="Extra SLURM directives for every job, e.g. '--qos=short'."
+    )
+    htcondor_extra = Dict(
+        value_trait=Unicode(), config=True, help="Extra HTCondor submit settings for every job."
+    )
+    log_directory = Unicode(
+        "", config=True, help="Where the jobs write their output (empty: the server's directory)."
+    )
+    start_timeout = Float(300.0, config=True, help="Seconds the worker jobs may take to start.")
+
+    # -- mapping profiles ------------------------------------------------------------------------
+
+    def can_serve(self, profile: Profile) -> str | None:
+        if profile.fpgas:
+            return f"profile '{profile.name}': the jobqueue backend has no FPGA mapping"
+        command = SUBMIT[self.system]
+        if shutil.which(command) is None:
+            return f"no {command} here: this machine cannot submit {self.system} jobs"
+        return None
+
+    def cluster_kwargs(self, profile: Profile) -> dict[str, Any]:
+        """The dask-jobqueue arguments for ``profile`` (job directives, worker resources)."""
+        tags = ",".join(f"{name}={n:g}" for name, n in profile.resources.items())
+        kwargs: dict[str, Any] = {
+            "cores": profile.worker_cores,
+            "memory": f"{profile.worker_memory}B",
+            "processes": 1,
+            "python": self.python,
+            "worker_extra_args": ["--resources", tags] if tags else [],
+            "job_name": f"wp5-{profile.name}",
+        }
+        if self.log_directory:
+            kwargs["log_directory"] = self.log_directory
+        if self.scheduler_host:
+            kwargs["scheduler_options"] = {"host": self.scheduler_host}
+        if self.system == "slurm":
+            directives = list(self.job_extra)
+            if profile.gpus:
+                directives.append(f"--gres=gpu:{profile.gpus}")
+            if profile.arch:
+                directives.append(f"--constraint={profile.arch}")
+            kwargs["job_extra_directives"] = directives
+            kwargs["walltime"] = self.walltime
+            if self.queue:
+                kwargs["queue"] = self.queue
+            if self.account:
+                kwargs["account"] = self.account
+        else:
+            settings = dict(self.htcondor_extra)
+            if profile.gpus:
+                settings["request_gpus"] = str(profile.gpus)
+            if profile.arch:
+                settings["requirements"] = f'(Arch == "{profile.arch}")'
+            kwargs["job_extra_directives"] = settings
+            kwargs["disk"] = "1 GiB"
+        return kwargs
+
+    def make_cluster(self, profile: Profile) -> JobQueueCluster:
+        """The cluster (scheduler started, no job submitted yet)."""
+        from dask_jobqueue import HTCondorCluster, SLURMCluster
+
+        cls = SLURMCluster if self.system == "slurm" else HTCondorCluster
+        return cls(**self.cluster_kwargs(profile))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, profile: Profile, size: ClusterSize) -> JobqueueHandle:
+        try:
+            handle = JobqueueHandle(self.make_cluster(profile))
+        except Exception as exc:
+            raise EngineUnavailable(f"the {self.system} cluster did not start: {exc}") from None
+        try:
+            self._resize(handle, size)
+        except BaseException:
+            self.close(handle)
+            raise
+        return handle
+
+    def _resize(self, handle: JobqueueHandle, size: ClusterSize) -> None:
+        try:
+            if size.workers is not None:
+                handle.cluster.scale(size.workers)
+            else:
+                handle.cluster.adapt(minimum=size.minimum or 0, maximum=size.maximum or 0)
+        except Exception as exc:
+            raise EngineUnavailable(f"{self.system} refused the jobs: {exc}") from None
+        # Fixed: exactly that many; adaptive: at least the minimum.
+        want = size.workers if size.workers is not None else size.minimum or 0
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            have = len(handle.workers())
+            if have == want or (size.workers is None and have >= want):
+                return
+            if time.monotonic() > deadline:
+                raise EngineUnavailable(
+                    f"{have} of {want} {self.system} worker jobs running after "
+                    f"{self.start_timeout:g} s (queued? see the batch system)"
+                )
+            time.sleep(0.2)
+
+    def scale(self, handle: ClusterHandle, workers: int) -> None:
+        assert isinstance(handle, JobqueueHandle)
+        self._resize(handle, ClusterSize(workers=workers))
+
+    def adapt(self, handle: ClusterHandle, minimum: int, maximum: int) -> None:
+        assert isinstance(handle, JobqueueHandle)
+        self._resize(handle, ClusterSize(minimum=minimum, maximum=maximum))
+
+    def status(self, handle: ClusterHandle) -> BackendStatus:
+        assert isinstance(handle, JobqueueHandle)
+        workers = handle.workers()
+        running = handle.cluster.status.name == "running"
+        return BackendStatus(
+            running=running,
+            workers=len(workers),
+            cores=sum(w.nthreads for w in workers),
+            memory=sum(w.memory_limit or 0 for w in workers),
+            gpus=int(sum(w.resources.get("GPU", 0) for w in workers)),
+            scheduler_address=handle.scheduler_address,
+            dashboard_port=handle.dashboard_port,
+            dashboard_address=None,
+        )
+
+    def close(self, handle: ClusterHandle) -> None:
+        assert isinstance(handle, JobqueueHandle)
+        try:
+            handle.cluster.close()
+        except Exception as exc:
+            self.log.warning("%s cluster: close: %s", self.system, exc)

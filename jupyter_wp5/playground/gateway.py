@@ -1,0 +1,155 @@
+"""The playground's dask-gateway server on loopback, with cpu, gpu and arm profiles.
+
+It runs dask-gateway-server with ``UnsafeLocalBackend`` (clusters are processes of the current
+user; never ``LocalBackend`` as root, see RECIPES.md) and a password (``SimpleAuthenticator``).
+
+The profiles are labels for routing, not hardware: ``gpu`` workers are started with
+``--resources GPU=1`` and ``arm`` workers with ``--resources ARM=1``, but both are ordinary x86
+processes on this machine. They let tasks annotated ``resources={"GPU": 1}`` be routed and tested
+end to end; no GPU or ARM CPU is involved (the local backend, which checks the hardware, refuses
+both on a machine without them).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .processes import ProcessRegistry, free_ports, wait_until
+from .rucio_config import new_password
+
+__all__ = ["GATEWAY_PROFILES", "GatewayInfo", "PlaygroundGateway"]
+
+USER = "jovyan"
+# Worker resources per gateway profile. "arm" is a stand-in: x86 workers tagged ARM=1.
+GATEWAY_PROFILES: dict[str, dict[str, int]] = {"cpu": {}, "gpu": {"GPU": 1}, "arm": {"ARM": 1}}
+
+_CONFIG = """\
+# Written by jupyter_wp5.playground.gateway; rewritten on every start.
+from dask_gateway_server.options import Float, Integer, Options, Select
+
+DASK = {dask!r}
+RESOURCES = {resources!r}
+
+
+def _options_handler(options):
+    # "gpu" and "arm" are routing labels on ordinary x86 processes (see playground/gateway.py).
+    resources = RESOURCES[options.profile]
+    tags = ",".join(f"{{name}}={{n}}" for name, n in resources.items())
+    return {{
+        "worker_cores": options.worker_cores,
+        "worker_memory": int(options.worker_memory * 2**30),
+        "worker_cmd": [DASK, "worker", *(["--resources", tags] if tags else [])],
+    }}
+
+
+c.DaskGateway.address = "127.0.0.1:{port}"
+c.Proxy.address = "127.0.0.1:{proxy_port}"
+c.DaskGateway.backend_class = "dask_gateway_server.backends.local.UnsafeLocalBackend"
+c.DaskGateway.authenticator_class = "dask_gateway_server.auth.SimpleAuthenticator"
+c.SimpleAuthenticator.password = {password!r}
+c.LocalBackend.clusters_directory = {clusters_dir!r}
+c.ClusterConfig.scheduler_cmd = [DASK, "scheduler"]
+c.ClusterConfig.worker_cmd = [DASK, "worker"]
+c.ClusterConfig.idle_timeout = 0
+c.ClusterConfig.cluster_max_workers = 8
+# Workers without MALLOC_TRIM_THRESHOLD_ (dask sets 65536; see RECIPES.md).
+c.ClusterConfig.environment = {{
+    "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{{'MALLOC_TRIM_THRESHOLD_': None}}",
+}}
+c.Backend.cluster_options = Options(
+    Select("profile", {profiles!r}, default="cpu", label="Profile"),
+    Integer("worker_cores", 1, min=1, max=4, label="Worker cores"),
+    Float("worker_memory", 1.0, min=0.25, max=16.0, label="Worker memory (GiB)"),
+    handler=_options_handler,
+)
+"""
+
+
+@dataclass(frozen=True)
+class GatewayInfo:
+    """Where the playground's gateway listens and how to log in."""
+
+    address: str
+    proxy_address: str
+    username: str
+    password: str
+
+    def environ(self) -> dict[str, str]:
+        """The variables :class:`~jupyter_wp5.compute.backends.gateway.GatewayBackend` reads."""
+        return {
+            "WP5_GATEWAY_ADDRESS": self.address,
+            "WP5_GATEWAY_PROXY_ADDRESS": self.proxy_address,
+            "WP5_GATEWAY_USER": self.username,
+            "WP5_GATEWAY_PASSWORD": self.password,
+        }
+
+
+class PlaygroundGateway:
+    """Writes the gateway's configuration under ``root`` and runs it as a child of ``processes``.
+
+    Parameters
+    ----------
+    root
+        The gateway's directory (configuration, cluster working directories).
+    processes
+        Starts and stops the server (the facility's registry, or a test's own).
+    """
+
+    name = "dask-gateway"
+
+    def __init__(self, root: Path, processes: ProcessRegistry) -> None:
+        self.root = root
+        self.processes = processes
+        self.info: GatewayInfo | None = None
+
+    def start(self, timeout: float = 60.0) -> GatewayInfo:
+        """Start the server on free loopback ports; return once its API answers."""
+        bindir = Path(sys.executable).parent
+        port, proxy_port = free_ports(2)
+        password = new_password()
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)  # the configuration holds the password
+        config = self.root / "dask_gateway_config.py"
+        config.write_text(
+            _CONFIG.format(
+                dask=str(bindir / "dask"),
+                resources=GATEWAY_PROFILES,
+                profiles=list(GATEWAY_PROFILES),
+                port=port,
+                proxy_port=proxy_port,
+                password=password,
+                clusters_dir=str(self.root / "clusters"),
+            )
+        )
+        proc = self.processes.spawn(
+            self.name,
+            [str(bindir / "dask-gateway-server"), "--config", str(config)],
+            cwd=self.root,
+        )
+        address = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(f"{address}/api/health", timeout=2) as resp:
+                    return resp.status == 200
+            except (urllib.error.URLError, OSError):
+                return False
+
+        wait_until(answers, timeout, f"dask-gateway on {address}", proc=proc, interval=0.2)
+        self.info = GatewayInfo(
+            address=address,
+            proxy_address=f"gateway://127.0.0.1:{proxy_port}",
+            username=USER,
+            password=password,
+        )
+        return self.info
+
+    def stop(self) -> None:
+        """Stop the server (its clusters' schedulers and workers with it)."""
+        self.processes.stop(self.name)
+        self.info = None
