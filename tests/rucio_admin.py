@@ -20,3 +20,22 @@ def discard(client: Any, rule_id: str) -> None:
     the reaper deletes replicas no rule protects from storage.
     """
     client.update_replication_rule(rule_id, {"lifetime": 1, "purge_replicas": True})
+
+
+def rule_ids(client: Any, account: str) -> set[str]:
+    """The ids of the rules ``account`` owns now."""
+    return {r["id"] for r in client.list_replication_rules({"account": account})}
+
+
+def discard_new_rules(client: Any, account: str, before: set[str], timeout: float = 60) -> None:
+    """Discard the rules ``account`` made since ``before`` and wait until Rucio has removed them,
+    so that a later test may ask for the same copy again."""
+    import time
+
+    new = rule_ids(client, account) - before
+    for rule_id in new:
+        discard(client, rule_id)
+    deadline = time.monotonic() + timeout
+    while new & rule_ids(client, account):
+        assert time.monotonic() < deadline, "judge-cleaner did not remove the discarded rules"
+        time.sleep(0.5)
