@@ -36,6 +36,9 @@ module.exports = {
     '!src/**/*.d.ts',
     '!src/**/.ipynb_checkpoints/*'
   ],
+  // Not 'coverage/': at the repository root Python would import that folder as the `coverage`
+  // package (numba, under coffea, does), and break the test session.
+  coverageDirectory: '<rootDir>/.jest-coverage',
   coverageReporters: ['lcov', 'text'],
   // No junit.xml in the work tree; CI may add its own reporters on the command line.
   reporters: ['default'],
