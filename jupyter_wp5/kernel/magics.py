@@ -21,7 +21,7 @@ from ..models import ClusterInfo, DatasetDetails, DidTypeFilter, Health, Wp5Erro
 from .client import Wp5Client
 from .cluster import Cluster
 from .display import ResultTable, register_formatters
-from .progress import wait
+from .progress import show_widget_bars, wait
 
 Handler = Callable[[Wp5Client, argparse.Namespace], Any]
 
@@ -235,6 +235,7 @@ def _replicate(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
 @subcommand("transfers", "your copy requests and downloads, with their progress")
 def _transfers(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
     items = client.transfers()
+    show_widget_bars(items)
     return ResultTable(items, title=_count(len(items), "request"), empty="no requests")
 
 
