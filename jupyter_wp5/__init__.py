@@ -16,6 +16,7 @@ except ImportError:  # a source checkout that was never built
 from .analysis import run
 from .api import (
     cluster,
+    cluster_control,
     clusters,
     dataset,
     files,
@@ -32,6 +33,7 @@ from .api import (
 __all__ = [
     "__version__",
     "cluster",
+    "cluster_control",
     "clusters",
     "dataset",
     "files",

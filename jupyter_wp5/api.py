@@ -27,6 +27,7 @@ from .models import (
 __all__ = [
     "Cluster",
     "cluster",
+    "cluster_control",
     "clusters",
     "dataset",
     "files",
@@ -324,3 +325,29 @@ def clusters() -> list[Cluster]:
     """The open clusters."""
     client = get_client()
     return [Cluster(info, client) for info in client.clusters()]
+
+
+def cluster_control(cluster: Cluster | str | None = None) -> Any:
+    """Notebook controls for a cluster: create one, or watch, scale, adapt and close it.
+
+    Parameters
+    ----------
+    cluster
+        A :class:`Cluster`, or an open cluster's id or name; ``None`` offers to create one.
+
+    Returns
+    -------
+    ClusterControl
+        Displays itself as ipywidgets; ``.close()`` stops its background refresh.
+
+    Raises
+    ------
+    NotFound
+        When no open cluster has that id or name.
+    """
+    from .kernel.widgets import ClusterControl
+
+    client = get_client()
+    if isinstance(cluster, str):
+        cluster = Cluster(client.cluster(cluster), client)
+    return ClusterControl(client, cluster)

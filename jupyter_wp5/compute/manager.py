@@ -97,6 +97,7 @@ class ClusterManager(LoggingConfigurable):
         base_url: str = "/",
         registry: ProfileRegistry | None = None,
         backends: dict[str, ClusterBackend] | None = None,
+        proxied: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -107,7 +108,10 @@ class ClusterManager(LoggingConfigurable):
         self._clusters: dict[str, _Cluster] = {}
         self._lock = asyncio.Lock()
         self._restored = False
-        self._proxied = importlib.util.find_spec("jupyter_server_proxy") is not None
+        # Only a Jupyter server proxies; a kernel's in-process manager (proxied=False) has none.
+        if proxied is None:
+            proxied = importlib.util.find_spec("jupyter_server_proxy") is not None
+        self._proxied = proxied
 
     # -- backends and profiles -----------------------------------------------------------------
 

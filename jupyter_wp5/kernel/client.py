@@ -448,7 +448,8 @@ class LocalBackend(Backend):
             from ..compute.manager import ClusterManager
 
             # Unrecorded: the server's records are the server's (see ClusterManager.records_path).
-            self._clusters = ClusterManager(records_path="")
+            # No server to proxy the dashboard either: link to it directly.
+            self._clusters = ClusterManager(records_path="", proxied=False)
         return self._clusters
 
     def profiles(self) -> list[ProfileInfo]:

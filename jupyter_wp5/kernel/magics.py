@@ -19,8 +19,9 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..models import ClusterInfo, DatasetDetails, DidTypeFilter, Health, Wp5Error
 from .client import Wp5Client
+from .cluster import Cluster
 from .display import ResultTable, register_formatters
-from .progress import wait
+from .progress import show_widget_bars, wait
 
 Handler = Callable[[Wp5Client, argparse.Namespace], Any]
 
@@ -92,6 +93,7 @@ examples:
   %wp5 profiles
   %wp5 cluster new --profile cpu --workers 2
   %wp5 cluster scale cpu-1 4
+  %wp5 cluster widget cpu-1
 """
 
 
@@ -233,6 +235,7 @@ def _replicate(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
 @subcommand("transfers", "your copy requests and downloads, with their progress")
 def _transfers(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
     items = client.transfers()
+    show_widget_bars(items)
     return ResultTable(items, title=_count(len(items), "request"), empty="no requests")
 
 
@@ -289,6 +292,8 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
     adapt.add_argument("maximum", type=_whole, metavar="MAX")
     close = actions.add_parser("close", help="close a cluster and end its processes")
     close.add_argument("cluster", metavar="ID|NAME")
+    widget = actions.add_parser("widget", help="controls to create, or scale and close, a cluster")
+    widget.add_argument("cluster", nargs="?", metavar="ID|NAME", help="default: create one")
 
 
 def _whole(text: str) -> int:
@@ -320,6 +325,11 @@ def _cluster(client: Wp5Client, args: argparse.Namespace) -> Any:
         return ResultTable([client.scale_cluster(args.cluster, args.workers)])
     if args.action == "adapt":
         return ResultTable([client.adapt_cluster(args.cluster, args.minimum, args.maximum)])
+    if args.action == "widget":
+        from .widgets import ClusterControl
+
+        found = Cluster(client.cluster(args.cluster), client) if args.cluster else None
+        return ClusterControl(client, found)
     client.close_cluster(args.cluster)
     print(f"closed {args.cluster}")
     return None

@@ -82,20 +82,39 @@ class TextBar:
         self.bar.close()
 
 
-def default_bar(first: ReplicaProgress) -> Bar:
-    """Widgets in a Jupyter kernel with ipywidgets installed, else tqdm."""
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (a front end that renders widgets)."""
     try:
         from IPython import get_ipython
-
-        in_kernel = type(get_ipython()).__name__ == "ZMQInteractiveShell"
     except ImportError:
-        in_kernel = False
-    if in_kernel:
+        return False
+    return type(get_ipython()).__name__ == "ZMQInteractiveShell"
+
+
+def default_bar(first: ReplicaProgress) -> Bar:
+    """Widgets in a Jupyter kernel with ipywidgets installed, else tqdm."""
+    if in_notebook():
         try:
             return WidgetBar(first)
         except ImportError:
             pass
     return TextBar(first)
+
+
+def show_widget_bars(items: list[ReplicaProgress]) -> list[WidgetBar]:
+    """One progress bar (files done of total) per request still moving, in a notebook.
+
+    Returns
+    -------
+    list of WidgetBar
+        The bars shown; none outside a kernel or without ipywidgets (the table says it all).
+    """
+    if not in_notebook():
+        return []
+    try:
+        return [WidgetBar(p) for p in items if p.active]
+    except ImportError:
+        return []
 
 
 def wait(

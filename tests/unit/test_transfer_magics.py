@@ -185,3 +185,28 @@ def test_request_body_round_trips() -> None:
         ReplicaRequest.from_dict({"did": DY, "mode": "teleport"})
     with pytest.raises(InvalidRequest, match="rse_expression is required"):
         ReplicaRequest.from_dict({"did": DY})
+
+
+def test_transfers_in_a_notebook_show_a_bar_per_moving_request(ip, monkeypatch) -> None:
+    """No notebook front end in unit tests: the kernel check is patched; the bars are real
+    ipywidgets, the same WidgetBar that ``--wait`` shows."""
+    moving = progress("REPLICATING", 1)
+    done = ReplicaProgress.from_dict({**progress("OK", 3).to_dict(), "id": "b" * 32})
+    backend = use([done, moving])
+    monkeypatch.setattr(backend, "replicas", lambda: [moving, done])
+    shown: list = []
+    monkeypatch.setattr("jupyter_wp5.kernel.progress.in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    table = ip.run_line_magic("wp5", "transfers")
+    assert len(table) == 2  # the table still lists every request
+    [box] = shown  # one bar: only the request still moving
+    bar, label = box.children
+    assert (bar.value, bar.max) == (1, 3)
+    assert label.value == f"{DY}: 1/3 files REPLICATING"
+
+
+def test_transfers_outside_a_notebook_show_the_table_only(ip, monkeypatch) -> None:
+    use([progress("REPLICATING", 1)])
+    shown: list = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    assert len(ip.run_line_magic("wp5", "transfers")) == 1 and shown == []
