@@ -19,6 +19,7 @@ import {
   IReplicaList,
   IReplicaProgress,
   IReplicaRequest,
+  IReplicaUpdate,
   ISearchPage,
   ISearchRequest,
   IStorageElementList,
@@ -253,6 +254,20 @@ export function getReplica(
   return requestAPI<IReplicaProgress>(
     `replicas/${encodeURIComponent(id)}`,
     {},
+    {},
+    settings
+  );
+}
+
+/** ``PATCH replicas/{id}``: extend a request's lifetime (from now) or retry it. */
+export function updateReplica(
+  id: string,
+  change: IReplicaUpdate,
+  settings?: ServerConnection.ISettings
+): Promise<IReplicaProgress> {
+  return requestAPI<IReplicaProgress>(
+    `replicas/${encodeURIComponent(id)}`,
+    jsonInit('PATCH', change),
     {},
     settings
   );

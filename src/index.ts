@@ -7,6 +7,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { ClustersModel } from './clusters';
+import { EventsConnection } from './events';
 import { wp5Icon } from './icons';
 import { notebookInserter } from './inserter';
 import { DataModel } from './model';
@@ -32,12 +33,16 @@ const panelPlugin: JupyterFrontEndPlugin<IDataModel> = {
     notebooks: INotebookTracker | null
   ): IDataModel => {
     const model = new DataModel();
+    // One events socket for the panel; its models fall back to polling while it is closed.
+    const events = new EventsConnection();
     const panel = new Wp5Panel({
       model,
-      transfers: new TransfersModel(),
+      transfers: new TransfersModel({ events }),
       clusters: new ClustersModel(),
       insertCode: notebookInserter(notebooks)
     });
+    panel.disposed.connect(() => events.dispose());
+    events.connect();
     app.shell.add(panel, 'left', { rank: PANEL_RANK });
     if (restorer) {
       restorer.add(panel, panel.id);

@@ -250,6 +250,12 @@ export interface IReplicaRequest {
   comment?: string;
 }
 
+/** Body of ``PATCH replicas/{id}``: a new lifetime from now (e.g. ``7d``) and/or retry now. */
+export interface IReplicaUpdate {
+  lifetime?: string | number;
+  retry?: boolean;
+}
+
 /** How big a cluster should be: a fixed number of workers or adaptive bounds (``ClusterSize``). */
 export type IClusterSize =
   { workers: number } | { adaptive: { minimum: number; maximum: number } };

@@ -2,9 +2,10 @@
  * The transfers model: the user's copy requests (Rucio rules) and their progress, the storage
  * elements a copy may go to, and the requests to make or cancel a copy.
  *
- * Progress is polled every 2 s while the transfers section is visible and a transfer is under way.
- * Every answer (a list, one request, later an events-websocket message) goes through the same
- * pure transitions, so pushing events in through ``receive()`` can replace the poll.
+ * Progress comes from the events websocket when one is given and open; otherwise (no socket, or
+ * while it reconnects) it is polled every 2 s while the transfers section is visible and a
+ * transfer is under way. Every answer (a list, one request, an event) goes through the same pure
+ * transitions.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -12,8 +13,10 @@ import {
   cancelReplica,
   listReplicas,
   listStorageElements,
-  requestReplica
+  requestReplica,
+  updateReplica
 } from './api';
+import { EventsConnection } from './events';
 import { toWp5Error } from './model';
 import { Poller, POLL_INTERVAL } from './poll';
 import {
@@ -32,6 +35,9 @@ const ACTIVE_STATES = new Set([
   'INJECT',
   'WAITING_APPROVAL'
 ]);
+
+/** What "extend" gives a copy: this long from now. */
+export const EXTEND_LIFETIME = '7d';
 
 /** Whether a request is still under way (worth polling for). */
 export function isActive(progress: IReplicaProgress): boolean {
@@ -167,6 +173,8 @@ export namespace TransfersModel {
   export interface IOptions {
     /** Poll interval in ms (default 2000). */
     interval?: number;
+    /** The panel's events websocket: while it is open its events replace the poll. */
+    events?: EventsConnection;
   }
 }
 
@@ -177,6 +185,11 @@ export class TransfersModel {
       () => this.refresh(),
       options.interval ?? POLL_INTERVAL
     );
+    this._events = options.events ?? null;
+    if (this._events) {
+      this._events.received.connect((_, event) => this.receive(event), this);
+      this._events.openChanged.connect(this._onEventsOpen, this);
+    }
   }
 
   get state(): ITransfersState {
@@ -280,6 +293,19 @@ export class TransfersModel {
     }
   }
 
+  /** Keep a copy ``lifetime`` from now (default 7 days); a refusal is shown on its row. */
+  async extend(id: string, lifetime: string = EXTEND_LIFETIME): Promise<void> {
+    this._set(TransfersTransitions.rowErrorCleared(this._state, id));
+    try {
+      const progress = await updateReplica(id, { lifetime });
+      this._set(TransfersTransitions.upserted(this._state, progress));
+    } catch (error) {
+      this._set(
+        TransfersTransitions.rowFailed(this._state, id, toWp5Error(error))
+      );
+    }
+  }
+
   /** Take an event of the events websocket; answers whether it was a replica event. */
   receive(event: IWp5Event): boolean {
     if (event.type !== 'replica') {
@@ -291,13 +317,23 @@ export class TransfersModel {
 
   dispose(): void {
     this._poller.dispose();
+    // Also drops this model's connections to the events socket's signals.
     Signal.clearData(this);
+  }
+
+  /** The socket opened (catch up on what it missed) or closed (fall back to the poll). */
+  private _onEventsOpen(_: EventsConnection, open: boolean): void {
+    if (open && this._visible) {
+      void this.refresh();
+    } else {
+      this._set(this._state);
+    }
   }
 
   private _set(state: ITransfersState): void {
     this._state = state;
-    // Poll only while someone looks and Rucio still has work to do.
-    if (this._visible && state.items.some(isActive)) {
+    // Poll only while someone looks, Rucio still has work to do and no socket brings the news.
+    if (this._visible && !this._events?.isOpen && state.items.some(isActive)) {
       this._poller.start();
     } else {
       this._poller.stop();
@@ -312,5 +348,6 @@ export class TransfersModel {
   /** Bumped by every create and delete, which a list already under way does not know of. */
   private _epoch = 0;
   private _poller: Poller;
+  private _events: EventsConnection | null;
   private _stateChanged = new Signal<TransfersModel, void>(this);
 }

@@ -11,7 +11,8 @@ import {
   listReplicas,
   listStorageElements,
   requestReplica,
-  ResponseError
+  ResponseError,
+  updateReplica
 } from '../api';
 import { ClustersModel } from '../clusters';
 import { ClustersSection } from '../components/ClustersSection';
@@ -35,6 +36,7 @@ jest.mock('../api', () => ({
   listStorageElements: jest.fn(),
   requestReplica: jest.fn(),
   cancelReplica: jest.fn(),
+  updateReplica: jest.fn(),
   createCluster: jest.fn(),
   closeCluster: jest.fn()
 }));
@@ -241,6 +243,20 @@ describe('TransfersSection', () => {
       container.querySelector(`[data-id="${id}"] .wp5-transfer-error`)
         ?.textContent
     ).toBe('the rule is locked');
+
+    // Extend: 7 days from now, and the row shows the new expiry.
+    expect(first.querySelector('.wp5-transfer-expiry')?.textContent).toBe(
+      'no expiry'
+    );
+    mocked(updateReplica).mockResolvedValueOnce(
+      progress(id, { expires_at: '2026-12-02T21:00:00' })
+    );
+    await click(first.querySelector('.wp5-transfer-extend'));
+    expect(updateReplica).toHaveBeenCalledWith(id, { lifetime: '7d' });
+    expect(
+      container.querySelector(`[data-id="${id}"] .wp5-transfer-expiry`)
+        ?.textContent
+    ).toBe('until 2026-12-02 21:00');
     React.act(() => root.unmount());
 
     // A stuck request shows Rucio's error, a complete one a full bar.

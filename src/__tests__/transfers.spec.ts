@@ -3,7 +3,8 @@ import {
   listReplicas,
   listStorageElements,
   requestReplica,
-  ResponseError
+  ResponseError,
+  updateReplica
 } from '../api';
 import {
   initialTransfersState,
@@ -18,7 +19,8 @@ jest.mock('../api', () => ({
   listReplicas: jest.fn(),
   listStorageElements: jest.fn(),
   requestReplica: jest.fn(),
-  cancelReplica: jest.fn()
+  cancelReplica: jest.fn(),
+  updateReplica: jest.fn()
 }));
 
 const mockList = listReplicas as jest.MockedFunction<typeof listReplicas>;
@@ -29,6 +31,7 @@ const mockRequest = requestReplica as jest.MockedFunction<
   typeof requestReplica
 >;
 const mockCancel = cancelReplica as jest.MockedFunction<typeof cancelReplica>;
+const mockUpdate = updateReplica as jest.MockedFunction<typeof updateReplica>;
 
 /** Let pending promise callbacks run. */
 async function settle(): Promise<void> {
@@ -39,7 +42,7 @@ async function settle(): Promise<void> {
 
 beforeEach(() => {
   jest.useFakeTimers();
-  for (const m of [mockList, mockRses, mockRequest, mockCancel]) {
+  for (const m of [mockList, mockRses, mockRequest, mockCancel, mockUpdate]) {
     m.mockReset();
   }
 });
@@ -220,5 +223,31 @@ describe('TransfersModel', () => {
     await model.loadStorageElements();
     expect(mockRses).toHaveBeenCalledTimes(1);
     expect(model.state.rses.map(r => r.name)).toEqual(['SITE-A', 'SITE-B']);
+  });
+});
+
+describe('TransfersModel.extend', () => {
+  it('asks for 7 more days and shows the new expiry, or the refusal on its row', async () => {
+    const model = new TransfersModel();
+    model.receive({
+      type: 'replica',
+      data: progress('a', { expires_at: '2026-11-26T20:00:00' })
+    });
+    mockUpdate
+      .mockRejectedValueOnce(
+        new ResponseError(403, 'forbidden', 'not your rule')
+      )
+      .mockResolvedValueOnce(
+        progress('a', { expires_at: '2026-12-02T21:00:00' })
+      );
+
+    await model.extend('a');
+    expect(mockUpdate).toHaveBeenCalledWith('a', { lifetime: '7d' });
+    expect(model.state.rowErrors.a.message).toBe('not your rule');
+    expect(model.state.items[0].expires_at).toBe('2026-11-26T20:00:00');
+
+    await model.extend('a');
+    expect(model.state.rowErrors.a).toBeUndefined();
+    expect(model.state.items[0].expires_at).toBe('2026-12-02T21:00:00');
   });
 });

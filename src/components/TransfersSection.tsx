@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { TransfersModel } from '../transfers';
+import { EXTEND_LIFETIME, TransfersModel } from '../transfers';
 import { IReplicaProgress, IWp5Error } from '../tokens';
 import { ErrorBanner } from './ErrorBanner';
 import { formatBytes, formatCount, formatFraction } from './format';
@@ -26,15 +26,23 @@ export function progressText(p: IReplicaProgress): string {
   return parts.join(' \u00b7 ');
 }
 
+/** When the copy may be removed, e.g. "until 2026-12-02 21:00", or "no expiry". */
+export function expiryText(p: IReplicaProgress): string {
+  return p.expires_at
+    ? `until ${p.expires_at.slice(0, 16).replace('T', ' ')}`
+    : 'no expiry';
+}
+
 /** Props of {@link TransferRow}. */
 export interface ITransferRowProps {
   progress: IReplicaProgress;
   error: IWp5Error | null;
   style?: React.CSSProperties;
   onCancel: (id: string) => void;
+  onExtend: (id: string) => void;
 }
 
-/** One copy request: what, where, state, progress bar, cancel. */
+/** One copy request: what, where, state, progress bar, expiry; extend, cancel. */
 export function TransferRow(props: ITransferRowProps): JSX.Element {
   const { progress: p, error, style } = props;
   const state = p.state.toLowerCase();
@@ -62,6 +70,14 @@ export function TransferRow(props: ITransferRowProps): JSX.Element {
         </span>
         <span className={`wp5-state wp5-state-${state}`}>{p.state}</span>
         <button
+          className="wp5-icon-button wp5-transfer-extend"
+          title={`Keep this copy ${EXTEND_LIFETIME} from now`}
+          aria-label={`Keep the copy of ${p.did} at ${p.rse_expression} ${EXTEND_LIFETIME} from now`}
+          onClick={() => props.onExtend(p.id)}
+        >
+          {'+'}
+        </button>
+        <button
           className="wp5-icon-button wp5-transfer-cancel"
           title="Cancel this request (removes its rule)"
           aria-label={`Cancel the copy of ${p.did} at ${p.rse_expression}`}
@@ -77,6 +93,12 @@ export function TransferRow(props: ITransferRowProps): JSX.Element {
       />
       <div className="wp5-transfer-foot">
         <span className="wp5-progress-text">{progressText(p)}</span>
+        <span
+          className="wp5-transfer-expiry"
+          title={p.expires_at ?? 'Kept until cancelled'}
+        >
+          {expiryText(p)}
+        </span>
         {error ? (
           <span
             className="wp5-transfer-error"
@@ -117,6 +139,7 @@ export function TransfersSection(props: ITransfersSectionProps): JSX.Element {
       error={rowErrors[item.id] ?? null}
       style={style}
       onCancel={id => void model.cancel(id)}
+      onExtend={id => void model.extend(id)}
     />
   );
   const shown = Math.min(items.length, VISIBLE_ROWS);
