@@ -157,6 +157,10 @@ class PlaygroundApp(JupyterApp):
             f"--port={port}",
             "--ServerApp.port_retries=0",
             f"--ServerApp.root_dir={notebooks}",
+            # The user's requests and cluster records belong to this facility, not to the
+            # user's Jupyter data directory: another or a fresh playground starts clean.
+            f"--RequestStore.path={info.root / 'lab-state' / 'requests.sqlite'}",
+            f"--ClusterManager.records_path={info.root / 'lab-state' / 'clusters.json'}",
         ]
         if os.geteuid() == 0:
             cmd.append("--ServerApp.allow_root=True")

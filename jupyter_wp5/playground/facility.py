@@ -49,6 +49,7 @@ _OWNED = (
     "storage",
     "logs",
     "gateway",
+    "lab-state",
     "staging",
     "state.json",
     "facility.json",
