@@ -6,7 +6,6 @@
  * notebook appear too). Every answer goes through the same pure transitions as the events
  * websocket's messages will, through ``receive()``.
  */
-import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   closeCluster,
@@ -15,6 +14,7 @@ import {
   listProfiles,
   resizeCluster
 } from './api';
+import { ListModel } from './listModel';
 import { toWp5Error } from './model';
 import { Poller, POLL_INTERVAL } from './poll';
 import {
@@ -174,20 +174,13 @@ export namespace ClustersModel {
 }
 
 /** State, polling and actions of the clusters section. */
-export class ClustersModel {
+export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
   constructor(options: ClustersModel.IOptions = {}) {
+    super(initialClustersState());
     this._poller = new Poller(
       () => this.refresh(),
       options.interval ?? POLL_INTERVAL
     );
-  }
-
-  get state(): IClustersState {
-    return this._state;
-  }
-
-  get stateChanged(): ISignal<ClustersModel, void> {
-    return this._stateChanged;
   }
 
   /** Whether the poll is on (the section is visible). */
@@ -210,55 +203,42 @@ export class ClustersModel {
     }
   }
 
-  /** Reload the list of clusters. */
-  async refresh(): Promise<void> {
-    const ticket = ++this._listTicket;
-    const epoch = this._epoch;
-    this._set(ClustersTransitions.loading(this._state));
-    try {
-      const { items } = await listClusters();
-      if (ticket === this._listTicket) {
-        // A list that left before a create or delete is out of date: wait for the next one.
-        this._set(
-          epoch === this._epoch
-            ? ClustersTransitions.listed(this._state, items)
-            : { ...this._state, loading: false }
-        );
-      }
-    } catch (error) {
-      if (ticket === this._listTicket) {
-        this._set(ClustersTransitions.failed(this._state, toWp5Error(error)));
-      }
-    }
-  }
-
   /** Load the profiles once; they come from the server's configuration. */
   async loadProfiles(): Promise<void> {
-    if (this._state.profiles.length || this._profilesLoading) {
-      return;
-    }
-    this._profilesLoading = true;
-    try {
-      const { items } = await listProfiles();
-      this._set(ClustersTransitions.profilesLoaded(this._state, items));
-    } catch (error) {
-      this._set(ClustersTransitions.failed(this._state, toWp5Error(error)));
-    } finally {
-      this._profilesLoading = false;
-    }
+    await this.loadOnce(
+      'profiles',
+      this.state.profiles.length > 0,
+      listProfiles,
+      ClustersTransitions.profilesLoaded
+    );
+  }
+
+  protected async fetchList(): Promise<IClusterInfo[]> {
+    return (await listClusters()).items;
+  }
+
+  protected listed(
+    state: IClustersState,
+    items: IClusterInfo[]
+  ): IClustersState {
+    return ClustersTransitions.listed(state, items);
+  }
+
+  protected failed(state: IClustersState, error: IWp5Error): IClustersState {
+    return ClustersTransitions.failed(state, error);
   }
 
   /** Start a cluster; a refusal lands in ``state.createError`` and the answer is null. */
   async create(request: IClusterRequest): Promise<IClusterInfo | null> {
-    this._set(ClustersTransitions.creating(this._state));
+    this.setState(ClustersTransitions.creating(this.state));
     try {
       const info = await createCluster(request);
-      this._epoch++;
-      this._set(ClustersTransitions.created(this._state, info));
+      this.membershipChanged();
+      this.setState(ClustersTransitions.created(this.state, info));
       return info;
     } catch (error) {
-      this._set(
-        ClustersTransitions.createFailed(this._state, toWp5Error(error))
+      this.setState(
+        ClustersTransitions.createFailed(this.state, toWp5Error(error))
       );
       return null;
     }
@@ -266,27 +246,27 @@ export class ClustersModel {
 
   /** Scale a cluster or make it adaptive; a refusal is shown on its row. */
   async scale(id: string, size: IClusterSize): Promise<void> {
-    this._set(ClustersTransitions.rowBusy(this._state, id));
+    this.setState(ClustersTransitions.rowBusy(this.state, id));
     try {
       const info = await resizeCluster(id, size);
-      this._set(ClustersTransitions.rowDone(this._state, info));
+      this.setState(ClustersTransitions.rowDone(this.state, info));
     } catch (error) {
-      this._set(
-        ClustersTransitions.rowFailed(this._state, id, toWp5Error(error))
+      this.setState(
+        ClustersTransitions.rowFailed(this.state, id, toWp5Error(error))
       );
     }
   }
 
   /** Close a cluster; a refusal is shown on its row. */
   async close(id: string): Promise<void> {
-    this._set(ClustersTransitions.rowBusy(this._state, id));
+    this.setState(ClustersTransitions.rowBusy(this.state, id));
     try {
       await closeCluster(id);
-      this._epoch++;
-      this._set(ClustersTransitions.removed(this._state, id));
+      this.membershipChanged();
+      this.setState(ClustersTransitions.removed(this.state, id));
     } catch (error) {
-      this._set(
-        ClustersTransitions.rowFailed(this._state, id, toWp5Error(error))
+      this.setState(
+        ClustersTransitions.rowFailed(this.state, id, toWp5Error(error))
       );
     }
   }
@@ -296,26 +276,15 @@ export class ClustersModel {
     if (event.type !== 'cluster') {
       return false;
     }
-    this._set(ClustersTransitions.upserted(this._state, event.data));
+    this.setState(ClustersTransitions.upserted(this.state, event.data));
     return true;
   }
 
   dispose(): void {
     this._poller.dispose();
-    Signal.clearData(this);
+    super.dispose();
   }
 
-  private _set(state: IClustersState): void {
-    this._state = state;
-    this._stateChanged.emit();
-  }
-
-  private _state: IClustersState = initialClustersState();
   private _visible = false;
-  private _profilesLoading = false;
-  private _listTicket = 0;
-  /** Bumped by every create and delete, which a list already under way does not know of. */
-  private _epoch = 0;
   private _poller: Poller;
-  private _stateChanged = new Signal<ClustersModel, void>(this);
 }

@@ -7,7 +7,6 @@
  * transfer is under way. Every answer (a list, one request, an event) goes through the same pure
  * transitions.
  */
-import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   cancelReplica,
@@ -17,6 +16,7 @@ import {
   updateReplica
 } from './api';
 import { EventsConnection } from './events';
+import { ListModel } from './listModel';
 import { toWp5Error } from './model';
 import { Poller, POLL_INTERVAL } from './poll';
 import {
@@ -179,8 +179,12 @@ export namespace TransfersModel {
 }
 
 /** State, polling and actions of the transfers section and of "make available at". */
-export class TransfersModel {
+export class TransfersModel extends ListModel<
+  ITransfersState,
+  IReplicaProgress
+> {
   constructor(options: TransfersModel.IOptions = {}) {
+    super(initialTransfersState());
     this._poller = new Poller(
       () => this.refresh(),
       options.interval ?? POLL_INTERVAL
@@ -190,14 +194,6 @@ export class TransfersModel {
       this._events.received.connect((_, event) => this.receive(event), this);
       this._events.openChanged.connect(this._onEventsOpen, this);
     }
-  }
-
-  get state(): ITransfersState {
-    return this._state;
-  }
-
-  get stateChanged(): ISignal<TransfersModel, void> {
-    return this._stateChanged;
   }
 
   /** Whether the poll is on (visible, and a transfer under way). */
@@ -218,42 +214,29 @@ export class TransfersModel {
     }
   }
 
-  /** Reload the list of requests. */
-  async refresh(): Promise<void> {
-    const ticket = ++this._listTicket;
-    const epoch = this._epoch;
-    this._set(TransfersTransitions.loading(this._state));
-    try {
-      const { items } = await listReplicas();
-      if (ticket === this._listTicket) {
-        // A list that left before a create or delete is out of date: wait for the next one.
-        this._set(
-          epoch === this._epoch
-            ? TransfersTransitions.listed(this._state, items)
-            : { ...this._state, loading: false }
-        );
-      }
-    } catch (error) {
-      if (ticket === this._listTicket) {
-        this._set(TransfersTransitions.failed(this._state, toWp5Error(error)));
-      }
-    }
-  }
-
   /** Load the storage elements once (for the site selector). */
   async loadStorageElements(): Promise<void> {
-    if (this._state.rses.length || this._rsesLoading) {
-      return;
-    }
-    this._rsesLoading = true;
-    try {
-      const { items } = await listStorageElements();
-      this._set(TransfersTransitions.rsesLoaded(this._state, items));
-    } catch (error) {
-      this._set(TransfersTransitions.failed(this._state, toWp5Error(error)));
-    } finally {
-      this._rsesLoading = false;
-    }
+    await this.loadOnce(
+      'rses',
+      this.state.rses.length > 0,
+      listStorageElements,
+      TransfersTransitions.rsesLoaded
+    );
+  }
+
+  protected async fetchList(): Promise<IReplicaProgress[]> {
+    return (await listReplicas()).items;
+  }
+
+  protected listed(
+    state: ITransfersState,
+    items: IReplicaProgress[]
+  ): ITransfersState {
+    return TransfersTransitions.listed(state, items);
+  }
+
+  protected failed(state: ITransfersState, error: IWp5Error): ITransfersState {
+    return TransfersTransitions.failed(state, error);
   }
 
   /**
@@ -261,16 +244,16 @@ export class TransfersModel {
    * ``state.submitError``; the answer is the new request, or null when refused.
    */
   async request(request: IReplicaRequest): Promise<IReplicaProgress | null> {
-    this._set(TransfersTransitions.submitting(this._state, request.did));
+    this.setState(TransfersTransitions.submitting(this.state, request.did));
     try {
       const progress = await requestReplica(request);
-      this._epoch++;
-      this._set(TransfersTransitions.submitted(this._state, progress));
+      this.membershipChanged();
+      this.setState(TransfersTransitions.submitted(this.state, progress));
       return progress;
     } catch (error) {
-      this._set(
+      this.setState(
         TransfersTransitions.submitFailed(
-          this._state,
+          this.state,
           request.did,
           toWp5Error(error)
         )
@@ -281,27 +264,27 @@ export class TransfersModel {
 
   /** Cancel a request; a refusal is shown on its row. */
   async cancel(id: string): Promise<void> {
-    this._set(TransfersTransitions.rowErrorCleared(this._state, id));
+    this.setState(TransfersTransitions.rowErrorCleared(this.state, id));
     try {
       await cancelReplica(id);
-      this._epoch++;
-      this._set(TransfersTransitions.removed(this._state, id));
+      this.membershipChanged();
+      this.setState(TransfersTransitions.removed(this.state, id));
     } catch (error) {
-      this._set(
-        TransfersTransitions.rowFailed(this._state, id, toWp5Error(error))
+      this.setState(
+        TransfersTransitions.rowFailed(this.state, id, toWp5Error(error))
       );
     }
   }
 
   /** Keep a copy ``lifetime`` from now (default 7 days); a refusal is shown on its row. */
   async extend(id: string, lifetime: string = EXTEND_LIFETIME): Promise<void> {
-    this._set(TransfersTransitions.rowErrorCleared(this._state, id));
+    this.setState(TransfersTransitions.rowErrorCleared(this.state, id));
     try {
       const progress = await updateReplica(id, { lifetime });
-      this._set(TransfersTransitions.upserted(this._state, progress));
+      this.setState(TransfersTransitions.upserted(this.state, progress));
     } catch (error) {
-      this._set(
-        TransfersTransitions.rowFailed(this._state, id, toWp5Error(error))
+      this.setState(
+        TransfersTransitions.rowFailed(this.state, id, toWp5Error(error))
       );
     }
   }
@@ -311,14 +294,14 @@ export class TransfersModel {
     if (event.type !== 'replica') {
       return false;
     }
-    this._set(TransfersTransitions.upserted(this._state, event.data));
+    this.setState(TransfersTransitions.upserted(this.state, event.data));
     return true;
   }
 
   dispose(): void {
     this._poller.dispose();
     // Also drops this model's connections to the events socket's signals.
-    Signal.clearData(this);
+    super.dispose();
   }
 
   /** The socket opened (catch up on what it missed) or closed (fall back to the poll). */
@@ -326,28 +309,24 @@ export class TransfersModel {
     if (open && this._visible) {
       void this.refresh();
     } else {
-      this._set(this._state);
+      this.setState(this.state);
     }
   }
 
-  private _set(state: ITransfersState): void {
-    this._state = state;
-    // Poll only while someone looks, Rucio still has work to do and no socket brings the news.
-    if (this._visible && !this._events?.isOpen && state.items.some(isActive)) {
+  /** Poll only while someone looks, Rucio still has work to do and no socket brings the news. */
+  protected stateSet(): void {
+    if (
+      this._visible &&
+      !this._events?.isOpen &&
+      this.state.items.some(isActive)
+    ) {
       this._poller.start();
     } else {
       this._poller.stop();
     }
-    this._stateChanged.emit();
   }
 
-  private _state: ITransfersState = initialTransfersState();
   private _visible = false;
-  private _rsesLoading = false;
-  private _listTicket = 0;
-  /** Bumped by every create and delete, which a list already under way does not know of. */
-  private _epoch = 0;
   private _poller: Poller;
   private _events: EventsConnection | null;
-  private _stateChanged = new Signal<TransfersModel, void>(this);
 }
