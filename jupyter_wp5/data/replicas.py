@@ -62,6 +62,7 @@ class ReplicaService(LoggingConfigurable):
     async def request(self, req: ReplicaRequest) -> ReplicaProgress:
         """Create the rule (or start the download); return only once Rucio accepted it (its
         refusals raise, with reason)."""
+        self.store.check_writable()
         if req.mode is ReplicaMode.DOWNLOAD:
             progress = await self.downloads.start(req)
         else:
