@@ -9,6 +9,7 @@ tests/hub/node_modules (``jlpm install`` there; scripts/test does it).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ USERS = ("alice", "bob")
 # The GECOS field of the system users this fixture makes (and alone may remove).
 MARK = "jupyter-wp5 hub test"
 ADMIN_TOKEN_ENV = "WP5_HUB_TEST_TOKEN"
+LOCK = Path(tempfile.gettempdir()) / "jupyter-wp5-hub-test.lock"
 
 pytestmark = pytest.mark.hub
 
@@ -53,11 +56,32 @@ def _user_exists(name: str) -> str | None:
         return None
 
 
+@contextmanager
+def _machine_lock(timeout: float = 300) -> Iterator[None]:
+    """One run at a time on this machine may own the system users alice and bob."""
+    with LOCK.open("w") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.skip(f"another test run holds {LOCK} (its users alice and bob)")
+                time.sleep(1)
+        yield
+
+
 @pytest.fixture(scope="session")
 def system_users() -> Iterator[tuple[str, ...]]:
     """``alice`` and ``bob`` as fresh system users with home directories."""
     if os.geteuid() != 0 or shutil.which("useradd") is None:
         pytest.skip("the JupyterHub tests need root and useradd (they make system users)")
+    with _machine_lock():
+        yield from _made_users()
+
+
+def _made_users() -> Iterator[tuple[str, ...]]:
     for name in USERS:
         gecos = _user_exists(name)
         if gecos is not None and gecos != MARK:
@@ -125,16 +149,18 @@ class Hub:
             body["scopes"] = scopes
         return self.api("POST", f"users/{user}/tokens", body)["token"]
 
-    def start_server(self, user: str, timeout: float = 180) -> None:
-        """Spawn ``user``'s server and wait until the hub says it is ready."""
-        self.api("POST", f"users/{user}/server")
+    def start_servers(self, users: tuple[str, ...], timeout: float = 180) -> None:
+        """Spawn the users' servers (together) and wait until the hub says they are ready."""
+        for user in users:
+            self.api("POST", f"users/{user}/server")
+        waiting = set(users)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            server = self.api("GET", f"users/{user}")["servers"].get("", {})
-            if server.get("ready"):
-                return
+        while waiting and time.monotonic() < deadline:
+            for user in sorted(waiting):
+                if self.api("GET", f"users/{user}")["servers"].get("", {}).get("ready"):
+                    waiting.discard(user)
             time.sleep(0.5)
-        raise AssertionError(f"{user}'s server did not start; see {self.log}")
+        assert not waiting, f"{sorted(waiting)}: server did not start; see {self.log}"
 
 
 def _reachable_by_others(path: Path) -> bool:
@@ -247,9 +273,8 @@ c.JupyterHub.load_roles = [{{"name": "admin", "services": ["wp5-test"]}}]
     try:
         try:
             wait_until(answers, 120, f"JupyterHub on {hub.url}", proc=proc, interval=0.5)
-            for user in system_users:
-                hub.start_server(user)
-                hub.tokens[user] = hub.token(user)
+            hub.start_servers(system_users)
+            hub.tokens.update({user: hub.token(user) for user in system_users})
         except BaseException:
             # The hub's log goes with its directory: show its end where the failure is reported.
             print(proc.log.read_text(errors="replace")[-6000:])
