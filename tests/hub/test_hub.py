@@ -129,6 +129,32 @@ def test_alice_cannot_open_bobs_dashboard_through_her_own_server(hub, bobs_clust
     assert response.status_code in (403, 404)
 
 
+def _events_handshake(hub: Hub, server: str, token: str) -> int:
+    """Open ``server``'s events websocket with ``token``: 101 when it opens, else the refusal."""
+    import asyncio
+
+    from tornado.httpclient import HTTPClientError, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    url = hub.url.replace("http://", "ws://") + f"/user/{server}/wp5/api/events"
+
+    async def connect() -> int:
+        request = HTTPRequest(url, headers={"Authorization": f"token {token}"})
+        try:
+            connection = await websocket_connect(request)
+        except HTTPClientError as err:
+            return err.code
+        connection.close()
+        return 101
+
+    return asyncio.run(connect())
+
+
+def test_bobs_events_open_only_to_bob(hub: Hub):
+    assert _events_handshake(hub, "bob", hub.tokens["bob"]) == 101
+    assert _events_handshake(hub, "bob", hub.tokens["alice"]) == 403
+
+
 def test_a_token_without_access_to_bobs_server_is_refused_there(hub: Hub):
     # Bob's own token, narrowed to reading his hub profile: no access:servers!user=bob.
     narrow = hub.token("bob", scopes=["read:users!user=bob"])
