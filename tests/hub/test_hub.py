@@ -4,13 +4,14 @@ neither can see, change or reach the other's requests, clusters or dashboards.""
 from __future__ import annotations
 
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.rucio_admin import admin_client, discard
+from tests.rucio_admin import admin_client, discard_new_rules, rule_ids
 
 from .conftest import Hub
 
@@ -24,9 +25,16 @@ def _rucio_log_lines(facility: Any) -> list[str]:
     return (facility.root / "logs" / "rucio-server.log").read_text(errors="replace").splitlines()
 
 
+def _mentions(facility: Any, rule_id: str) -> int:
+    return sum(rule_id in line for line in _rucio_log_lines(facility))
+
+
 @pytest.fixture(scope="module")
-def bobs_rule(hub: Hub, playground: Any) -> Iterator[dict[str, Any]]:
-    """A copy bob asked for through his own server (a rule of Rucio account bob)."""
+def bobs_rule(hub: Hub, facility: Any, playground: Any) -> Iterator[dict[str, Any]]:
+    """A copy bob asked for through his own server (a rule of Rucio account bob), complete, and
+    no longer followed by his server (its events poller reads a rule while it moves)."""
+    admin = admin_client(playground)
+    before = rule_ids(admin, "bob")
     status, made = hub.wp5(
         "bob",
         "POST",
@@ -35,8 +43,20 @@ def bobs_rule(hub: Hub, playground: Any) -> Iterator[dict[str, Any]]:
         {"did": DATASET, "rse_expression": "SITE-B", "lifetime": "1d", "comment": "bob's"},
     )
     assert status == 201, made
-    yield made
-    discard(admin_client(playground), made["id"])
+    try:
+        deadline = time.monotonic() + 90
+        while not str(admin.get_replication_rule(made["id"])["state"]).endswith("OK"):
+            assert time.monotonic() < deadline, "bob's copy did not complete"
+            time.sleep(0.5)
+        # Quiet: no request about the rule reaches Rucio for longer than the poller's interval.
+        seen = -1
+        while seen != _mentions(facility, made["id"]):
+            assert time.monotonic() < deadline, "bob's server kept asking Rucio about the rule"
+            seen = _mentions(facility, made["id"])
+            time.sleep(4)
+        yield made
+    finally:
+        discard_new_rules(admin, "bob", before)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +91,7 @@ def test_alice_cannot_see_extend_or_cancel_bobs_request(hub, facility, playgroun
     admin = admin_client(playground)
     before = admin.get_replication_rule(rule_id)
     assert before["account"] == "bob"
-    logged = len(_rucio_log_lines(facility))
+    mentioned = _mentions(facility, rule_id)
     alice = hub.tokens["alice"]
 
     # In her own server: not hers, so not found, and Rucio is never asked.
@@ -85,7 +105,7 @@ def test_alice_cannot_see_extend_or_cancel_bobs_request(hub, facility, playgroun
         status, _ = hub.wp5("bob", method, f"replicas/{rule_id}", alice, body)
         assert status == 403, method
 
-    assert not [line for line in _rucio_log_lines(facility)[logged:] if rule_id in line]
+    assert _mentions(facility, rule_id) == mentioned
     after = admin.get_replication_rule(rule_id)
     assert (after["expires_at"], after["state"]) == (before["expires_at"], before["state"])
     # Bob still has it.
