@@ -94,7 +94,7 @@ async def test_rucio_killed_in_the_middle_of_a_copy(jp_fetch, facility, playgrou
             facility, fetch(jp_fetch, "POST", "replicas", request)
         )
         assert_unavailable(response, payload)
-        assert rule_ids(admin, "jovyan") == before
+        assert rule_ids(admin, "jovyan") <= before  # (an earlier test's rule may go meanwhile)
         # Rucio is back: the same server makes the copy.
         response, made = await fetch(jp_fetch, "POST", "replicas", request)
         assert response.code == 201, made
@@ -133,7 +133,7 @@ async def test_a_locked_request_store_is_503_not_a_hang(jp_fetch, jp_serverapp, 
             jp_fetch, "POST", "replicas", {"did": DATASET, "rse_expression": "SITE-B"}
         )
         assert_unavailable(response, payload)
-        assert rule_ids(admin, "jovyan") == before
+        assert rule_ids(admin, "jovyan") <= before  # (an earlier test's rule may go meanwhile)
         # Bounded by the store's lock timeout (1 s a call), not by a client's patience.
         assert time.monotonic() - started < 30
     finally:
