@@ -213,3 +213,17 @@ def test_the_log_and_witnesses_keep_their_state_across_a_restart(
     verify(after, trusted_keys=info.verifier_keys)
     with pytest.raises(ReceiptError):
         verify(after | {"leaf_index": before["leaf_index"]})
+
+
+@pytest.mark.rucio
+def test_the_playground_runs_the_ledger(facility) -> None:
+    from jupyter_wp5.playground.info import FacilityInfo
+
+    info = facility.info
+    assert info.ledger is not None
+    assert FacilityInfo.read(info.root / "facility.json").ledger == info.ledger
+    for name in ("ledger-log", "ledger-witness-inaf", "ledger-witness-leonardo"):
+        assert facility.processes.get(name).running()
+    receipt = LedgerClient(info.ledger.url).record(_download(1))
+    trusted = info.ledger.keys_file.read_text().split()
+    assert verify(receipt, trusted_keys=trusted).operator == ORIGIN

@@ -130,3 +130,30 @@ def test_facility_info_round_trip(tmp_path: Path) -> None:
     )
     info.write(tmp_path / "facility.json")
     assert FacilityInfo.read(tmp_path / "facility.json") == info
+
+
+def test_facility_info_round_trip_with_the_ledger(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from jupyter_wp5.playground.info import LedgerInfo
+
+    ledger = LedgerInfo(
+        url="http://127.0.0.1:2",
+        origin="jupyter-wp5.playground/ledger",
+        witnesses={"inaf": "http://127.0.0.1:3", "leonardo": "http://127.0.0.1:4"},
+        verifier_keys=["a+00000000+AQ==", "b+00000000+AQ==", "c+00000000+AQ=="],
+        keys_file=tmp_path / "verifier-keys.txt",
+    )
+    info = FacilityInfo(
+        root=tmp_path,
+        rucio_url="http://127.0.0.1:1",
+        rucio_config=tmp_path / "u.cfg",
+        root_rucio_config=tmp_path / "r.cfg",
+        account="jovyan",
+        rses=["SITE-A"],
+        datasets=[],
+        storage={"SITE-A": "/x"},
+    )
+    info = replace(info, ledger=ledger)
+    info.write(tmp_path / "facility.json")
+    assert FacilityInfo.read(tmp_path / "facility.json").ledger == ledger
