@@ -78,7 +78,7 @@ def _over_http(root: Path, args) -> float:
     service = PlaygroundLedger(root / "ledger", ProcessRegistry(root / "pids.json", root / "logs"))
     info = service.start()
     try:
-        client = LedgerClient(info.url, timeout=120)
+        client = LedgerClient(info.url, timeout=120, token=info.token())
         return _append_run(client.append_many, client.checkpoint, args)
     finally:
         service.stop()

@@ -32,6 +32,7 @@ class Request:
     path: str
     query: Mapping[str, str]
     body: bytes
+    authorization: str = ""  # the Authorization header
 
     def json(self) -> Any:
         """The body as JSON (400 if it is not)."""
@@ -102,7 +103,8 @@ def _handler_class(routes: Mapping[tuple[str, str], Route]) -> type[BaseHTTPRequ
                 route = routes.get((self.command, url.path))
                 if route is None:
                     raise HTTPFailure(404, "not_found", f"no route {self.command} {url.path}")
-                response = route(Request(self.command, url.path, query, body))
+                auth = self.headers.get("Authorization", "")
+                response = route(Request(self.command, url.path, query, body, auth))
             except HTTPFailure as failure:
                 response = failure.response()
             except Exception:

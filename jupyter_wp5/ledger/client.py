@@ -27,11 +27,18 @@ class LedgerHTTPError(RuntimeError):
 
 
 def _call(
-    method: str, url: str, body: bytes | None, content_type: str, timeout: float
+    method: str,
+    url: str,
+    body: bytes | None,
+    content_type: str,
+    timeout: float,
+    token: str | None = None,
 ) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=body, method=method)
     if body is not None:
         request.add_header("Content-Type", content_type)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
@@ -48,15 +55,23 @@ class LedgerClient:
         The log's base URL, e.g. ``http://127.0.0.1:8765``.
     timeout:
         Seconds per request (a checkpoint waits for every witness).
+    token:
+        The log's bearer token, which appending needs (reading does not).
     """
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self._token = token
+
+    def __repr__(self) -> str:
+        return f"LedgerClient({self.url!r})"
 
     def _json(self, method: str, path: str, payload: Any = None) -> Any:
         body = None if payload is None else json.dumps(payload).encode()
-        status, data = _call(method, self.url + path, body, "application/json", self.timeout)
+        status, data = _call(
+            method, self.url + path, body, "application/json", self.timeout, self._token
+        )
         try:
             value = json.loads(data) if data else {}
         except ValueError:

@@ -3,7 +3,9 @@
 Run it as its own process (``python -m jupyter_wp5.ledger.log --help``); it listens on loopback
 and keeps everything in one SQLite file. Its HTTP API (JSON; errors ``{"error", "message"}``):
 
-- ``POST /entries`` ``{"entries": [...]}``: validate, append; 201 ``{"first_index", "tree_size"}``
+- ``POST /entries`` ``{"entries": [...]}``: validate, append; 201 ``{"first_index", "tree_size"}``;
+  with ``--token-file``, only with ``Authorization: Bearer <token>`` (401 otherwise): the
+  services that report events hold the token, readers need none
 - ``GET /entries?start=&end=``: entries as stored (at most 1000)
 - ``POST /checkpoint``: sign a checkpoint of the whole log, have every witness cosign it, keep it
   and return it (``{"checkpoint", "tree_size"}``); 502 when a witness refuses
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hmac
 import json
 import threading
 from collections.abc import Sequence
@@ -131,14 +134,18 @@ class LedgerLog:
         raise WitnessFailure(f"witness {witness.name} keeps reporting another size")
 
 
-def routes(ledger: LedgerLog) -> dict[tuple[str, str], Any]:
-    """The log's HTTP routes."""
+def routes(ledger: LedgerLog, token: str | None = None) -> dict[tuple[str, str], Any]:
+    """The log's HTTP routes; appending needs ``token`` when one is given."""
     store = ledger.store
 
     def health(request: Request) -> Response:
         return Response.json({"origin": ledger.origin, "tree_size": store.size})
 
     def append(request: Request) -> Response:
+        if token is not None and not hmac.compare_digest(
+            request.authorization.encode(), f"Bearer {token}".encode()
+        ):
+            raise HTTPFailure(401, "unauthorized", "appending needs the log's bearer token")
         body = request.json()
         if not isinstance(body, dict) or not isinstance(body.get("entries"), list):
             raise HTTPFailure(400, "bad_request", 'the body is {"entries": [...]}')
@@ -231,12 +238,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--witness", action="append", default=[], help="a witness's URL (repeat for each)"
     )
+    parser.add_argument(
+        "--token-file", type=Path, help="file holding the bearer token that appending needs"
+    )
     add_server_args(parser)
     args = parser.parse_args(argv)
     signer = load_or_create_signer(args.key, args.origin)
     witnesses = [RemoteWitness(url) for url in args.witness]
     ledger = LedgerLog(LogStore(args.db), signer, witnesses)
-    serve(routes(ledger), args.host, args.port, f"ledger log {signer.verifier}")
+    token = args.token_file.read_text().strip() if args.token_file else None
+    serve(routes(ledger, token), args.host, args.port, f"ledger log {signer.verifier}")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ __all__ = [
     "NoteSignature",
     "Signer",
     "VerifierKey",
+    "key_hash",
     "load_or_create_signer",
     "parse_note",
     "sign_note",
@@ -197,13 +198,6 @@ def sign_note(text: str, *signers: Signer) -> str:
     """The signed note of ``text`` (which must end in a newline) by ``signers``."""
     _check_text(text)
     return text + "\n" + "".join(s.signature_line(text) for s in signers)
-
-
-def add_signature_lines(note: str, lines: str) -> str:
-    """``note`` with more signature lines appended (each is checked to parse)."""
-    for line in lines.splitlines():
-        _parse_signature(line)
-    return note if not lines else note + lines if lines.endswith("\n") else note + lines + "\n"
 
 
 def _check_text(text: str) -> None:

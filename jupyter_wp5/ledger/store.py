@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS witness_sizes (
 
 
 class LogStore:
-    """SQLite-backed append-only entries plus the in-memory tree over them (thread-safe)."""
+    """SQLite-backed append-only entries plus the in-memory tree over them (thread-safe: one
+    connection, every use of it under one lock)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -80,10 +81,14 @@ class LogStore:
 
     def entries(self, start: int, end: int) -> list[bytes]:
         """The canonical bytes of entries ``[start, end)``."""
-        rows = self._db.execute(
+        rows = self._query(
             "SELECT entry FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
         )
         return [bytes(row[0]) for row in rows]
+
+    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def save_checkpoint(self, size: int, note: str) -> None:
         """Keep the cosigned checkpoint of ``size`` (the latest one is what the log serves)."""
@@ -94,15 +99,13 @@ class LogStore:
 
     def latest_checkpoint(self) -> str | None:
         """The cosigned checkpoint of the largest size, if any."""
-        row = self._db.execute("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
-        return row[0] if row else None
+        rows = self._query("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        return str(rows[0][0]) if rows else None
 
     def witness_size(self, witness: str) -> int:
         """The size of the last checkpoint ``witness`` cosigned (0: never)."""
-        row = self._db.execute(
-            "SELECT size FROM witness_sizes WHERE witness = ?", (witness,)
-        ).fetchone()
-        return int(row[0]) if row else 0
+        rows = self._query("SELECT size FROM witness_sizes WHERE witness = ?", (witness,))
+        return int(rows[0][0]) if rows else 0
 
     def set_witness_size(self, witness: str, size: int) -> None:
         """Remember the size of the last checkpoint ``witness`` cosigned."""

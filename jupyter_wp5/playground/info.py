@@ -82,17 +82,24 @@ class LedgerInfo:
     witnesses: dict[str, str]  # party -> witness URL
     verifier_keys: list[str]  # operator's key first, then each witness's
     keys_file: Path  # the same keys, one per line (what `jupyter wp5 ledger verify --keys` reads)
+    token_file: Path  # 0600: the bearer token that appending to the log needs
+
+    def token(self) -> str:
+        """The append token (secret: only for the services that report events)."""
+        return self.token_file.read_text().strip()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         data = asdict(self)
         data["keys_file"] = str(self.keys_file)
+        data["token_file"] = str(self.token_file)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LedgerInfo:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{**data, "keys_file": Path(data["keys_file"])})
+        paths = {"keys_file": Path(data["keys_file"]), "token_file": Path(data["token_file"])}
+        return cls(**{**data, **paths})
 
 
 @dataclass(frozen=True)

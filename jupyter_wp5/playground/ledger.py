@@ -1,14 +1,16 @@
 """The playground's ledger: the log and one witness per party (INAF, Leonardo) on loopback.
 
 Each is its own process (see :mod:`jupyter_wp5.ledger`), started through the facility's
-:class:`~.processes.ProcessRegistry`. Keys are made on the first start under ``root/keys`` (mode
-0600) and kept; the log's SQLite file and the witnesses' state files are kept too, so the log
-keeps growing across restarts. The published verifier keys are in ``root/verifier-keys.txt``.
+:class:`~.processes.ProcessRegistry`. Keys, and the bearer token that appending to the log needs,
+are made on the first start under ``root/keys`` (mode 0600) and kept; so are the log's SQLite file
+and the witnesses' state files, so the log keeps growing across restarts. The published verifier
+keys are in ``root/verifier-keys.txt``.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import urllib.error
 import urllib.request
@@ -54,6 +56,11 @@ class PlaygroundLedger:
         keys.mkdir(parents=True, exist_ok=True)
         os.chmod(keys, 0o700)
         log_key = load_or_create_signer(keys / "log.key", ORIGIN).verifier
+        token_file = keys / "append.token"
+        if not token_file.exists():
+            fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(24) + "\n")
         ports = free_ports(1 + len(WITNESSES))
         witness_urls = []
         published = [str(log_key)]
@@ -97,6 +104,8 @@ class PlaygroundLedger:
                 "--db",
                 str(self.root / "log.sqlite"),
                 *(arg for w in witness_urls for arg in ("--witness", w)),
+                "--token-file",
+                str(token_file),
                 "--port",
                 str(ports[0]),
             ],
@@ -111,6 +120,7 @@ class PlaygroundLedger:
             witnesses=dict(zip(WITNESSES, witness_urls, strict=True)),
             verifier_keys=published,
             keys_file=keys_file,
+            token_file=token_file,
         )
         return self.info
 

@@ -49,7 +49,7 @@ def _root_from_path(leaf: bytes, m: int, n: int, path: list[bytes]) -> bytes:
 @pytest.fixture
 def receipt_and_keys(ledger_service) -> tuple[dict, list[str], LedgerClient]:
     info = ledger_service.info
-    client = LedgerClient(info.url)
+    client = LedgerClient(info.url, token=info.token())
     client.append_many(
         [
             make_entry(

@@ -65,10 +65,11 @@ def test_keys_are_private_and_published(ledger: PlaygroundLedger, info: LedgerIn
     for name in ("log.key", "witness-inaf.key", "witness-leonardo.key"):
         assert (keys / name).stat().st_mode & 0o777 == 0o600
         assert "PRIVATE+KEY+" in (keys / name).read_text()
+    assert info.token_file.stat().st_mode & 0o777 == 0o600
     assert keys.stat().st_mode & 0o777 == 0o700
     published = info.keys_file.read_text().split()
     assert published == info.verifier_keys
-    assert published == LedgerClient(info.url).verifier_keys()
+    assert published == LedgerClient(info.url, token=info.token()).verifier_keys()
     assert published[0].startswith(ORIGIN + "+")
     assert not any("PRIVATE" in k for k in published)
 
@@ -76,7 +77,7 @@ def test_keys_are_private_and_published(ledger: PlaygroundLedger, info: LedgerIn
 def test_appended_entries_get_receipts_that_verify_offline(
     info: LedgerInfo, tmp_path: Path
 ) -> None:
-    client = LedgerClient(info.url)
+    client = LedgerClient(info.url, token=info.token())
     first = client.append_many([_download(i) for i in range(5)])
     receipt = client.record(_download(99))
     assert receipt["leaf_index"] == first + 5
@@ -108,7 +109,13 @@ def test_appended_entries_get_receipts_that_verify_offline(
 
 
 def test_the_log_refuses_bad_entries_and_ranges(info: LedgerInfo) -> None:
-    client = LedgerClient(info.url)
+    with pytest.raises(LedgerHTTPError) as err:
+        LedgerClient(info.url).append(_download(0))
+    assert err.value.status == 401
+    with pytest.raises(LedgerHTTPError) as err:
+        LedgerClient(info.url, token="wrong").append(_download(0))
+    assert err.value.status == 401
+    client = LedgerClient(info.url, token=info.token())
     with pytest.raises(LedgerHTTPError) as err:
         client.append({"v": 1, "event": "download", "time": "2026-01-01T00:00:00Z"})
     assert err.value.status == 400 and "account is missing" in err.value.message
@@ -129,7 +136,7 @@ def test_a_rogue_log_with_another_history_gets_no_cosignature(
 ) -> None:
     """The operator's key runs a second log with a different history and asks the same
     witnesses: both refuse, so no checkpoint of the rogue history ever counts."""
-    honest = LedgerClient(info.url)
+    honest = LedgerClient(info.url, token=info.token())
     honest.record(_download(1000))
     size = Checkpoint.parse(parse_note(honest.latest_checkpoint())[0]).size
     port = free_ports(1)[0]
@@ -150,7 +157,7 @@ def test_a_rogue_log_with_another_history_gets_no_cosignature(
             str(port),
         ],
     )
-    rogue = LedgerClient(f"http://127.0.0.1:{port}")
+    rogue = LedgerClient(f"http://127.0.0.1:{port}")  # no --token-file: anyone may append
 
     def up() -> bool:
         try:
@@ -188,7 +195,7 @@ def test_the_witness_speaks_tlog_witness_status_codes(
     from jupyter_wp5.ledger.note import Signer
 
     witness = info.witnesses["leonardo"] + "/add-checkpoint"
-    note = LedgerClient(info.url).checkpoint()
+    note = LedgerClient(info.url, token=info.token()).checkpoint()
     cp = Checkpoint.parse(parse_note(note)[0])
     assert _post(witness, "garbage")[0] == 400
     forged = sign_note(cp.text(), Signer.generate(ORIGIN))
@@ -204,11 +211,11 @@ def test_the_witness_speaks_tlog_witness_status_codes(
 def test_the_log_and_witnesses_keep_their_state_across_a_restart(
     ledger: PlaygroundLedger, info: LedgerInfo
 ) -> None:
-    before = LedgerClient(info.url).record(_download(3000))
+    before = LedgerClient(info.url, token=info.token()).record(_download(3000))
     ledger.stop()
     again = ledger.start()
     assert again.verifier_keys == info.verifier_keys
-    after = LedgerClient(again.url).record(_download(3001))
+    after = LedgerClient(again.url, token=again.token()).record(_download(3001))
     assert after["leaf_index"] == before["leaf_index"] + 1
     verify(after, trusted_keys=info.verifier_keys)
     with pytest.raises(ReceiptError):
@@ -224,6 +231,6 @@ def test_the_playground_runs_the_ledger(facility) -> None:
     assert FacilityInfo.read(info.root / "facility.json").ledger == info.ledger
     for name in ("ledger-log", "ledger-witness-inaf", "ledger-witness-leonardo"):
         assert facility.processes.get(name).running()
-    receipt = LedgerClient(info.ledger.url).record(_download(1))
+    receipt = LedgerClient(info.ledger.url, token=info.ledger.token()).record(_download(1))
     trusted = info.ledger.keys_file.read_text().split()
     assert verify(receipt, trusted_keys=trusted).operator == ORIGIN

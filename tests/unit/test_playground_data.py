@@ -143,6 +143,7 @@ def test_facility_info_round_trip_with_the_ledger(tmp_path: Path) -> None:
         witnesses={"inaf": "http://127.0.0.1:3", "leonardo": "http://127.0.0.1:4"},
         verifier_keys=["a+00000000+AQ==", "b+00000000+AQ==", "c+00000000+AQ=="],
         keys_file=tmp_path / "verifier-keys.txt",
+        token_file=tmp_path / "append.token",
     )
     info = FacilityInfo(
         root=tmp_path,
