@@ -287,17 +287,8 @@ class LedgerVerifyApp(JupyterApp):
         self.exit(1 if failed else 0)
 
 
-class LedgerApp(JupyterApp):
-    """``jupyter wp5 ledger``: the access ledger's tools."""
-
-    name = "jupyter-wp5-ledger"
-    description = """Tools of the access ledger (the tamper-evident log of access events)."""
-    examples = """
-    jupyter wp5 ledger verify receipt.json
-    """
-    subcommands = {
-        "verify": (LedgerVerifyApp, LedgerVerifyApp.description.splitlines()[0]),
-    }
+class _CommandGroup(JupyterApp):
+    """A command that only holds subcommands."""
 
     def start(self) -> None:
         """Run the chosen subcommand, or list them."""
@@ -309,7 +300,20 @@ class LedgerApp(JupyterApp):
         self.exit(1)
 
 
-class WP5App(JupyterApp):
+class LedgerApp(_CommandGroup):
+    """``jupyter wp5 ledger``: the access ledger's tools."""
+
+    name = "jupyter-wp5-ledger"
+    description = """Tools of the access ledger (the tamper-evident log of access events)."""
+    examples = """
+    jupyter wp5 ledger verify receipt.json
+    """
+    subcommands = {
+        "verify": (LedgerVerifyApp, LedgerVerifyApp.description.splitlines()[0]),
+    }
+
+
+class WP5App(_CommandGroup):
     """``jupyter wp5``: tools of the jupyter-wp5 analysis-facility extension."""
 
     name = "jupyter-wp5"
@@ -324,15 +328,6 @@ class WP5App(JupyterApp):
         "playground": (PlaygroundApp, PlaygroundApp.description.splitlines()[0]),
         "ledger": (LedgerApp, LedgerApp.description.splitlines()[0]),
     }
-
-    def start(self) -> None:
-        """Run the chosen subcommand, or list them."""
-        if self.subapp is not None:
-            self.subapp.start()
-            return
-        self.print_help()
-        self.log.error("choose a subcommand: %s", ", ".join(self.subcommands))
-        self.exit(1)
 
 
 main = WP5App.launch_instance

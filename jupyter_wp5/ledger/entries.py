@@ -137,6 +137,15 @@ _C = _CHECKS
 _FILES = _list_of(_file_digest, '{"did", "adler32"} objects')
 _RSES = _list_of(_C["rse"], "RSE names")
 
+# A steward's decision on a request or grant; a reason, if any, only as a salted HMAC.
+_DECISION: dict[str, tuple[Callable[[Any], str | None], bool]] = {
+    "request_id": (_C["id"], True),
+    "steward": (_C["account"], True),
+    "grantee": (_C["account"], True),
+    "did": (_C["did"], True),
+    "reason_hmac": (_C["sha256"], False),
+}
+
 # event -> {field: (check, required)}
 EVENTS: dict[str, dict[str, tuple[Callable[[Any], str | None], bool]]] = {
     "access_request": {
@@ -153,20 +162,8 @@ EVENTS: dict[str, dict[str, tuple[Callable[[Any], str | None], bool]]] = {
         "expires": (_C["time"], True),
         "rses": (_RSES, False),
     },
-    "deny": {
-        "request_id": (_C["id"], True),
-        "steward": (_C["account"], True),
-        "grantee": (_C["account"], True),
-        "did": (_C["did"], True),
-        "reason_hmac": (_C["sha256"], False),
-    },
-    "revoke": {
-        "request_id": (_C["id"], True),
-        "steward": (_C["account"], True),
-        "grantee": (_C["account"], True),
-        "did": (_C["did"], True),
-        "reason_hmac": (_C["sha256"], False),
-    },
+    "deny": _DECISION,
+    "revoke": _DECISION,
     "rule_created": {
         "rule_id": (_C["id"], True),
         "account": (_C["account"], True),

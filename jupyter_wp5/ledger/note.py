@@ -150,8 +150,9 @@ class Signer:
 
     def signature_line(self, text: str) -> str:
         """The note signature line (with its newline) of this key over ``text``."""
-        sig = self._key.sign(text.encode())
-        return f"{_DASH} {self.name} {_b64(self.verifier.key_hash + sig)}\n"
+        return NoteSignature(
+            self.name, self.verifier.key_hash, self._key.sign(text.encode())
+        ).line()
 
     def __repr__(self) -> str:
         return f"Signer({self.verifier})"

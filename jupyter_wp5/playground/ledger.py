@@ -21,7 +21,7 @@ from jupyter_wp5.ledger.note import load_or_create_signer
 from .info import LedgerInfo
 from .processes import ProcessRegistry, free_ports, wait_until
 
-__all__ = ["ORIGIN", "WITNESSES", "PlaygroundLedger"]
+__all__ = ["ORIGIN", "WITNESSES", "PlaygroundLedger", "log_command"]
 
 ORIGIN = "jupyter-wp5.playground/ledger"
 # party -> witness key name
@@ -37,6 +37,27 @@ def _answers(url: str) -> bool:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def log_command(
+    key: Path, db: Path, witnesses: list[str], port: int, token_file: Path | None = None
+) -> list[str]:
+    """The command line of a log process (anyone may append when ``token_file`` is None)."""
+    return [
+        sys.executable,
+        "-m",
+        "jupyter_wp5.ledger.log",
+        "--origin",
+        ORIGIN,
+        "--key",
+        str(key),
+        "--db",
+        str(db),
+        *(arg for url in witnesses for arg in ("--witness", url)),
+        "--port",
+        str(port),
+        *(["--token-file", str(token_file)] if token_file is not None else []),
+    ]
 
 
 class PlaygroundLedger:
@@ -93,22 +114,9 @@ class PlaygroundLedger:
         url = f"http://127.0.0.1:{ports[0]}"
         proc = self.processes.spawn(
             "ledger-log",
-            [
-                sys.executable,
-                "-m",
-                "jupyter_wp5.ledger.log",
-                "--origin",
-                ORIGIN,
-                "--key",
-                str(keys / "log.key"),
-                "--db",
-                str(self.root / "log.sqlite"),
-                *(arg for w in witness_urls for arg in ("--witness", w)),
-                "--token-file",
-                str(token_file),
-                "--port",
-                str(ports[0]),
-            ],
+            log_command(
+                keys / "log.key", self.root / "log.sqlite", witness_urls, ports[0], token_file
+            ),
             cwd=self.root,
         )
         wait_until(lambda: _answers(f"{url}/health"), timeout, "ledger log", proc=proc)

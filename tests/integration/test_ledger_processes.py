@@ -19,7 +19,7 @@ import pytest
 from jupyter_wp5.ledger import LedgerClient, LedgerHTTPError, ReceiptError, make_entry, verify
 from jupyter_wp5.ledger.note import Checkpoint, parse_note, sign_note
 from jupyter_wp5.playground.info import LedgerInfo
-from jupyter_wp5.playground.ledger import ORIGIN, PlaygroundLedger
+from jupyter_wp5.playground.ledger import ORIGIN, PlaygroundLedger, log_command
 from jupyter_wp5.playground.processes import ProcessRegistry, free_ports, wait_until
 
 pytestmark = pytest.mark.timeout(180)
@@ -142,20 +142,12 @@ def test_a_rogue_log_with_another_history_gets_no_cosignature(
     port = free_ports(1)[0]
     proc = processes.spawn(
         "rogue-log",
-        [
-            sys.executable,
-            "-m",
-            "jupyter_wp5.ledger.log",
-            "--origin",
-            ORIGIN,
-            "--key",
-            str(ledger.root / "keys" / "log.key"),
-            "--db",
-            str(tmp_path / "rogue.sqlite"),
-            *(a for url in info.witnesses.values() for a in ("--witness", url)),
-            "--port",
-            str(port),
-        ],
+        log_command(
+            ledger.root / "keys" / "log.key",
+            tmp_path / "rogue.sqlite",
+            list(info.witnesses.values()),
+            port,
+        ),
     )
     rogue = LedgerClient(f"http://127.0.0.1:{port}")  # no --token-file: anyone may append
 

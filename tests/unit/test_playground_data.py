@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from jupyter_wp5.playground.datagen import (
     write_debris_parquet,
     write_nanoaod,
 )
+from jupyter_wp5.playground.info import LedgerInfo
 
 uproot = pytest.importorskip("uproot")
 ak = pytest.importorskip("awkward")
@@ -131,12 +133,6 @@ def test_facility_info_round_trip(tmp_path: Path) -> None:
     info.write(tmp_path / "facility.json")
     assert FacilityInfo.read(tmp_path / "facility.json") == info
 
-
-def test_facility_info_round_trip_with_the_ledger(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from jupyter_wp5.playground.info import LedgerInfo
-
     ledger = LedgerInfo(
         url="http://127.0.0.1:2",
         origin="jupyter-wp5.playground/ledger",
@@ -145,16 +141,5 @@ def test_facility_info_round_trip_with_the_ledger(tmp_path: Path) -> None:
         keys_file=tmp_path / "verifier-keys.txt",
         token_file=tmp_path / "append.token",
     )
-    info = FacilityInfo(
-        root=tmp_path,
-        rucio_url="http://127.0.0.1:1",
-        rucio_config=tmp_path / "u.cfg",
-        root_rucio_config=tmp_path / "r.cfg",
-        account="jovyan",
-        rses=["SITE-A"],
-        datasets=[],
-        storage={"SITE-A": "/x"},
-    )
-    info = replace(info, ledger=ledger)
-    info.write(tmp_path / "facility.json")
+    replace(info, ledger=ledger).write(tmp_path / "facility.json")
     assert FacilityInfo.read(tmp_path / "facility.json").ledger == ledger
