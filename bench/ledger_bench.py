@@ -7,6 +7,8 @@ witnesses as objects) and over HTTP against the real processes the playground ru
 witnesses on loopback). Then, on the full tree: the time to verify one inclusion proof, one
 consistency proof, and one whole receipt (proof, canonical JSON, three Ed25519 signatures), as
 p50 and p99 over ``--samples`` random leaves. Target: an inclusion proof in at most 1 ms at p99.
+Over HTTP it also times recording one analysis run with its receipt (append, a checkpoint both
+witnesses cosign, the proof): what logging one ``jupyter_wp5.run`` result would add to it.
 
     python bench/ledger_bench.py [--entries 100000] [--batch 1000] [--samples 5000] [--no-http]
 """
@@ -70,7 +72,23 @@ def _in_process(root: Path, args) -> tuple[float, object]:
     return seconds, log
 
 
-def _over_http(root: Path, args) -> float:
+def _analysis_run(i: int) -> dict:
+    from jupyter_wp5.ledger import make_entry
+    from jupyter_wp5.ledger.entries import sha256_hex
+
+    return make_entry(
+        "analysis_run",
+        account="leonardo-user",
+        inputs=[{"did": "space:debris.catalogue", "adler32": "1a2b3c4d"}],
+        code_sha256=sha256_hex(f"code {i}".encode()),
+        env_lock_sha256=sha256_hex(b"lock"),
+        output_sha256=sha256_hex(f"output {i}".encode()),
+    )
+
+
+def _over_http(root: Path, args) -> tuple[float, float, float]:
+    """Appends per second over HTTP, then the p50 and p99 seconds of recording one analysis run
+    with its receipt (append, cosigned checkpoint, proof): what one logged run costs."""
     from jupyter_wp5.ledger import LedgerClient
     from jupyter_wp5.playground.ledger import PlaygroundLedger
     from jupyter_wp5.playground.processes import ProcessRegistry
@@ -79,7 +97,11 @@ def _over_http(root: Path, args) -> float:
     info = service.start()
     try:
         client = LedgerClient(info.url, timeout=120, token=info.token())
-        return _append_run(client.append_many, client.checkpoint, args)
+        seconds = _append_run(client.append_many, client.checkpoint, args)
+        record_50, record_99, _ = _percentiles(
+            lambda i: client.record(_analysis_run(i)), list(range(args.records))
+        )
+        return args.entries / seconds, record_50, record_99
     finally:
         service.stop()
 
@@ -106,6 +128,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000, help="entries per checkpoint")
     parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--records", type=int, default=200, help="analysis runs recorded")
     parser.add_argument("--no-http", action="store_true", help="skip the run over HTTP")
     args = parser.parse_args()
 
@@ -118,8 +141,10 @@ def main() -> None:
         seconds, log = _in_process(Path(tmp) / "inproc", args)
         rows.append(("appends, in-process (SQLite)", f"{args.entries / seconds:10,.0f} /s"))
         if not args.no_http:
-            http = _over_http(Path(tmp) / "http", args)
-            rows.append(("appends, over HTTP (3 processes)", f"{args.entries / http:10,.0f} /s"))
+            rate, record_50, record_99 = _over_http(Path(tmp) / "http", args)
+            rows.append(("appends, over HTTP (3 processes)", f"{rate:10,.0f} /s"))
+            rows.append(("record a run + receipt, HTTP, p50", _us(record_50)))
+            rows.append(("record a run + receipt, HTTP, p99", _us(record_99)))
 
         tree = log.store.tree
         size = tree.size
