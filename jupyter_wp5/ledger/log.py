@@ -28,7 +28,16 @@ from typing import Any, Protocol
 
 from ._http import HTTPFailure, Request, Response, add_server_args, serve
 from .entries import EntryError, canonical_json, validate_entry
-from .note import Checkpoint, Signer, VerifierKey, load_or_create_signer, parse_note, sign_note
+from .note import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    VerifierKey,
+    load_or_create_signer,
+    parse_note,
+    parse_signature_line,
+    sign_note,
+)
 from .receipt import make_receipt
 from .store import LogStore
 from .witness import WitnessRefusal
@@ -96,7 +105,7 @@ class LedgerLog:
                 return latest
             text = Checkpoint(self.origin, size, self.store.tree.root(size)).text()
             note = sign_note(text, self.signer)
-            lines = "".join(self._cosign(w, size, note) for w in self.witnesses)
+            lines = "".join(self._cosign(w, size, text, note) for w in self.witnesses)
             cosigned = note + lines
             self.store.save_checkpoint(size, cosigned)
             return cosigned
@@ -114,7 +123,8 @@ class LedgerLog:
         proof = self.store.tree.inclusion_proof(index, size)
         return make_receipt(entry, index, size, proof, note, self.verifier_keys())
 
-    def _cosign(self, witness: Cosigner, size: int, note: str) -> str:
+    def _cosign(self, witness: Cosigner, size: int, text: str, note: str) -> str:
+        """The witness's signature line over ``text``, checked before the log keeps it."""
         old = self.store.witness_size(witness.name)
         for _ in range(2):
             try:
@@ -129,8 +139,18 @@ class LedgerLog:
                 raise WitnessFailure(f"witness {witness.name} refused: {refusal}") from None
             except OSError as err:
                 raise WitnessFailure(f"witness {witness.name} unreachable: {err}") from None
+            try:
+                signature = parse_signature_line(line.rstrip("\n"))
+            except NoteError:
+                signature = None
+            if not (
+                signature is not None
+                and signature.by(witness.key)
+                and witness.key.verify(text.encode(), signature.signature)
+            ):
+                raise WitnessFailure(f"witness {witness.name} answered with no valid signature")
             self.store.set_witness_size(witness.name, size)
-            return line
+            return signature.line()
         raise WitnessFailure(f"witness {witness.name} keeps reporting another size")
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "key_hash",
     "load_or_create_signer",
     "parse_note",
+    "parse_signature_line",
     "sign_note",
 ]
 
@@ -206,7 +207,8 @@ def _check_text(text: str) -> None:
         raise NoteError("note text must end in a newline and hold no blank line")
 
 
-def _parse_signature(line: str) -> NoteSignature:
+def parse_signature_line(line: str) -> NoteSignature:
+    """Parse one signature line (without its newline)."""
     if not line.startswith(_DASH + " "):
         raise NoteError(f"a signature line starts with an em dash and a space: {line!r}")
     parts = line[2:].split(" ")
@@ -229,7 +231,7 @@ def parse_note(note: str) -> tuple[str, list[NoteSignature]]:
     _check_text(text)
     if not tail.endswith("\n"):
         raise NoteError("a signed note ends in a newline")
-    signatures = [_parse_signature(line) for line in tail[:-1].split("\n")]
+    signatures = [parse_signature_line(line) for line in tail[:-1].split("\n")]
     return text, signatures
 
 

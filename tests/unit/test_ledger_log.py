@@ -223,3 +223,20 @@ def test_missing_signatures_and_altered_checkpoints_fail(parties: Parties) -> No
         verify(receipt | {"checkpoint": altered, "tree_size": 3})
     with pytest.raises(ReceiptError, match="counts only with 2 witnesses"):
         verify_checkpoint(receipt["checkpoint"], parties.keys[:2])
+
+
+def test_the_log_keeps_no_cosignature_that_does_not_verify(parties: Parties) -> None:
+    """A misbehaving witness (a stand-in that signs with another key) gets nothing stored."""
+
+    class WrongKeyWitness:
+        name = parties.leonardo.name
+        key = parties.leonardo.key
+
+        def add_checkpoint(self, old_size: int, proof: list[bytes], note: str) -> str:
+            return Signer.generate(self.name).signature_line(parse_note(note)[0])
+
+    log = parties.log(witnesses=[parties.inaf, WrongKeyWitness()])
+    log.append([_entry(0)])
+    with pytest.raises(WitnessFailure, match="witness-leonardo answered with no valid signature"):
+        log.checkpoint()
+    assert log.store.latest_checkpoint() is None
