@@ -220,7 +220,6 @@ def validate_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
             problems.append(f"{name} {error}")
     if problems:
         raise EntryError(f"{event}: " + "; ".join(problems))
-    canonical_json(entry)
     return entry
 
 
