@@ -11,7 +11,7 @@ import urllib.request
 from typing import Any
 
 from .note import VerifierKey
-from .witness import WitnessRefusal, encode_add_checkpoint
+from .protocol import WitnessRefusal, encode_add_checkpoint
 
 __all__ = ["LedgerClient", "LedgerHTTPError", "RemoteWitness"]
 

@@ -38,9 +38,9 @@ from .note import (
     parse_signature_line,
     sign_note,
 )
+from .protocol import WitnessRefusal
 from .receipt import make_receipt
 from .store import LogStore
-from .witness import WitnessRefusal
 
 __all__ = ["Cosigner", "LedgerLog", "WitnessFailure", "main"]
 

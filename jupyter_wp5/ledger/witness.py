@@ -17,8 +17,6 @@ consistency proof fails (a fork or a rewritten history); 400: a malformed reques
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import json
 import os
 import threading
@@ -28,35 +26,9 @@ from typing import Any
 from ._http import HTTPFailure, Request, Response, add_server_args, serve
 from .merkle import EMPTY_ROOT, ProofError, verify_consistency
 from .note import Checkpoint, NoteError, Signer, VerifierKey, load_or_create_signer, parse_note
+from .protocol import WitnessRefusal, decode_add_checkpoint
 
-__all__ = ["Witness", "WitnessRefusal", "encode_add_checkpoint", "main"]
-
-
-class WitnessRefusal(Exception):
-    """The witness will not cosign; ``status`` is the tlog-witness HTTP status."""
-
-    def __init__(self, status: int, message: str, size: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.size = size
-
-
-def encode_add_checkpoint(old_size: int, proof: list[bytes], note: str) -> str:
-    """The body of a tlog-witness ``add-checkpoint`` request."""
-    lines = [f"old {old_size}", *(base64.b64encode(h).decode() for h in proof)]
-    return "\n".join(lines) + "\n\n" + note
-
-
-def _decode_add_checkpoint(body: str) -> tuple[int, list[bytes], str]:
-    head, sep, note = body.partition("\n\n")
-    lines = head.split("\n")
-    if not sep or not lines[0].startswith("old ") or not lines[0][4:].isdigit():
-        raise WitnessRefusal(400, "the body is 'old <size>', proof lines, a blank line, a note")
-    try:
-        proof = [base64.b64decode(line, validate=True) for line in lines[1:]]
-    except (binascii.Error, ValueError):
-        raise WitnessRefusal(400, "a consistency proof line is not base64") from None
-    return int(lines[0][4:]), proof, note
+__all__ = ["Witness", "main"]
 
 
 class Witness:
@@ -146,7 +118,7 @@ def routes(witness: Witness) -> dict[tuple[str, str], Any]:
 
     def add_checkpoint(request: Request) -> Response:
         try:
-            old, proof, note = _decode_add_checkpoint(request.body.decode("utf-8", "replace"))
+            old, proof, note = decode_add_checkpoint(request.body.decode("utf-8", "replace"))
             return Response.text(witness.add_checkpoint(old, proof, note))
         except WitnessRefusal as refusal:
             if refusal.status == 409:

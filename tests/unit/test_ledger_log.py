@@ -14,6 +14,7 @@ from jupyter_wp5.ledger.entries import canonical_json, make_entry
 from jupyter_wp5.ledger.log import LedgerLog, WitnessFailure
 from jupyter_wp5.ledger.merkle import leaf_hash
 from jupyter_wp5.ledger.note import Signer, parse_note, sign_note
+from jupyter_wp5.ledger.protocol import WitnessRefusal
 from jupyter_wp5.ledger.receipt import (
     ReceiptError,
     verify,
@@ -22,7 +23,7 @@ from jupyter_wp5.ledger.receipt import (
     verify_extension,
 )
 from jupyter_wp5.ledger.store import LogStore
-from jupyter_wp5.ledger.witness import Witness, WitnessRefusal
+from jupyter_wp5.ledger.witness import Witness
 
 ORIGIN = "test.example/ledger"
 
