@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -15,6 +16,7 @@ from typing import IO, Any
 from . import storage as storage_mod
 from .gateway import GatewayInfo, PlaygroundGateway
 from .info import FacilityInfo, SeededDataset
+from .ledger import PlaygroundLedger
 from .processes import ProcessRegistry, free_ports
 from .rucio_config import (
     ROOT_IDENTITY,
@@ -49,6 +51,7 @@ _OWNED = (
     "storage",
     "logs",
     "gateway",
+    "ledger",
     "lab-state",
     "staging",
     "state.json",
@@ -86,6 +89,9 @@ class Facility:
         Also run a dask-gateway server with cpu, gpu and arm profiles (see
         :mod:`jupyter_wp5.playground.gateway`: its gpu and arm workers are x86 processes tagged
         ``GPU=1`` / ``ARM=1`` for routing, not real hardware). New ports and password each start.
+    ledger:
+        Also run the access ledger: its log and the INAF and Leonardo witnesses (see
+        :mod:`jupyter_wp5.playground.ledger`). Keys and entries are kept under ``root/ledger``.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -98,6 +104,7 @@ class Facility:
         files_per_dataset: int = 2,
         use_xrootd: bool | None = None,
         gateway: bool = False,
+        ledger: bool = True,
     ) -> None:
         self.root = Path(root or default_root()).expanduser().resolve()
         self.fresh = fresh
@@ -111,6 +118,7 @@ class Facility:
         self._rucio: RucioServer | None = None
         self._transfers: TransferDaemons | None = None
         self.gateway = PlaygroundGateway(self.root / "gateway", self.processes) if gateway else None
+        self.ledger = PlaygroundLedger(self.root / "ledger", self.processes) if ledger else None
         self._lock: IO[str] | None = None
 
     # -- public API --------------------------------------------------------------------------
@@ -233,7 +241,8 @@ class Facility:
         self._transfers = TransferDaemons(self._rucio, self.processes)
         self._transfers.start()
         gateway = self.gateway.start() if self.gateway is not None else None
-        self.info = self._make_info(state, gateway)
+        ledger = self.ledger.start() if self.ledger is not None else None
+        self.info = replace(self._make_info(state, gateway), ledger=ledger)
         self.info.write(self.root / "facility.json")
         return self.info
 
