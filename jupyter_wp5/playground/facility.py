@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -17,6 +18,7 @@ from typing import IO, Any
 from . import storage as storage_mod
 from .gateway import GatewayInfo, PlaygroundGateway
 from .info import FacilityInfo, SeededDataset
+from .ledger import PlaygroundLedger
 from .processes import ProcessRegistry, free_ports
 from .rucio_config import (
     ROOT_IDENTITY,
@@ -53,6 +55,7 @@ _OWNED = (
     "storage",
     "logs",
     "gateway",
+    "ledger",
     "lab-state",
     "staging",
     "state.json",
@@ -94,6 +97,9 @@ class Facility:
     users:
         Named users, each with a Rucio account, userpass identity, scope ``user.<name>`` and
         quotas of their own (see :meth:`add_users`), made on every start if missing.
+    ledger:
+        Also run the access ledger: its log and the INAF and Leonardo witnesses (see
+        :mod:`jupyter_wp5.playground.ledger`). Keys and entries are kept under ``root/ledger``.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -107,6 +113,7 @@ class Facility:
         use_xrootd: bool | None = None,
         gateway: bool = False,
         users: Iterable[str] = (),
+        ledger: bool = True,
     ) -> None:
         self.root = Path(root or default_root()).expanduser().resolve()
         self.fresh = fresh
@@ -121,6 +128,7 @@ class Facility:
         self._rucio: RucioServer | None = None
         self._transfers: TransferDaemons | None = None
         self.gateway = PlaygroundGateway(self.root / "gateway", self.processes) if gateway else None
+        self.ledger = PlaygroundLedger(self.root / "ledger", self.processes) if ledger else None
         self._lock: IO[str] | None = None
 
     # -- public API --------------------------------------------------------------------------
@@ -279,7 +287,8 @@ class Facility:
         self._transfers = TransferDaemons(self._rucio, self.processes)
         self._transfers.start()
         gateway = self.gateway.start() if self.gateway is not None else None
-        self.info = self._make_info(state, gateway)
+        ledger = self.ledger.start() if self.ledger is not None else None
+        self.info = replace(self._make_info(state, gateway), ledger=ledger)
         self.info.write(self.root / "facility.json")
         return self.info
 
