@@ -25,6 +25,8 @@ class Wp5Error(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
+    # Seconds after which the same request may succeed (sent as Retry-After); None: not transient.
+    retry_after: ClassVar[int | None] = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -72,6 +74,7 @@ class EngineUnavailable(Wp5Error):
 
     status = 503
     code = "engine_unavailable"
+    retry_after = 5
 
 
 ERRORS_BY_CODE: dict[str, type[Wp5Error]] = {

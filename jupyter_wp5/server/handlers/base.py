@@ -65,6 +65,8 @@ class Wp5Handler(APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, Wp5Error):
             self.set_status(exc.status)
+            if exc.retry_after is not None:
+                self.set_header("Retry-After", str(exc.retry_after))
             payload = exc.to_dict()
         else:
             reason = self._reason or responses.get(status_code, "Unknown")
