@@ -125,17 +125,26 @@ class ClusterManager(LoggingConfigurable):
             backend = self.backends[profile.backend] = cls(parent=self, log=self.log)
         return backend
 
-    def _servable(self, profile: Profile) -> str | None:
+    def check_servable(self, profile: Profile) -> str | None:
+        """None when ``profile`` can run here, else the reason it cannot (blocking: a backend
+        may ask its engine)."""
         backend = self.backend_for(profile)
         if backend is None:
             known = ", ".join(self.backend_classes)
             return f"profile '{profile.name}' names backend '{profile.backend}' (known: {known})"
-        return profile.check_servable(backend)
+        if backend.name != profile.backend:
+            return (
+                f"profile '{profile.name}' needs the '{profile.backend}' backend, "
+                f"not '{backend.name}'"
+            )
+        return backend.can_serve(profile)
 
     async def profiles(self) -> list[ProfileInfo]:
         """Every configured profile, with whether (and why not) it can run here."""
         # A backend may ask its engine (the gateway's options), so off the event loop.
-        return [p.info(await self._executor.run(self._servable, p)) for p in self.registry.all()]
+        return [
+            p.info(await self._executor.run(self.check_servable, p)) for p in self.registry.all()
+        ]
 
     # -- clusters ------------------------------------------------------------------------------
 
@@ -155,11 +164,11 @@ class ClusterManager(LoggingConfigurable):
         self._check_size(prof, size)
         if name is not None and (not name.strip() or len(name) > 64):
             raise InvalidRequest("name must be 1 to 64 characters")
-        reason = await self._executor.run(self._servable, prof)
+        reason = await self._executor.run(self.check_servable, prof)
         if reason:
             raise Conflict(reason)
         backend = self.backend_for(prof)
-        assert backend is not None  # _servable said so
+        assert backend is not None  # check_servable said so
         await self._restore()
         async with self._lock:
             open_clusters = [c for c in self._clusters.values() if not c.closed]
