@@ -219,30 +219,14 @@ class ClusterManager(LoggingConfigurable):
     async def get(self, cluster_id: str) -> ClusterInfo:
         return await self._info(await self._find(cluster_id))
 
-    async def scale(self, cluster_id: str, workers: int) -> ClusterInfo:
-        """Set a fixed number of workers; return once the cluster has them."""
-        cluster, backend, handle = await self._running(cluster_id)
-        size = ClusterSize(workers=workers)
-        self._check_size(cluster.profile, size)
-        await self._executor.run(backend.scale, handle, workers)
-        cluster.size = size
-        self._save()
-        return await self._info(cluster)
-
-    async def adapt(self, cluster_id: str, minimum: int, maximum: int) -> ClusterInfo:
-        """Let the cluster grow and shrink between ``minimum`` and ``maximum`` workers."""
-        cluster, backend, handle = await self._running(cluster_id)
-        size = ClusterSize(minimum=minimum, maximum=maximum)
-        self._check_size(cluster.profile, size)
-        await self._executor.run(backend.adapt, handle, minimum, maximum)
-        cluster.size = size
-        self._save()
-        return await self._info(cluster)
-
     async def resize(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
-        if size.workers is not None:
-            return await self.scale(cluster_id, size.workers)
-        return await self.adapt(cluster_id, size.minimum or 0, size.maximum or 0)
+        """A fixed number of workers, or adaptive bounds; return once the cluster has them."""
+        cluster, backend, handle = await self._running(cluster_id)
+        self._check_size(cluster.profile, size)
+        await self._executor.run(backend.resize, handle, size)
+        cluster.size = size
+        self._save()
+        return await self._info(cluster)
 
     async def close(self, cluster_id: str) -> None:
         """Stop the cluster and its processes (a lost cluster is only forgotten)."""
