@@ -4,17 +4,15 @@ It checks requests (profile exists and is servable here, sizes within the profil
 anything starts, routes each profile to the backend it names, runs every blocking backend call
 through a :class:`BlockingExecutor`, and returns :class:`ClusterInfo` records.
 
-It also keeps a small JSON file of its clusters (``records_path``): after a restart, clusters whose
-backend outlives the server (a dask-gateway) are found again, and the others are reported ``lost``
-until closed.
+It records its clusters in a :class:`ClusterStore` (``records_path``): after a restart, clusters
+whose backend outlives the server (a dask-gateway) are found again, and the others are reported
+``lost`` until closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +34,7 @@ from ..models import (
     ProfileInfo,
 )
 from .backends.base import BackendStatus, ClusterBackend, ClusterHandle
+from .cluster_store import ClusterStore, StoredCluster
 from .profiles import Profile, ProfileRegistry
 
 BACKENDS = {
@@ -43,7 +42,6 @@ BACKENDS = {
     "gateway": "jupyter_wp5.compute.backends.gateway.GatewayBackend",
     "jobqueue": "jupyter_wp5.compute.backends.jobqueue.JobqueueBackend",
 }
-RECORDS_VERSION = 1
 
 
 @dataclass
@@ -57,16 +55,16 @@ class _Cluster:
     record: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "profile": self.profile.name,
-            "backend": self.profile.backend,
-            "created_at": self.created_at,
-            "size": [self.size.workers, self.size.minimum, self.size.maximum],
-            "record": self.record,
-        }
+    def stored(self) -> StoredCluster:
+        return StoredCluster(
+            id=self.id,
+            name=self.name,
+            profile=self.profile.name,
+            backend=self.profile.backend,
+            created_at=self.created_at,
+            size=self.size,
+            record=self.record,
+        )
 
 
 class ClusterManager(LoggingConfigurable):
@@ -106,6 +104,7 @@ class ClusterManager(LoggingConfigurable):
         self.backends: dict[str, ClusterBackend] = dict(backends or {})
         self._executor = BlockingExecutor("Dask", max_workers=4, timeout=self.timeout)
         self._clusters: dict[str, _Cluster] = {}
+        self.store = ClusterStore(self.records_path, self.log)
         self._lock = asyncio.Lock()
         self._restored = False
         # Only a Jupyter server proxies; a kernel's in-process manager (proxied=False) has none.
@@ -268,38 +267,16 @@ class ClusterManager(LoggingConfigurable):
     # -- records across restarts -----------------------------------------------------------------
 
     def _save(self) -> None:
-        if not self.records_path:
-            return
-        path = Path(self.records_path)
-        entries = [c.to_json() for c in self._clusters.values() if not c.closed]
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps({"version": RECORDS_VERSION, "clusters": entries}))
-            os.replace(tmp, path)
-        except OSError as exc:
-            # The clusters still work; only a restart would not find them.
-            self.log.warning("could not record clusters in %s: %s", path, exc)
+        self.store.save([c.stored() for c in self._clusters.values() if not c.closed])
 
-    def _load(self) -> list[dict[str, Any]]:
-        if not self.records_path:
-            return []
+    def _profile_of(self, stored: StoredCluster) -> Profile:
         try:
-            data = json.loads(Path(self.records_path).read_text())
-        except (OSError, ValueError):
-            return []
-        if not isinstance(data, dict) or data.get("version") != RECORDS_VERSION:
-            return []
-        return [e for e in data.get("clusters", []) if isinstance(e, dict)]
-
-    def _profile_of(self, entry: dict[str, Any]) -> Profile:
-        try:
-            prof = self.registry.get(entry["profile"])
+            prof = self.registry.get(stored.profile)
         except NotFound:
             prof = None
-        if prof is None or prof.backend != entry.get("backend"):
+        if prof is None or prof.backend != stored.backend:
             # Configuration changed since: keep the cluster reachable under what it was.
-            prof = Profile.from_config(entry["profile"], {"backend": entry.get("backend", "")})
+            prof = Profile.from_config(stored.profile, {"backend": stored.backend})
         return prof
 
     async def _restore(self) -> None:
@@ -309,21 +286,16 @@ class ClusterManager(LoggingConfigurable):
         async with self._lock:
             if self._restored:
                 return
-            for entry in self._load():
-                try:
-                    workers, minimum, maximum = entry["size"]
-                    cluster = _Cluster(
-                        id=str(entry["id"]),
-                        name=str(entry["name"]),
-                        profile=self._profile_of(entry),
-                        handle=None,
-                        created_at=str(entry["created_at"]),
-                        size=ClusterSize(workers=workers, minimum=minimum, maximum=maximum),
-                        record=dict(entry.get("record") or {}),
-                    )
-                except (KeyError, TypeError, ValueError) as exc:
-                    self.log.warning("ignoring a cluster record %r: %s", entry, exc)
-                    continue
+            for stored in self.store.load():
+                cluster = _Cluster(
+                    id=stored.id,
+                    name=stored.name,
+                    profile=self._profile_of(stored),
+                    handle=None,
+                    created_at=stored.created_at,
+                    size=stored.size,
+                    record=stored.record,
+                )
                 backend = self.backend_for(cluster.profile)
                 if backend is not None and cluster.record:
                     cluster.handle = await self._executor.run(backend.reconnect, cluster.record)
