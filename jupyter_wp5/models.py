@@ -501,6 +501,13 @@ class ReplicaUpdate:
             raise InvalidRequest("nothing to change: give a lifetime (e.g. 7d) or retry: true")
         return cls(lifetime=lifetime, retry=retry)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The PATCH body that :meth:`from_dict` reads back."""
+        body: dict[str, Any] = {"retry": self.retry}
+        if self.lifetime is not None:
+            body["lifetime"] = self.lifetime
+        return body
+
 
 @dataclass
 class ReplicaProgress(Record):
@@ -633,6 +640,28 @@ class ClusterSize:
     @property
     def largest(self) -> int:
         return self.workers if self.workers is not None else self.maximum or 0
+
+
+@dataclass(frozen=True)
+class ClusterRequest:
+    """A new cluster: a profile, its size (one worker unless given) and, optionally, a name."""
+
+    profile: str
+    size: ClusterSize
+    name: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClusterRequest:
+        """``{"profile": "cpu", "workers": 2 | "adaptive": {...}, "name": "mine"}``."""
+        if not isinstance(data, dict):
+            raise InvalidRequest("the request body must be a JSON object")
+        profile = data.get("profile")
+        if not isinstance(profile, str) or not profile:
+            raise InvalidRequest('profile is required, e.g. {"profile": "cpu", "workers": 2}')
+        name = data.get("name")
+        if name is not None and not isinstance(name, str):
+            raise InvalidRequest("name must be a string")
+        return cls(profile, ClusterSize.parse(data, default_workers=1), name)
 
 
 # -- filesets -----------------------------------------------------------------------------------
