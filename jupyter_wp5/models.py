@@ -74,6 +74,20 @@ class EngineUnavailable(Wp5Error):
     code = "engine_unavailable"
 
 
+class TransferStuck(Wp5Error):
+    """A copy request ended STUCK (or was suspended): the reason is Rucio's, or the download's."""
+
+    status = 409
+    code = "transfer_stuck"
+
+
+class TransferTimeout(Wp5Error):
+    """A wait ended before the copy did; the request itself goes on."""
+
+    status = 504
+    code = "transfer_timeout"
+
+
 ERRORS_BY_CODE: dict[str, type[Wp5Error]] = {
     cls.code: cls
     for cls in (
@@ -85,6 +99,8 @@ ERRORS_BY_CODE: dict[str, type[Wp5Error]] = {
         Conflict,
         EngineRefused,
         EngineUnavailable,
+        TransferStuck,
+        TransferTimeout,
     )
 }
 
@@ -281,13 +297,16 @@ class RuleSummary(Record):
     id: str
     account: str
     rse_expression: str
-    state: str
+    state: ReplicaState
     copies: int
     locks_ok: int
     locks_replicating: int
     locks_stuck: int
     created_at: str | None = None
     expires_at: str | None = None
+
+    def __post_init__(self) -> None:
+        self.state = ReplicaState(self.state)
 
 
 @dataclass
@@ -340,7 +359,10 @@ class FileEntry(Record):
     name: str
     bytes: int | None
     adler32: str | None
-    states: dict[str, str] = field(default_factory=dict)
+    states: dict[str, FileReplicaState] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.states = {rse: FileReplicaState(state) for rse, state in self.states.items()}
 
 
 @dataclass
@@ -416,6 +438,55 @@ def parse_lifetime(text: str | int | None) -> int | None:
     if not m or int(m.group(1)) <= 0:
         raise InvalidRequest(f"lifetime '{text}' is not a duration such as 3600, 12h or 7d")
     return int(m.group(1)) * _LIFETIME_UNITS[m.group(2)]
+
+
+class ReplicaState(StrEnum):
+    """A copy request's state: Rucio's rule state (a download uses the same words).
+
+    Three kinds, and only these names say which: :attr:`is_moving` (files are on their way
+    without anyone acting: wait, poll, show a bar), :attr:`needs_attention` (stopped short of OK
+    until the user retries, extends or cancels: still listed, no longer waited for) and ``OK``.
+    """
+
+    OK = "OK"
+    REPLICATING = "REPLICATING"
+    INJECT = "INJECT"
+    WAITING_APPROVAL = "WAITING_APPROVAL"
+    STUCK = "STUCK"
+    SUSPENDED = "SUSPENDED"
+
+    @property
+    def is_moving(self) -> bool:
+        """Rucio (or the download) is still moving files: worth waiting and polling for."""
+        return self in _MOVING
+
+    @property
+    def needs_attention(self) -> bool:
+        """Stopped short of complete; only the user's retry (or a new request) moves it on."""
+        return self in _NEEDS_ATTENTION
+
+
+_MOVING = frozenset({ReplicaState.REPLICATING, ReplicaState.INJECT, ReplicaState.WAITING_APPROVAL})
+_NEEDS_ATTENTION = frozenset({ReplicaState.STUCK, ReplicaState.SUSPENDED})
+
+
+class LockState(StrEnum):
+    """One file copy a rule asked for (a Rucio replica lock)."""
+
+    OK = "OK"
+    REPLICATING = "REPLICATING"
+    STUCK = "STUCK"
+
+
+class FileReplicaState(StrEnum):
+    """A file's replica at one storage element, as ``files`` reports it (Rucio's words)."""
+
+    AVAILABLE = "AVAILABLE"
+    UNAVAILABLE = "UNAVAILABLE"
+    COPYING = "COPYING"
+    BEING_DELETED = "BEING_DELETED"
+    BAD = "BAD"
+    TEMPORARY_UNAVAILABLE = "TEMPORARY_UNAVAILABLE"
 
 
 class ReplicaMode(StrEnum):
@@ -519,7 +590,7 @@ class ReplicaProgress(Record):
     id: str
     did: str
     rse_expression: str
-    state: str
+    state: ReplicaState
     copies: int
     files_total: int
     files_ok: int
@@ -531,17 +602,21 @@ class ReplicaProgress(Record):
     comment: str | None = None
     created_at: str | None = None
     expires_at: str | None = None
-    mode: str = ReplicaMode.RULE.value
+    mode: ReplicaMode = ReplicaMode.RULE
     paths: list[str] = field(default_factory=list)  # download mode: the local files so far
+
+    def __post_init__(self) -> None:
+        self.state = ReplicaState(self.state)
+        self.mode = ReplicaMode(self.mode)
 
     @property
     def fraction(self) -> float:
         return self.files_ok / self.files_total if self.files_total else 0.0
 
     @property
-    def active(self) -> bool:
-        """Still moving: worth polling again."""
-        return self.state in ("REPLICATING", "INJECT", "WAITING_APPROVAL")
+    def is_moving(self) -> bool:
+        """Files are still on their way: worth waiting and polling for (see ReplicaState)."""
+        return self.state.is_moving
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "fraction": self.fraction}
@@ -551,6 +626,8 @@ class ReplicaProgress(Record):
 
 
 class ClusterStatus(StrEnum):
+    """A cluster as the manager reports it (closed clusters are no longer listed)."""
+
     RUNNING = "running"
     CLOSED = "closed"
     LOST = "lost"  # the cluster's process ended without being asked to
@@ -581,7 +658,7 @@ class ClusterInfo(Record):
     name: str
     profile: str
     backend: str
-    status: str
+    status: ClusterStatus
     workers: int
     cores: int
     memory: int
@@ -591,6 +668,9 @@ class ClusterInfo(Record):
     created_at: str
     adaptive_minimum: int | None = None
     adaptive_maximum: int | None = None
+
+    def __post_init__(self) -> None:
+        self.status = ClusterStatus(self.status)
 
 
 def _int_field(data: dict[str, Any], key: str, minimum: int = 0) -> int | None:
@@ -617,6 +697,8 @@ class ClusterSize:
     @classmethod
     def parse(cls, data: dict[str, Any], default_workers: int | None = None) -> ClusterSize:
         """``{"workers": N}`` or ``{"adaptive": {"minimum": a, "maximum": b}}``."""
+        if not isinstance(data, dict):
+            raise InvalidRequest("the request body must be a JSON object")
         workers = _int_field(data, "workers")
         adaptive = data.get("adaptive")
         if workers is not None and adaptive is not None:
@@ -636,6 +718,12 @@ class ClusterSize:
         if minimum > maximum:
             raise InvalidRequest(f"adaptive minimum {minimum} is above its maximum {maximum}")
         return cls(minimum=minimum, maximum=maximum)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The body that :meth:`parse` reads back."""
+        if self.workers is not None:
+            return {"workers": self.workers}
+        return {"adaptive": {"minimum": self.minimum or 0, "maximum": self.maximum}}
 
     @property
     def largest(self) -> int:

@@ -340,7 +340,7 @@ class ClusterManager(LoggingConfigurable):
             name=cluster.name,
             profile=cluster.profile.name,
             backend=cluster.profile.backend,
-            status=(ClusterStatus.RUNNING if status.running else ClusterStatus.LOST).value,
+            status=ClusterStatus.RUNNING if status.running else ClusterStatus.LOST,
             workers=status.workers,
             cores=status.cores,
             memory=status.memory,

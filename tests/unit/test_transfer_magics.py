@@ -12,7 +12,7 @@ from jupyter_wp5 import api
 from jupyter_wp5.kernel.client import Wp5Client
 from jupyter_wp5.kernel.display import ResultTable
 from jupyter_wp5.kernel.magics import UsageError, build_parser
-from jupyter_wp5.kernel.progress import TransferStuck, TransferTimeout, wait
+from jupyter_wp5.kernel.progress import wait
 from jupyter_wp5.models import (
     DID,
     Fileset,
@@ -21,6 +21,8 @@ from jupyter_wp5.models import (
     ReplicaMode,
     ReplicaProgress,
     ReplicaRequest,
+    TransferStuck,
+    TransferTimeout,
 )
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -3,29 +3,15 @@ serialises the record; errors are mapped once, in the base handler."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ...models import ClusterSize, InvalidRequest
+from ...models import ClusterRequest, ClusterSize
 from .base import Wp5Handler
 
 
-class _ComputeHandler(Wp5Handler):
-    def json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise InvalidRequest("the request body is not JSON") from None
-        if not isinstance(body, dict):
-            raise InvalidRequest("the request body must be a JSON object")
-        return body
-
-
-class ProfilesHandler(_ComputeHandler):
+class ProfilesHandler(Wp5Handler):
     """GET profiles"""
 
     @web.authenticated
@@ -35,7 +21,7 @@ class ProfilesHandler(_ComputeHandler):
         self.write_json({"items": [p.to_dict() for p in items]})
 
 
-class ClustersHandler(_ComputeHandler):
+class ClustersHandler(Wp5Handler):
     """GET clusters; POST clusters {profile, workers | adaptive {minimum, maximum}, name?}"""
 
     @web.authenticated
@@ -47,20 +33,13 @@ class ClustersHandler(_ComputeHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        profile = body.get("profile")
-        if not isinstance(profile, str) or not profile:
-            raise InvalidRequest('profile is required, e.g. {"profile": "cpu", "workers": 2}')
-        name = body.get("name")
-        if name is not None and not isinstance(name, str):
-            raise InvalidRequest("name must be a string")
-        size = ClusterSize.parse(body, default_workers=1)
-        info = await self.services.clusters.create(profile, size, name)
+        req = ClusterRequest.from_dict(self.json_body())
+        info = await self.services.clusters.create(req.profile, req.size, req.name)
         self.set_header("Location", url_path_join(self.request.path, info.id))
         self.write_json(info.to_dict(), status=201)
 
 
-class ClusterHandler(_ComputeHandler):
+class ClusterHandler(Wp5Handler):
     """GET, PATCH {workers | adaptive}, DELETE clusters/{id}"""
 
     @web.authenticated
