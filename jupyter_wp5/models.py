@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, get_args, get_type_hints
 
 # Rucio's generic schema: scopes are short identifiers, names may contain dots, dashes and slashes.
 _SCOPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
@@ -251,28 +251,6 @@ class DidSummary(Record):
 
 
 @dataclass
-class SearchPage(Record):
-    query: str
-    items: list[DidSummary]
-    next_cursor: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "items": [i.to_dict() for i in self.items],
-            "next_cursor": self.next_cursor,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SearchPage:
-        return cls(
-            query=data["query"],
-            items=[DidSummary.from_dict(i) for i in data["items"]],
-            next_cursor=data.get("next_cursor"),
-        )
-
-
-@dataclass
 class SiteCopy(Record):
     """How much of a DID one storage element holds."""
 
@@ -365,26 +343,35 @@ class FileEntry(Record):
         self.states = {rse: FileReplicaState(state) for rse, state in self.states.items()}
 
 
+class Page(Record):
+    """One page of a listing: its ``items`` and ``next_cursor``, the opaque position of the next
+    page (None on the last). The items' record type is read from the ``items`` annotation."""
+
+    def to_dict(self) -> dict[str, Any]:
+        wire = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        wire["items"] = [i.to_dict() for i in wire["items"]]
+        return wire
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        (item_type,) = get_args(get_type_hints(cls)["items"])
+        page = super().from_dict(data)
+        page.items = [item_type.from_dict(i) for i in data["items"]]  # type: ignore[attr-defined]
+        return page
+
+
 @dataclass
-class FilePage(Record):
+class SearchPage(Page):
+    query: str
+    items: list[DidSummary]
+    next_cursor: str | None = None
+
+
+@dataclass
+class FilePage(Page):
     did: str
     items: list[FileEntry]
     next_cursor: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "did": self.did,
-            "items": [i.to_dict() for i in self.items],
-            "next_cursor": self.next_cursor,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FilePage:
-        return cls(
-            did=data["did"],
-            items=[FileEntry.from_dict(i) for i in data["items"]],
-            next_cursor=data.get("next_cursor"),
-        )
 
 
 @dataclass

@@ -185,30 +185,47 @@ class RestFilesets:
         return Fileset.from_dict(self.http("GET", did_path(did) + "/fileset", params))
 
 
-class RestReplicas:
+class _Collection:
+    """A REST collection of records (``replicas``, ``clusters``), each at ``<path>/<id>``."""
+
+    path: str
+    record: type[ReplicaProgress] | type[ClusterInfo]
+
     def __init__(self, http: Http) -> None:
         self.http = http
+
+    def _all(self) -> list[Any]:
+        return [self.record.from_dict(r) for r in self.http.items(self.path)]
+
+    def _new(self, body: dict[str, Any]) -> Any:
+        return self.record.from_dict(self.http("POST", self.path, body=body))
+
+    def _one(self, method: str, item_id: str, body: dict[str, Any] | None = None) -> Any:
+        answer = self.http(method, f"{self.path}/{segment(item_id)}", body=body)
+        return None if answer is None else self.record.from_dict(answer)
+
+
+class RestReplicas(_Collection):
+    path, record = "replicas", ReplicaProgress
 
     def request(self, req: ReplicaRequest) -> ReplicaProgress:
-        return ReplicaProgress.from_dict(self.http("POST", "replicas", body=req.to_dict()))
+        return self._new(req.to_dict())
 
     def list(self) -> list[ReplicaProgress]:
-        return [ReplicaProgress.from_dict(r) for r in self.http.items("replicas")]
+        return self._all()
 
     def get(self, request_id: str) -> ReplicaProgress:
-        return ReplicaProgress.from_dict(self.http("GET", f"replicas/{segment(request_id)}"))
+        return self._one("GET", request_id)
 
     def update(self, request_id: str, change: ReplicaUpdate) -> ReplicaProgress:
-        path = f"replicas/{segment(request_id)}"
-        return ReplicaProgress.from_dict(self.http("PATCH", path, body=change.to_dict()))
+        return self._one("PATCH", request_id, change.to_dict())
 
     def cancel(self, request_id: str) -> None:
-        self.http("DELETE", f"replicas/{segment(request_id)}")
+        self._one("DELETE", request_id)
 
 
-class RestClusters:
-    def __init__(self, http: Http) -> None:
-        self.http = http
+class RestClusters(_Collection):
+    path, record = "clusters", ClusterInfo
 
     def profiles(self) -> list[ProfileInfo]:
         return [ProfileInfo.from_dict(p) for p in self.http.items("profiles")]
@@ -217,20 +234,19 @@ class RestClusters:
         body: dict[str, Any] = {"profile": profile, **size.to_dict()}
         if name is not None:
             body["name"] = name
-        return ClusterInfo.from_dict(self.http("POST", "clusters", body=body))
+        return self._new(body)
 
     def list(self) -> list[ClusterInfo]:
-        return [ClusterInfo.from_dict(c) for c in self.http.items("clusters")]
+        return self._all()
 
     def get(self, cluster_id: str) -> ClusterInfo:
-        return ClusterInfo.from_dict(self.http("GET", f"clusters/{segment(cluster_id)}"))
+        return self._one("GET", cluster_id)
 
     def resize(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
-        path = f"clusters/{segment(cluster_id)}"
-        return ClusterInfo.from_dict(self.http("PATCH", path, body=size.to_dict()))
+        return self._one("PATCH", cluster_id, size.to_dict())
 
     def close(self, cluster_id: str) -> None:
-        self.http("DELETE", f"clusters/{segment(cluster_id)}")
+        self._one("DELETE", cluster_id)
 
 
 class RestTransport:

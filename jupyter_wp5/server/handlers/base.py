@@ -7,6 +7,7 @@ from http.client import responses
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ...models import InvalidRequest, Wp5Error
@@ -59,6 +60,19 @@ class Wp5Handler(APIHandler):
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(payload))
+
+    def write_created(self, record: Any) -> None:
+        """201 with the new resource (a record with an ``id``) and its ``Location``."""
+        self.set_header("Location", url_path_join(self.request.path, record.id))
+        self.write_json(record.to_dict(), status=201)
+
+    def write_items(self, records: list[Any]) -> None:
+        """A list answer: ``{"items": [...]}``."""
+        self.write_json({"items": [r.to_dict() for r in records]})
+
+    def write_no_content(self) -> None:
+        self.set_status(204)
+        self.finish()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")

@@ -4,7 +4,6 @@ serialises the record; errors are mapped once, in the base handler."""
 from __future__ import annotations
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ...models import ClusterRequest, ClusterSize
@@ -17,8 +16,7 @@ class ProfilesHandler(Wp5Handler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        items = await self.services.clusters.profiles()
-        self.write_json({"items": [p.to_dict() for p in items]})
+        self.write_items(await self.services.clusters.profiles())
 
 
 class ClustersHandler(Wp5Handler):
@@ -27,16 +25,13 @@ class ClustersHandler(Wp5Handler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        items = await self.services.clusters.list()
-        self.write_json({"items": [c.to_dict() for c in items]})
+        self.write_items(await self.services.clusters.list())
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         req = ClusterRequest.from_dict(self.json_body())
-        info = await self.services.clusters.create(req.profile, req.size, req.name)
-        self.set_header("Location", url_path_join(self.request.path, info.id))
-        self.write_json(info.to_dict(), status=201)
+        self.write_created(await self.services.clusters.create(req.profile, req.size, req.name))
 
 
 class ClusterHandler(Wp5Handler):
@@ -59,5 +54,4 @@ class ClusterHandler(Wp5Handler):
     @authorized
     async def delete(self, cluster_id: str) -> None:
         await self.services.clusters.close(cluster_id)
-        self.set_status(204)
-        self.finish()
+        self.write_no_content()

@@ -1,7 +1,6 @@
 """Replica endpoints: request a copy (a Rucio rule), list, follow and cancel requests."""
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ...models import ReplicaRequest, ReplicaUpdate
@@ -14,16 +13,13 @@ class ReplicasHandler(Wp5Handler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        items = await self.services.replicas.list()
-        self.write_json({"items": [i.to_dict() for i in items]})
+        self.write_items(await self.services.replicas.list())
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         request = ReplicaRequest.from_dict(self.json_body())
-        progress = await self.services.replicas.request(request)
-        self.set_header("Location", url_path_join(self.request.path, progress.id))
-        self.write_json(progress.to_dict(), status=201)
+        self.write_created(await self.services.replicas.request(request))
 
 
 class ReplicaHandler(Wp5Handler):
@@ -47,5 +43,4 @@ class ReplicaHandler(Wp5Handler):
     @authorized
     async def delete(self, rule_id: str) -> None:
         await self.services.replicas.cancel(rule_id)
-        self.set_status(204)
-        self.finish()
+        self.write_no_content()
