@@ -427,7 +427,15 @@ def parse_lifetime(text: str | int | None) -> int | None:
     return int(m.group(1)) * _LIFETIME_UNITS[m.group(2)]
 
 
-class ReplicaState(StrEnum):
+class WireEnum(StrEnum):
+    """A value as it travels: it compares, prints and serialises as its text (``'OK'``), so the
+    records read in a notebook as they did when their states were plain strings."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class ReplicaState(WireEnum):
     """A copy request's state: Rucio's rule state (a download uses the same words).
 
     Three kinds, and only these names say which: :attr:`is_moving` (files are on their way
@@ -457,7 +465,7 @@ _MOVING = frozenset({ReplicaState.REPLICATING, ReplicaState.INJECT, ReplicaState
 _NEEDS_ATTENTION = frozenset({ReplicaState.STUCK, ReplicaState.SUSPENDED})
 
 
-class LockState(StrEnum):
+class LockState(WireEnum):
     """One file copy a rule asked for (a Rucio replica lock)."""
 
     OK = "OK"
@@ -465,7 +473,7 @@ class LockState(StrEnum):
     STUCK = "STUCK"
 
 
-class FileReplicaState(StrEnum):
+class FileReplicaState(WireEnum):
     """A file's replica at one storage element, as ``files`` reports it (Rucio's words)."""
 
     AVAILABLE = "AVAILABLE"
@@ -476,7 +484,7 @@ class FileReplicaState(StrEnum):
     TEMPORARY_UNAVAILABLE = "TEMPORARY_UNAVAILABLE"
 
 
-class ReplicaMode(StrEnum):
+class ReplicaMode(WireEnum):
     """How a copy is made: a Rucio rule at a storage element, or a download to scratch."""
 
     RULE = "rule"
@@ -612,7 +620,7 @@ class ReplicaProgress(Record):
 # -- compute ------------------------------------------------------------------------------------
 
 
-class ClusterStatus(StrEnum):
+class ClusterStatus(WireEnum):
     """A cluster as the manager reports it (closed clusters are no longer listed)."""
 
     RUNNING = "running"

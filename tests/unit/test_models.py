@@ -169,6 +169,8 @@ def test_states_are_typed_from_the_wire():
     )  # fmt: skip
     assert progress.state is ReplicaState.STUCK and progress.mode is ReplicaMode.DOWNLOAD
     assert progress.to_dict()["state"] == "STUCK"
+    # In a notebook the record still reads as it did with plain strings.
+    assert "state='STUCK'" in repr(progress) and progress.state == "STUCK"
     entry = FileEntry("cms", "f", 1, None, {"SITE-A": "AVAILABLE"})
     assert entry.states["SITE-A"] is FileReplicaState.AVAILABLE
     with pytest.raises(ValueError):
