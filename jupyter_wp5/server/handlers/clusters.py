@@ -3,11 +3,14 @@ serialises the record; errors are mapped once, in the base handler."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import Any
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...models import ClusterRequest, ClusterSize
-from .base import Wp5Handler
+from ...models import ClusterInfo, ClusterRequest, ClusterSize
+from .base import RecordHandler, Wp5Handler
 
 
 class ProfilesHandler(Wp5Handler):
@@ -34,24 +37,14 @@ class ClustersHandler(Wp5Handler):
         self.write_created(await self.services.clusters.create(req.profile, req.size, req.name))
 
 
-class ClusterHandler(Wp5Handler):
+class ClusterHandler(RecordHandler):
     """GET, PATCH {workers | adaptive}, DELETE clusters/{id}"""
 
-    @web.authenticated
-    @authorized
-    async def get(self, cluster_id: str) -> None:
-        info = await self.services.clusters.get(cluster_id)
-        self.write_json(info.to_dict())
+    def read(self, record_id: str) -> Awaitable[ClusterInfo]:
+        return self.services.clusters.get(record_id)
 
-    @web.authenticated
-    @authorized
-    async def patch(self, cluster_id: str) -> None:
-        size = ClusterSize.parse(self.json_body())
-        info = await self.services.clusters.resize(cluster_id, size)
-        self.write_json(info.to_dict())
+    def change(self, record_id: str, body: Any) -> Awaitable[ClusterInfo]:
+        return self.services.clusters.resize(record_id, ClusterSize.parse(body))
 
-    @web.authenticated
-    @authorized
-    async def delete(self, cluster_id: str) -> None:
-        await self.services.clusters.close(cluster_id)
-        self.write_no_content()
+    def remove(self, record_id: str) -> Awaitable[None]:
+        return self.services.clusters.close(record_id)

@@ -1,10 +1,13 @@
 """Replica endpoints: request a copy (a Rucio rule), list, follow and cancel requests."""
 
+from collections.abc import Awaitable
+from typing import Any
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...models import ReplicaRequest, ReplicaUpdate
-from .base import Wp5Handler
+from ...models import ReplicaProgress, ReplicaRequest, ReplicaUpdate
+from .base import RecordHandler, Wp5Handler
 
 
 class ReplicasHandler(Wp5Handler):
@@ -22,25 +25,15 @@ class ReplicasHandler(Wp5Handler):
         self.write_created(await self.services.replicas.request(request))
 
 
-class ReplicaHandler(Wp5Handler):
+class ReplicaHandler(RecordHandler):
     """GET replicas/{id} (progress), PATCH replicas/{id} {lifetime, retry}, DELETE replicas/{id}
     (cancel: removes the rule)"""
 
-    @web.authenticated
-    @authorized
-    async def get(self, rule_id: str) -> None:
-        progress = await self.services.replicas.get(rule_id)
-        self.write_json(progress.to_dict())
+    def read(self, record_id: str) -> Awaitable[ReplicaProgress]:
+        return self.services.replicas.get(record_id)
 
-    @web.authenticated
-    @authorized
-    async def patch(self, rule_id: str) -> None:
-        change = ReplicaUpdate.from_dict(self.json_body())
-        progress = await self.services.replicas.update(rule_id, change)
-        self.write_json(progress.to_dict())
+    def change(self, record_id: str, body: Any) -> Awaitable[ReplicaProgress]:
+        return self.services.replicas.update(record_id, ReplicaUpdate.from_dict(body))
 
-    @web.authenticated
-    @authorized
-    async def delete(self, rule_id: str) -> None:
-        await self.services.replicas.cancel(rule_id)
-        self.write_no_content()
+    def remove(self, record_id: str) -> Awaitable[None]:
+        return self.services.replicas.cancel(record_id)
