@@ -18,16 +18,18 @@ from traitlets.config import LoggingConfigurable
 from ..models import (
     DID,
     InvalidRequest,
+    LockState,
     NotFound,
     ReplicaMode,
     ReplicaProgress,
     ReplicaRequest,
+    ReplicaState,
     ReplicaUpdate,
     Wp5Error,
 )
 from .download import DownloadManager
 from .request_store import RequestStore
-from .rucio_connection import RucioConnection
+from .rucio_connection import RucioConnection, state_name
 
 _RULE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -204,10 +206,6 @@ def _check_expression(client: Any, expression: str) -> None:
         raise InvalidRequest(f"no storage element matches '{expression}'")
 
 
-def _state(raw: Any) -> str:
-    return str(raw).upper().rsplit(".", 1)[-1]
-
-
 def _progress(client: Any, rule: dict[str, Any], with_bytes: bool = True) -> ReplicaProgress:
     copies = int(rule.get("copies") or 1)
     ok = int(rule.get("locks_ok_cnt") or 0)
@@ -221,16 +219,16 @@ def _progress(client: Any, rule: dict[str, Any], with_bytes: bool = True) -> Rep
             for f in client.list_files(rule["scope"], rule["name"])
         }
         locks = [
-            (sizes.get((lk["scope"], lk["name"]), 0), _state(lk["state"]))
+            (sizes.get((lk["scope"], lk["name"]), 0), LockState(state_name(lk["state"])))
             for lk in client.list_replica_locks(rule["id"])
         ]
         bytes_total = sum(size for size, _ in locks)
-        bytes_ok = sum(size for size, state in locks if state == "OK")
+        bytes_ok = sum(size for size, state in locks if state is LockState.OK)
     return ReplicaProgress(
         id=rule["id"],
         did=str(DID(rule["scope"], rule["name"])),
         rse_expression=rule.get("rse_expression", ""),
-        state=_state(rule.get("state", "")),
+        state=ReplicaState(state_name(rule.get("state", ""))),
         copies=copies,
         files_total=ok + replicating + stuck,
         files_ok=ok,
