@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from . import storage as storage_mod
+from .communities import ACCOUNTS as COMMUNITY_ACCOUNTS
 from .gateway import GatewayInfo, PlaygroundGateway
 from .info import FacilityInfo, SeededDataset
 from .ledger import PlaygroundLedger
@@ -236,6 +237,11 @@ class Facility:
             self._run_admin("seed", self._seed_spec())
             state["complete"] = True
             self._save_state(state)
+        if not state.get("communities"):
+            # Its own step, so that a playground seeded before communities existed gains them.
+            self._run_admin("communities", self._communities_spec())
+            state["communities"] = True
+            self._save_state(state)
 
         # After seeding: the seed's own writes then never compete with the daemons' for SQLite.
         self._transfers = TransferDaemons(self._rucio, self.processes)
@@ -344,6 +350,21 @@ class Facility:
             "origin_rse": RSES[0],
             "second_copy_rse": RSES[1],
         }
+
+    def _communities_spec(self) -> dict[str, Any]:
+        configs = {}
+        for account in COMMUNITY_ACCOUNTS:
+            configs[account] = str(self.files.client_cfg(account))
+            if not self.files.client_cfg(account).exists():
+                write_client_config(
+                    self.files.client_cfg(account),
+                    self.files,
+                    self.rucio.url,
+                    account,
+                    account,
+                    new_password(),
+                )
+        return {"member": ACCOUNT, "account_cfgs": configs}
 
     def _run_admin(self, step: str, spec: dict[str, Any]) -> None:
         """Run ``jupyter_wp5.playground.<step>`` as the admin account in a child process."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..communities import AccessService
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
 from ..data.fileset import FilesetService
@@ -18,12 +19,14 @@ class Services:
     clusters: ClusterManager
     filesets: FilesetService
     events: EventHub
+    access: AccessService
 
     def close(self) -> None:
         try:
             self.events.close()
             self.clusters.shutdown()
             self.replicas.close()
+            self.access.ledger.close()
         finally:
             # The replica service shares the catalogue's Rucio connection: one close is enough.
             self.catalog.close()

@@ -4,7 +4,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ...models import ReplicaRequest, ReplicaUpdate
+from ...models import DID, ReplicaMode, ReplicaRequest, ReplicaUpdate
 from .base import Wp5Handler
 
 
@@ -22,6 +22,10 @@ class ReplicasHandler(Wp5Handler):
     async def post(self) -> None:
         request = ReplicaRequest.from_dict(self.json_body())
         progress = await self.services.replicas.request(request)
+        if progress.mode == ReplicaMode.RULE.value:
+            await self.services.access.rule_created(
+                progress.id, DID.parse(progress.did), request.rse_expression
+            )
         self.set_header("Location", url_path_join(self.request.path, progress.id))
         self.write_json(progress.to_dict(), status=201)
 
