@@ -100,13 +100,14 @@ def setup_communities(spec: dict[str, Any]) -> None:
             password=read_password(Path(cfg)),
         )
     for parts in communities(spec["member"]).values():
-        for account in parts["stewards"] + parts["accounts"]:
+        stewards, accounts = parts.get("stewards", []), parts.get("accounts", [])
+        for account in stewards + accounts:
             for rse in parts["rses"]:
                 retry(client.set_local_account_limit, account, rse, QUOTA)
-        for scope in parts["scopes"]:
-            for account in parts["stewards"]:
+        for scope in parts.get("scopes", []):
+            for account in stewards:
                 create(client.add_account_attribute, account, SCOPE_ATTRIBUTE + scope, "steward")
-            for account in parts["accounts"]:
+            for account in accounts:
                 create(client.add_account_attribute, account, SCOPE_ATTRIBUTE + scope, "member")
 
 

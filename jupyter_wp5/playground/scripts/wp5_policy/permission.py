@@ -30,7 +30,7 @@ from rucio.common.exception import RuleNotFound
 from rucio.common.types import InternalScope
 from rucio.core.account import has_account_attribute
 from rucio.core.did import list_all_parent_dids
-from rucio.core.permission import PermissionResult, generic
+from rucio.core.permission import generic
 from rucio.core.rse_expression_parser import parse_expression
 from rucio.core.rule import get_rule
 from rucio.db.sqla import models
@@ -38,6 +38,7 @@ from sqlalchemy import select
 
 if TYPE_CHECKING:
     from rucio.common.types import InternalAccount
+    from rucio.core.permission import PermissionResult
     from sqlalchemy.orm import Session
 
 # What an owner may change on an own rule through update_replication_rule: its lifetime, and
@@ -53,6 +54,13 @@ DECISIONS = {"pending": {"granted", "denied"}, "granted": {"revoked"}}
 # What a decision may change in a request record; everything else is the requester's.
 DECIDED_FIELDS = frozenset({"status", "steward", "expires", "rses", "decided"})
 _READ_ACTIONS = frozenset({"config_get", "config_items", "config_has_option", "config_has_section"})
+
+
+def _refuse(message: str) -> "PermissionResult":
+    # Imported here: Rucio imports this module while rucio.core.permission is half-initialised.
+    from rucio.core.permission import PermissionResult
+
+    return PermissionResult(False, message)
 
 
 def _name(value: Any) -> str:
@@ -120,7 +128,7 @@ def _live_grant(issuer: str, dids: set[str], session: "Session") -> dict[str, An
 
 def _check_rule(
     issuer: "InternalAccount", kwargs: dict[str, Any], session: "Session"
-) -> PermissionResult | None:
+) -> "PermissionResult | None":
     """A refusal when the rule touches a protected scope without a usable grant, else None."""
     account = _name(issuer)
     for did in kwargs.get("dids") or []:
@@ -135,8 +143,7 @@ def _check_rule(
         grant = _live_grant(account, covering, session)
         stewards = ", ".join(sorted(a for a, r in roles.items() if r == STEWARD)) or "none"
         if grant is None:
-            return PermissionResult(
-                False,
+            return _refuse(
                 f"no access grant for account {account} on {scope}:{name}: scope {scope} "
                 f"belongs to a community; ask its steward ({stewards}) for access",
             )
@@ -146,16 +153,14 @@ def _check_rule(
                 r["rse"] for r in parse_expression(kwargs["rse_expression"], session=session)
             }
             if not targets <= set(allowed):
-                return PermissionResult(
-                    False,
+                return _refuse(
                     f"access grant {grant['id']} on {grant['did']} allows copies only at "
                     f"{', '.join(allowed)}",
                 )
         left = int((_expiry(grant) - dt.datetime.now(dt.UTC)).total_seconds())
         lifetime = kwargs.get("lifetime")
         if lifetime is None or int(lifetime) > left:
-            return PermissionResult(
-                False,
+            return _refuse(
                 f"access grant {grant['id']} on {grant['did']} ends at {grant['expires']}: "
                 f"give the rule a lifetime of at most {left} seconds",
             )
@@ -196,7 +201,7 @@ def _stewards_rule(issuer: "InternalAccount", rule_id: str, session: "Session") 
 
 def has_permission(
     issuer: "InternalAccount", action: str, kwargs: dict[str, Any], session: "Session"
-) -> bool | PermissionResult:
+) -> "bool | PermissionResult":
     """The generic decision, with the owners' and the communities' changes above."""
     if action == "add_rule" and not _is_admin(issuer, session):
         refusal = _check_rule(issuer, kwargs, session)
