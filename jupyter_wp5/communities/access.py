@@ -267,8 +267,8 @@ class AccessService(LoggingConfigurable):
             rules = client.list_replication_rules({"account": record.requester, "scope": scope})
             doomed = [r["id"] for r in rules if r["name"] in names]
             for rule_id in doomed:
-                # A delete would keep the copy for another hour; a lifetime of 1 s ends it now.
-                client.update_replication_rule(rule_id, {"lifetime": 1})
+                # A delete would keep the copy for another hour; this ends rule and copy now.
+                client.update_replication_rule(rule_id, {"lifetime": 1, "purge_replicas": True})
             return doomed
 
         try:

@@ -216,5 +216,6 @@ async def test_bad_grants_are_refused_and_change_nothing(jp_fetch, steward, expi
 async def test_the_playground_user_is_an_inaf_member_and_needs_no_grant(playground):
     member = RucioConnection(rucio_config=str(playground.rucio_config)).new_client()
     scope, name = DATASET.split(":")
-    rule_id = member.add_replication_rule([{"scope": scope, "name": name}], 1, "SITE-B")[0]
+    # At the origin, where the files are: Rucio admits the rule and no copy is made.
+    rule_id = member.add_replication_rule([{"scope": scope, "name": name}], 1, "SITE-A")[0]
     discard(admin_client(playground), rule_id)

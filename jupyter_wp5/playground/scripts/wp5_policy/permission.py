@@ -48,8 +48,8 @@ OWNER_UPDATES = frozenset({"lifetime", "boost_rule"})
 SECTION = "wp5_access"
 SCOPE_ATTRIBUTE = "wp5.scope."
 STEWARD = "steward"
-# What a steward may change on any rule on their scope's data: end it now.
-STEWARD_UPDATES = frozenset({"lifetime"})
+# What a steward may change on any rule on their scope's data: end it now, copies included.
+STEWARD_UPDATES = frozenset({"lifetime", "purge_replicas"})
 DECISIONS = {"pending": {"granted", "denied"}, "granted": {"revoked"}}
 # What a decision may change in a request record; everything else is the requester's.
 DECIDED_FIELDS = frozenset({"status", "steward", "expires", "rses", "decided"})
