@@ -209,6 +209,35 @@ class AccessService(LoggingConfigurable):
             **extra,
         )
 
+    async def check_download(self, did: DID) -> None:
+        """Refuse (403, naming the missing grant) a download of a community's data without a
+        live grant that allows downloads (one not limited to storage elements).
+
+        Rucio's permission layer does not see reads from storage, so this check is ours alone;
+        rules, which Rucio does see, are refused by Rucio itself.
+        """
+        owner = self.communities.owner_of(did.scope)
+        me = await self.account()
+        if owner is None or me in owner.members:
+            return
+        parents = await self.connection.run(lambda c: list(c.list_parent_dids(did.scope, did.name)))
+        covering = {str(did)} | {f"{p['scope']}:{p['name']}" for p in parents}
+        grants = [
+            r
+            for r in (await self._records()).values()
+            if r.requester == me and r.did in covering and r.live()
+        ]
+        if not grants:
+            raise Forbidden(
+                f"no access grant for account {me} on {did}: scope {did.scope} belongs to "
+                f"community {owner.name}; ask its steward ({', '.join(owner.stewards)}) for access"
+            )
+        if all(g.rses for g in grants):
+            raise Forbidden(
+                f"access grant {grants[0].id} on {grants[0].did} allows copies only at "
+                f"{', '.join(grants[0].rses)}, not downloads"
+            )
+
     # -- helpers ---------------------------------------------------------------------------
 
     async def _close(

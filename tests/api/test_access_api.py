@@ -42,10 +42,12 @@ def _in(hours: float) -> str:
 
 
 @pytest.fixture
-def jp_server_config(playground) -> Config:
+def jp_server_config(playground, tmp_path) -> Config:
     return Config(
         {
             "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
+            "DownloadManager": {"scratch_dir": str(tmp_path / "scratch")},
+            "RequestStore": {"path": str(tmp_path / "requests.sqlite")},
             "RucioConnection": {"rucio_config": _cfg(playground, LEONARDO_USER), "timeout": 20.0},
             **community_config(playground.account),
             "AccessLedger": {"url": playground.ledger.url, "token": playground.ledger.token()},
@@ -140,6 +142,10 @@ async def test_refused_then_granted_then_refused_after_revoke(jp_fetch, playgrou
     assert entries[0]["purpose_hmac"] == request["purpose_hmac"]
     assert entries[1]["grantee"] == LEONARDO_USER and entries[1]["rses"] == ["SITE-C"]
     assert "reason_hmac" in entries[2]
+    between = LedgerClient(playground.ledger.url).entries(events[1] + 1, events[2])
+    (rule_entry,) = [e for e in between if e.get("rule_id") == made["id"]]
+    assert rule_entry["event"] == "rule_created" and rule_entry["request_id"] == request["id"]
+    assert rule_entry["account"] == LEONARDO_USER and rule_entry["rse"] == "SITE-C"
 
 
 async def test_a_leonardo_user_can_never_grant(jp_fetch, playground, steward):
@@ -170,6 +176,23 @@ async def test_a_leonardo_user_can_never_grant(jp_fetch, playground, steward):
     assert _receipt_of(playground, denied.ledger_index)["event"] == "deny"
     with pytest.raises(Conflict, match="denied"):
         await steward.grant(request_id, _in(1))
+
+
+async def test_downloads_need_a_grant_that_allows_them(jp_fetch, steward, tmp_path):
+    """Rucio does not see reads from storage, so this refusal is the access service's."""
+    download = {"did": DATASET, "mode": "download"}
+    status, body = await call(jp_fetch, "POST", "replicas", download)
+    assert status == 403 and "no access grant" in body["message"], body
+    status, asked = await call(
+        jp_fetch, "POST", "access/requests", {"did": DATASET, "purpose": "p"}
+    )
+    await steward.grant(asked["request"]["id"], _in(1), ["SITE-C"])
+    try:
+        status, body = await call(jp_fetch, "POST", "replicas", download)
+        assert status == 403 and "not downloads" in body["message"], body
+    finally:
+        await steward.revoke(asked["request"]["id"])
+    assert not (tmp_path / "scratch").exists() or not any((tmp_path / "scratch").rglob("*.parquet"))
 
 
 @pytest.mark.parametrize(

@@ -165,3 +165,34 @@ def test_gateway_flag_gives_lab_gateway_profiles(root: Path, first_run: Run) -> 
     while any(_alive(p) for p in run.pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [p for p in run.pids if _alive(p)] == []
+
+
+def test_lab_gets_the_communities_and_keeps_the_ledger_token_private(
+    root: Path, first_run: Run
+) -> None:
+    """The playground's JupyterLab serves INAF and Leonardo, and holds the ledger's append token
+    only in a 0600 config file: not in its command line or environment (kernels inherit that)."""
+    token = "t" * 32
+
+    def look(output: str) -> tuple[dict, list[tuple[list[str], dict[str, str]]]]:
+        (lab_line,) = [line for line in output.splitlines() if "JupyterLab:" in line]
+        base = lab_line.split()[1].split("/lab?")[0]
+        req = urllib.request.Request(
+            f"{base}/wp5/api/access/communities", headers={"Authorization": f"token {token}"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            communities = {c["name"]: c for c in json.loads(resp.read())["items"]}
+        procs = psutil.Process(os.getpid()).children(recursive=True)
+        return communities, [(p.cmdline(), p.environ()) for p in procs if _alive(p.pid)]
+
+    run = _run_playground(root, "--token", token, lab=True, during=look)
+    assert run.returncode == 0, run.output
+    communities, processes = run.seen
+    assert communities["inaf"]["scopes"] == ["space"]
+    assert communities["inaf"]["stewards"] == ["inaf-steward"]
+    assert communities["leonardo"]["rses"] == ["SITE-C"]
+    secret = (root / "ledger" / "keys" / "append.token").read_text().strip()
+    config = root / "lab-state" / "wp5_config.json"
+    assert config.stat().st_mode & 0o777 == 0o600 and secret in config.read_text()
+    for cmdline, environ in processes:
+        assert secret not in " ".join(cmdline) and secret not in json.dumps(environ)

@@ -4,7 +4,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ...models import DID, ReplicaMode, ReplicaRequest, ReplicaUpdate
+from ...models import ReplicaMode, ReplicaRequest, ReplicaUpdate
 from .base import Wp5Handler
 
 
@@ -21,10 +21,13 @@ class ReplicasHandler(Wp5Handler):
     @authorized
     async def post(self) -> None:
         request = ReplicaRequest.from_dict(self.json_body())
+        if request.mode is ReplicaMode.DOWNLOAD:
+            # Rucio cannot see reads from storage: the grant check for downloads is ours.
+            await self.services.access.check_download(request.did)
         progress = await self.services.replicas.request(request)
         if progress.mode == ReplicaMode.RULE.value:
             await self.services.access.rule_created(
-                progress.id, DID.parse(progress.did), request.rse_expression
+                progress.id, request.did, request.rse_expression
             )
         self.set_header("Location", url_path_join(self.request.path, progress.id))
         self.write_json(progress.to_dict(), status=201)
