@@ -33,22 +33,13 @@ def bootstrap(spec: dict[str, Any]) -> None:
     """
     from rucio.client import Client
 
-    from .rucio_calls import create, retry
+    from .rucio_calls import add_user_account, create, retry
 
     client = Client()
     account = spec["account"]
     password = read_password(Path(spec["account_cfg"]))
 
-    create(client.add_account, account, "USER", f"{account}@localhost")
-    create(
-        client.add_identity,
-        account=account,
-        identity=account,
-        authtype="USERPASS",
-        email=f"{account}@localhost",
-        default=True,
-        password=password,
-    )
+    add_user_account(client, account, password)
     for scope in spec["scopes"]:
         create(client.add_scope, account, scope)
 

@@ -85,20 +85,12 @@ def setup_communities(spec: dict[str, Any]) -> None:
     """
     from rucio.client import Client
 
-    from .rucio_calls import create, retry
+    from .rucio_calls import add_user_account, create, retry
 
     client = Client()
     for account, cfg in spec["account_cfgs"].items():
-        create(client.add_account, account, "USER", f"{account}@localhost")
-        create(
-            client.add_identity,
-            account=account,
-            identity=account,
-            authtype="USERPASS",
-            email=f"{account}@localhost",
-            default=True,
-            password=read_password(Path(cfg)),
-        )
+        add_user_account(client, account, read_password(Path(cfg)))
+        create(client.add_scope, account, f"user.{account}")
     for parts in communities(spec["member"]).values():
         stewards, accounts = parts.get("stewards", []), parts.get("accounts", [])
         for account in stewards + accounts:

@@ -178,6 +178,21 @@ async def test_a_leonardo_user_can_never_grant(jp_fetch, playground, steward):
         await steward.grant(request_id, _in(1))
 
 
+def test_community_data_cannot_be_wrapped_into_an_own_collection(playground):
+    """A rule on one's own container holding INAF's dataset would copy it without a grant:
+    Rucio refuses the attachment."""
+    from rucio.common.exception import AccessDenied
+
+    user = RucioConnection(rucio_config=_cfg(playground, LEONARDO_USER)).new_client()
+    own = f"user.{LEONARDO_USER}"
+    name = f"wrap-{time.time_ns()}"
+    user.add_container(own, name)
+    scope, dataset = DATASET.split(":")
+    with pytest.raises(AccessDenied, match="may not attach"):
+        user.attach_dids(own, name, [{"scope": scope, "name": dataset}])
+    assert list(user.list_content(own, name)) == []
+
+
 async def test_downloads_need_a_grant_that_allows_them(jp_fetch, steward, tmp_path):
     """Rucio does not see reads from storage, so this refusal is the access service's."""
     download = {"did": DATASET, "mode": "download"}

@@ -15,6 +15,8 @@ holds the attribute ``wp5.scope.<scope>`` (value ``steward`` or ``member``). The
   hashes only). An account may add its own ``pending`` request; only a steward of the DID's scope
   may decide one (``granted``/``denied``) or revoke a grant, and then only its status, expiry and
   storage elements change;
+- no account outside the community may attach the scope's data to a collection of another scope
+  (a rule on that collection would otherwise copy the data without a grant);
 - a steward may delete any rule on a DID of their scope, or set its lifetime (so a revoke ends
   the copies made under the grant at once).
 
@@ -167,6 +169,28 @@ def _check_rule(
     return None
 
 
+def _check_attach(
+    issuer: "InternalAccount", kwargs: dict[str, Any], session: "Session"
+) -> "PermissionResult | None":
+    """A refusal when a non-member attaches a protected scope's data to a collection outside
+    that scope (a rule on that collection would copy the data without a grant)."""
+    account = _name(issuer)
+    attachments = kwargs.get("attachments") or [
+        {**kwargs["attachment"], "scope": kwargs["scope"], "name": kwargs["name"]}
+    ]
+    for attachment in attachments:
+        parent = f"{_name(attachment['scope'])}:{attachment['name']}"
+        for child in attachment.get("dids") or []:
+            scope = _name(child["scope"])
+            roles = {} if scope == _name(attachment["scope"]) else _roles(scope, session)
+            if roles and account not in roles:
+                return _refuse(
+                    f"scope {scope} belongs to a community: account {account} may not attach "
+                    f"{scope}:{child['name']} to {parent}"
+                )
+    return None
+
+
 def _may_write_record(
     issuer: "InternalAccount", kwargs: dict[str, Any], session: "Session"
 ) -> bool:
@@ -199,12 +223,20 @@ def _stewards_rule(issuer: "InternalAccount", rule_id: str, session: "Session") 
     return _roles(scope, session).get(_name(issuer)) == STEWARD
 
 
+_COMMUNITY_CHECKS = {
+    "add_rule": _check_rule,
+    "attach_dids": _check_attach,
+    "attach_dids_to_dids": _check_attach,
+}
+
+
 def has_permission(
     issuer: "InternalAccount", action: str, kwargs: dict[str, Any], session: "Session"
 ) -> "bool | PermissionResult":
     """The generic decision, with the owners' and the communities' changes above."""
-    if action == "add_rule" and not _is_admin(issuer, session):
-        refusal = _check_rule(issuer, kwargs, session)
+    check = _COMMUNITY_CHECKS.get(action)
+    if check is not None and not _is_admin(issuer, session):
+        refusal = check(issuer, kwargs, session)
         if refusal is not None:
             return refusal
     if kwargs.get("section") == SECTION:
