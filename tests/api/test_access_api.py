@@ -9,6 +9,7 @@ receipt that verifies offline.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -176,6 +177,26 @@ async def test_a_leonardo_user_can_never_grant(jp_fetch, playground, steward):
     assert _receipt_of(playground, denied.ledger_index)["event"] == "deny"
     with pytest.raises(Conflict, match="denied"):
         await steward.grant(request_id, _in(1))
+
+
+async def test_an_expired_grant_admits_nothing_and_its_rules_end(jp_fetch, playground, steward):
+    admin = admin_client(playground)
+    status, asked = await call(
+        jp_fetch, "POST", "access/requests", {"did": DATASET, "purpose": "p"}
+    )
+    request_id = asked["request"]["id"]
+    expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=8)
+    await steward.grant(request_id, expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    copy = {"did": DATASET, "rse_expression": "SITE-C", "lifetime": "5"}
+    status, made = await call(jp_fetch, "POST", "replicas", copy)
+    assert status == 201, made
+    # Wait for the expiry itself (not a timing assertion: the grant is defined by this time).
+    await asyncio.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 1)
+    status, body = await call(jp_fetch, "POST", "replicas", copy)
+    assert status == 403 and "no access grant" in body["message"], body
+    status, mine = await call(jp_fetch, "GET", f"access/requests/{request_id}")
+    assert mine["status"] == "expired"
+    _wait_gone(admin, made["id"])
 
 
 def test_community_data_cannot_be_wrapped_into_an_own_collection(playground):
