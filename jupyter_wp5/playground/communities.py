@@ -63,12 +63,13 @@ def community_config(member: str) -> dict[str, Any]:
 
 
 def write_lab_config(path: Path, member: str, ledger: Any = None) -> Path:
-    """Write the playground's JupyterLab configuration: the communities, and the ledger's URL and
-    append token when ``ledger`` (a LedgerInfo) is given. Mode 0600 and passed as ``--config``:
-    the token is in no environment (kernels inherit the server's) and no command line."""
+    """Write the playground's JupyterLab configuration, passed as ``--config``: the communities,
+    and the ledger's URL and append-token file when ``ledger`` (a LedgerInfo) is given. The token
+    itself stays in its 0600 file: in no environment (kernels inherit the server's), command
+    line or configuration."""
     config = community_config(member)
     if ledger is not None:
-        config["AccessLedger"] = {"url": ledger.url, "token": ledger.token()}
+        config["AccessLedger"] = {"url": ledger.url, "token_file": str(ledger.token_file)}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:

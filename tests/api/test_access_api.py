@@ -51,7 +51,10 @@ def jp_server_config(playground, tmp_path) -> Config:
             "RequestStore": {"path": str(tmp_path / "requests.sqlite")},
             "RucioConnection": {"rucio_config": _cfg(playground, LEONARDO_USER), "timeout": 20.0},
             **community_config(playground.account),
-            "AccessLedger": {"url": playground.ledger.url, "token": playground.ledger.token()},
+            "AccessLedger": {
+                "url": playground.ledger.url,
+                "token_file": str(playground.ledger.token_file),
+            },
         }
     )
 
@@ -61,7 +64,7 @@ def steward(playground):
     service = AccessService(
         RucioConnection(rucio_config=_cfg(playground, STEWARD), timeout=20.0),
         Communities(config=Config(community_config(playground.account))),
-        AccessLedger(url=playground.ledger.url, token=playground.ledger.token()),
+        AccessLedger(url=playground.ledger.url, token_file=str(playground.ledger.token_file)),
     )
     yield service
     service.ledger.close()

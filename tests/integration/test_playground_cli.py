@@ -170,8 +170,9 @@ def test_gateway_flag_gives_lab_gateway_profiles(root: Path, first_run: Run) -> 
 def test_lab_gets_the_communities_and_keeps_the_ledger_token_private(
     root: Path, first_run: Run
 ) -> None:
-    """The playground's JupyterLab serves INAF and Leonardo, and holds the ledger's append token
-    only in a 0600 config file: not in its command line or environment (kernels inherit that)."""
+    """The playground's JupyterLab serves INAF and Leonardo, and reads the ledger's append token
+    from its 0600 file: the token is not in its command line, environment (kernels inherit that)
+    or configuration (logged at debug level)."""
     token = "t" * 32
 
     def look(output: str) -> tuple[dict, list[tuple[list[str], dict[str, str]]]]:
@@ -193,6 +194,7 @@ def test_lab_gets_the_communities_and_keeps_the_ledger_token_private(
     assert communities["leonardo"]["rses"] == ["SITE-C"]
     secret = (root / "ledger" / "keys" / "append.token").read_text().strip()
     config = root / "lab-state" / "wp5_config.json"
-    assert config.stat().st_mode & 0o777 == 0o600 and secret in config.read_text()
+    assert config.stat().st_mode & 0o777 == 0o600 and secret not in config.read_text()
+    assert json.loads(config.read_text())["AccessLedger"]["token_file"].endswith("append.token")
     for cmdline, environ in processes:
         assert secret not in " ".join(cmdline) and secret not in json.dumps(environ)
