@@ -45,6 +45,7 @@ class PlaygroundApp(JupyterApp):
     jupyter wp5 playground --fresh --port 8890
     jupyter wp5 playground --no-lab --root /tmp/wp5
     jupyter wp5 playground --gateway
+    jupyter wp5 playground --users alice,bob
     """
 
     fresh = Bool(False, config=True, help="Remove the previous playground state first.")
@@ -69,6 +70,13 @@ class PlaygroundApp(JupyterApp):
         help="Also run a dask-gateway server (cpu, gpu, arm profiles; its gpu and arm workers are "
         "x86 processes tagged GPU=1 / ARM=1 for routing) and let JupyterLab's profiles use it.",
     )
+    users = Unicode(
+        "",
+        config=True,
+        help="Comma-separated user names; each gets a Rucio account, userpass identity, scope "
+        "user.<name> and quota of their own, and a client rucio.cfg under the state directory "
+        "(for a JupyterHub in front of the playground: docs/admin-guide.md).",
+    )
     events = Integer(
         5000, config=True, help="Events per seeded NanoAOD file (used on the first start only)."
     )
@@ -92,6 +100,7 @@ class PlaygroundApp(JupyterApp):
         "port": "PlaygroundApp.port",
         "token": "PlaygroundApp.token",
         "events": "PlaygroundApp.events",
+        "users": "PlaygroundApp.users",
     }
 
     def start(self) -> None:
@@ -106,6 +115,7 @@ class PlaygroundApp(JupyterApp):
             events_per_file=self.events,
             use_xrootd=self.xrootd,
             gateway=self.gateway,
+            users=[name.strip() for name in self.users.split(",") if name.strip()],
         )
         code = 0
         try:
@@ -221,6 +231,7 @@ class PlaygroundApp(JupyterApp):
                 if info.gateway is not None
                 else []
             ),
+            *(f"  User {name}: rucio.cfg {path}" for name, path in info.users.items()),
             *(
                 [
                     f"  Ledger:        {info.ledger.url}  (witnesses: "

@@ -22,8 +22,10 @@ from ..models import (
     EngineStatus,
     FileEntry,
     FilePage,
+    FileReplicaState,
     InvalidRequest,
     NotFound,
+    ReplicaState,
     RuleSummary,
     SearchPage,
     SearchQuery,
@@ -31,7 +33,7 @@ from ..models import (
     StorageElement,
     Wp5Error,
 )
-from .rucio_connection import RucioConnection
+from .rucio_connection import RucioConnection, state_name
 
 T = TypeVar("T")
 
@@ -202,10 +204,11 @@ def _describe(client: Any, did: DID) -> DatasetDetails:
 
 def _file_copies(client: Any, did: DID, size: int) -> list[SiteCopy]:
     states = _replica_states(client, [{"scope": did.scope, "name": did.name}], None)
-    return [
-        SiteCopy(rse, int(state == "AVAILABLE"), 1, size if state == "AVAILABLE" else 0, size)
-        for rse, state in states.get((did.scope, did.name), {}).items()
-    ]
+    copies = []
+    for rse, state in states.get((did.scope, did.name), {}).items():
+        available = state is FileReplicaState.AVAILABLE
+        copies.append(SiteCopy(rse, int(available), 1, size if available else 0, size))
+    return copies
 
 
 def _collection_copies(client: Any, did: DID, kind: str) -> list[SiteCopy]:
@@ -237,22 +240,20 @@ def datasets_in(client: Any, container: DID) -> list[DID]:
 
 def _replica_states(
     client: Any, files: list[dict[str, Any]], rse: str | None
-) -> dict[tuple[str, str], dict[str, str]]:
-    result: dict[tuple[str, str], dict[str, str]] = {}
+) -> dict[tuple[str, str], dict[str, FileReplicaState]]:
+    result: dict[tuple[str, str], dict[str, FileReplicaState]] = {}
     for start in range(0, len(files), _REPLICA_BATCH):
         batch = [
             {"scope": f["scope"], "name": f["name"]} for f in files[start : start + _REPLICA_BATCH]
         ]
         for rep in client.list_replicas(batch, all_states=True, ignore_availability=True):
-            states = {k: _state(v) for k, v in (rep.get("states") or {}).items()}
+            states = {
+                k: FileReplicaState(state_name(v)) for k, v in (rep.get("states") or {}).items()
+            }
             if rse:
                 states = {k: v for k, v in states.items() if k == rse}
             result[(rep["scope"], rep["name"])] = states
     return result
-
-
-def _state(raw: Any) -> str:
-    return str(raw).upper().removeprefix("REPLICASTATE.")
 
 
 def _rule(r: dict[str, Any]) -> RuleSummary:
@@ -260,7 +261,7 @@ def _rule(r: dict[str, Any]) -> RuleSummary:
         id=r["id"],
         account=r.get("account", ""),
         rse_expression=r.get("rse_expression", ""),
-        state=_state(r.get("state", "")).removeprefix("RULESTATE."),
+        state=ReplicaState(state_name(r.get("state", ""))),
         copies=r.get("copies", 1),
         locks_ok=r.get("locks_ok_cnt", 0),
         locks_replicating=r.get("locks_replicating_cnt", 0),

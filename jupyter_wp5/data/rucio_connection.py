@@ -81,6 +81,12 @@ def translate_rucio_error(exc: BaseException, host: str | None) -> Wp5Error:
     return Wp5Error(f"Unexpected error talking to Rucio: {type(exc).__name__}: {exc}")
 
 
+def state_name(raw: Any) -> str:
+    """A Rucio state (an enum such as ``RuleState.OK``, or its name) as its upper-case name,
+    the value of our matching state enum."""
+    return str(raw).upper().rsplit(".", 1)[-1]
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     # RucioException prefixes its messages with a generic sentence; the details follow it.

@@ -6,7 +6,8 @@ has a user with no rights on ``space`` and its own storage element, SITE-C.
 
 In Rucio the roles are account attributes ``wp5.scope.<scope>`` = ``steward`` | ``member``, which
 the policy package reads (scripts/wp5_policy/permission.py). The admin part runs as ``root`` in a
-child process, like bootstrap.py; every step tolerates "already exists".
+child process, like bootstrap.py, after ``Facility.add_users`` made the accounts (each with a
+``user.<account>`` scope); every step tolerates "already exists".
 
 Usage: ``python -m jupyter_wp5.playground.communities SPEC.json``
 """
@@ -18,8 +19,6 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
-
-from .rucio_config import read_password
 
 __all__ = [
     "ACCOUNTS",
@@ -79,25 +78,22 @@ def write_lab_config(path: Path, member: str, ledger: Any = None) -> Path:
 
 
 def setup_communities(spec: dict[str, Any]) -> None:
-    """Create the community accounts, their roles and quotas in Rucio.
+    """Give the community accounts (made by ``Facility.add_users``) their roles in Rucio and a
+    quota at each of their community's storage elements.
 
-    ``spec`` keys: ``member`` (the playground's account), ``account_cfgs`` (account -> its client
-    config, for the password).
+    ``spec`` keys: ``member`` (the playground's own account, an INAF member).
     """
     from rucio.client import Client
 
-    from .rucio_calls import add_user_account, create, retry
+    from .rucio_calls import create, retry
 
     client = Client()
-    for account, cfg in spec["account_cfgs"].items():
-        add_user_account(client, account, read_password(Path(cfg)))
-        create(client.add_scope, account, f"user.{account}")
-    for parts in communities(spec["member"]).values():
-        stewards, accounts = parts.get("stewards", []), parts.get("accounts", [])
-        for account in stewards + accounts:
-            for rse in parts["rses"]:
+    for community in communities(spec["member"]).values():
+        stewards, accounts = community.get("stewards", []), community["accounts"]
+        for account in set(stewards + accounts) & set(ACCOUNTS):
+            for rse in community["rses"]:
                 retry(client.set_local_account_limit, account, rse, QUOTA)
-        for scope in parts.get("scopes", []):
+        for scope in community.get("scopes", []):
             for account in stewards:
                 create(client.add_account_attribute, account, SCOPE_ATTRIBUTE + scope, "steward")
             for account in accounts:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -42,6 +44,8 @@ GB = 1000**3
 # it (with the default 5000 events per file, datasets are 0.3 to 0.5 MB).
 QUOTAS = {"SITE-A": 50 * GB, "SITE-B": 50 * GB, "SITE-C": 100 * 1000}
 ADMIN_QUOTA = 1000 * GB
+# Names of the users --users adds: each becomes a Rucio account and a scope user.<name>.
+_USER_RE = re.compile(r"^[a-z][a-z0-9_-]{0,19}$")
 # 2: the server's rucio.cfg selects the owners' policy package and turns multi-hop off; a
 # playground made before is set up again on its next start.
 STATE_VERSION = 2
@@ -61,6 +65,7 @@ _OWNED = (
     "pids.json",
     "bootstrap-spec.json",
     "seed-spec.json",
+    "users-spec.json",
 )
 
 
@@ -90,6 +95,9 @@ class Facility:
         Also run a dask-gateway server with cpu, gpu and arm profiles (see
         :mod:`jupyter_wp5.playground.gateway`: its gpu and arm workers are x86 processes tagged
         ``GPU=1`` / ``ARM=1`` for routing, not real hardware). New ports and password each start.
+    users:
+        Named users, each with a Rucio account, userpass identity, scope ``user.<name>`` and
+        quotas of their own (see :meth:`add_users`), made on every start if missing.
     ledger:
         Also run the access ledger: its log and the INAF and Leonardo witnesses (see
         :mod:`jupyter_wp5.playground.ledger`). Keys and entries are kept under ``root/ledger``.
@@ -105,6 +113,7 @@ class Facility:
         files_per_dataset: int = 2,
         use_xrootd: bool | None = None,
         gateway: bool = False,
+        users: Iterable[str] = (),
         ledger: bool = True,
     ) -> None:
         self.root = Path(root or default_root()).expanduser().resolve()
@@ -112,6 +121,7 @@ class Facility:
         self.events_per_file = events_per_file
         self.files_per_dataset = files_per_dataset
         self.use_xrootd = use_xrootd
+        self.users = list(users)
         self.files = RucioFiles(self.root / "rucio")
         self.processes = ProcessRegistry(self.root / "pids.json", self.root / "logs")
         self.storage: list[StorageElement] = []
@@ -146,6 +156,38 @@ class Facility:
     def start_storage(self, rse: str) -> None:
         """Bring a storage element taken offline by :meth:`stop_storage` back."""
         self._storage_element(rse).start(self.processes)
+
+    def add_users(self, names: Iterable[str]) -> dict[str, Path]:
+        """Give each named user a Rucio account of that name, a userpass identity, a scope
+        ``user.<name>`` and the ordinary account's quotas; return each user's client rucio.cfg
+        (0600, under the playground's root; the password is only there). Users made before keep
+        their password. Needs a started facility."""
+        wanted = list(dict.fromkeys(names))
+        for name in wanted:
+            if not _USER_RE.match(name) or name in (ACCOUNT, "root"):
+                raise ValueError(
+                    f"'{name}' cannot be a playground user: use lower-case letters, digits, '_' "
+                    f"and '-' (at most 20), and neither '{ACCOUNT}' nor 'root'"
+                )
+        for name in wanted:
+            cfg = self.files.client_cfg(name)
+            if not cfg.exists():
+                write_client_config(cfg, self.files, self.rucio.url, name, name, new_password())
+        self._run_admin(
+            "users",
+            {
+                "users": [
+                    {"account": name, "cfg": str(self.files.client_cfg(name))} for name in wanted
+                ],
+                "quotas": QUOTAS,
+            },
+        )
+        state = self._load_state()
+        state["users"] = sorted({*state.get("users", []), *wanted})
+        self._save_state(state)
+        if self.info is not None:
+            self.info.users.update({name: self.files.client_cfg(name) for name in wanted})
+        return {name: self.files.client_cfg(name) for name in wanted}
 
     def _storage_element(self, rse: str) -> StorageElement:
         for element in self.storage:
@@ -239,9 +281,15 @@ class Facility:
             self._save_state(state)
         if not state.get("communities"):
             # Its own step, so that a playground seeded before communities existed gains them.
-            self._run_admin("communities", self._communities_spec())
+            self.add_users(COMMUNITY_ACCOUNTS)
+            self._run_admin("communities", {"member": ACCOUNT})
+            state = self._load_state()
             state["communities"] = True
             self._save_state(state)
+
+        if self.users:
+            self.add_users(self.users)
+            state = self._load_state()
 
         # After seeding: the seed's own writes then never compete with the daemons' for SQLite.
         self._transfers = TransferDaemons(self._rucio, self.processes)
@@ -351,21 +399,6 @@ class Facility:
             "second_copy_rse": RSES[1],
         }
 
-    def _communities_spec(self) -> dict[str, Any]:
-        configs = {}
-        for account in COMMUNITY_ACCOUNTS:
-            configs[account] = str(self.files.client_cfg(account))
-            if not self.files.client_cfg(account).exists():
-                write_client_config(
-                    self.files.client_cfg(account),
-                    self.files,
-                    self.rucio.url,
-                    account,
-                    account,
-                    new_password(),
-                )
-        return {"member": ACCOUNT, "account_cfgs": configs}
-
     def _run_admin(self, step: str, spec: dict[str, Any]) -> None:
         """Run ``jupyter_wp5.playground.<step>`` as the admin account in a child process."""
         spec_path = self.root / f"{step}-spec.json"
@@ -405,4 +438,5 @@ class Facility:
             quotas={rse: QUOTAS[rse] for rse in RSES},
             uses_xrootd=bool(state["use_xrootd"]),
             gateway=gateway,
+            users={name: self.files.client_cfg(name) for name in state.get("users", [])},
         )

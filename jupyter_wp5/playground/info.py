@@ -120,6 +120,8 @@ class FacilityInfo:
     containers: dict[str, list[str]] = field(default_factory=dict)  # container DID -> dataset DIDs
     uses_xrootd: bool = False
     quotas: dict[str, int] = field(default_factory=dict)  # rse -> the account's quota in bytes
+    # Named users (Facility(users=...), --users): user -> that account's client rucio.cfg.
+    users: dict[str, Path] = field(default_factory=dict)
     # The dask-gateway of this run (Facility(gateway=True)); not written to facility.json, since
     # it gets new ports and a new password on every start.
     gateway: GatewayInfo | None = None
@@ -146,6 +148,7 @@ class FacilityInfo:
             "containers": {k: list(v) for k, v in self.containers.items()},
             "uses_xrootd": self.uses_xrootd,
             "quotas": dict(self.quotas),
+            "users": {name: str(path) for name, path in self.users.items()},
             "ledger": self.ledger.to_dict() if self.ledger is not None else None,
         }
 
@@ -164,6 +167,7 @@ class FacilityInfo:
             containers={k: list(v) for k, v in data.get("containers", {}).items()},
             uses_xrootd=bool(data.get("uses_xrootd", False)),
             quotas={k: int(v) for k, v in data.get("quotas", {}).items()},
+            users={k: Path(v) for k, v in data.get("users", {}).items()},
             ledger=LedgerInfo.from_dict(data["ledger"]) if data.get("ledger") else None,
         )
 

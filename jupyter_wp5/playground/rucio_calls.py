@@ -17,7 +17,7 @@ from rucio.common.exception import (
     RucioException,
 )
 
-__all__ = ["BATCH", "add_user_account", "create", "retry"]
+__all__ = ["BATCH", "create", "retry"]
 
 T = TypeVar("T")
 
@@ -62,17 +62,3 @@ def create(call: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
     except _EXISTS:
         return False
     return True
-
-
-def add_user_account(client: Any, account: str, password: str) -> None:
-    """A USER account with a userpass identity of the same name (no-op when both exist)."""
-    create(client.add_account, account, "USER", f"{account}@localhost")
-    create(
-        client.add_identity,
-        account=account,
-        identity=account,
-        authtype="USERPASS",
-        email=f"{account}@localhost",
-        default=True,
-        password=password,
-    )

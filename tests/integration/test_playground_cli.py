@@ -198,3 +198,29 @@ def test_lab_gets_the_communities_and_keeps_the_ledger_token_private(
     assert json.loads(config.read_text())["AccessLedger"]["token_file"].endswith("append.token")
     for cmdline, environ in processes:
         assert secret not in " ".join(cmdline) and secret not in json.dumps(environ)
+
+
+def test_users_flag_gives_each_user_an_account_scope_and_quota(root: Path, first_run: Run) -> None:
+    """--users alice,bob: each logs in to Rucio as their own account with their own rucio.cfg."""
+    from jupyter_wp5.data.rucio_connection import RucioConnection
+
+    def accounts(output: str) -> dict:
+        facility = json.loads((root / "facility.json").read_text())
+        admin = RucioConnection(rucio_config=facility["root_rucio_config"]).new_client()
+        seen = {}
+        for name, cfg in facility["users"].items():
+            assert f"User {name}: rucio.cfg {cfg}" in output
+            client = RucioConnection(rucio_config=cfg).new_client()
+            limits = admin.get_local_account_limits(name)
+            seen[name] = (
+                client.whoami()["account"],
+                oct(Path(cfg).stat().st_mode & 0o777),
+                f"user.{name}" in admin.list_scopes_for_account(name),
+                limits["SITE-A"] > 0,
+            )
+        return seen
+
+    run = _run_playground(root, "--users", "alice,bob", during=accounts)
+    assert run.returncode == 0, run.output
+    assert run.seen == {n: (n, "0o600", True, True) for n in ("alice", "bob")}
+    assert "password" not in json.dumps(run.facility)

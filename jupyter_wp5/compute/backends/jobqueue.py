@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, Enum, Float, List, Unicode
 
 from ...models import ClusterSize, EngineUnavailable
-from .base import BackendStatus, ClusterBackend, ClusterHandle
+from .base import BackendStatus, ClusterBackend, ClusterHandle, wait_for_workers
 
 if TYPE_CHECKING:
     from dask_jobqueue.core import JobQueueCluster
@@ -127,13 +126,14 @@ class JobqueueBackend(ClusterBackend):
         except Exception as exc:
             raise EngineUnavailable(f"the {self.system} cluster did not start: {exc}") from None
         try:
-            self._resize(handle, size)
+            self.resize(handle, size)
         except BaseException:
             self.close(handle)
             raise
         return handle
 
-    def _resize(self, handle: JobqueueHandle, size: ClusterSize) -> None:
+    def resize(self, handle: ClusterHandle, size: ClusterSize) -> None:
+        assert isinstance(handle, JobqueueHandle)
         try:
             if size.workers is not None:
                 handle.cluster.scale(size.workers)
@@ -141,27 +141,12 @@ class JobqueueBackend(ClusterBackend):
                 handle.cluster.adapt(minimum=size.minimum or 0, maximum=size.maximum or 0)
         except Exception as exc:
             raise EngineUnavailable(f"{self.system} refused the jobs: {exc}") from None
-        # Fixed: exactly that many; adaptive: at least the minimum.
-        want = size.workers if size.workers is not None else size.minimum or 0
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            have = len(handle.workers())
-            if have == want or (size.workers is None and have >= want):
-                return
-            if time.monotonic() > deadline:
-                raise EngineUnavailable(
-                    f"{have} of {want} {self.system} worker jobs running after "
-                    f"{self.start_timeout:g} s (queued? see the batch system)"
-                )
-            time.sleep(0.2)
-
-    def scale(self, handle: ClusterHandle, workers: int) -> None:
-        assert isinstance(handle, JobqueueHandle)
-        self._resize(handle, ClusterSize(workers=workers))
-
-    def adapt(self, handle: ClusterHandle, minimum: int, maximum: int) -> None:
-        assert isinstance(handle, JobqueueHandle)
-        self._resize(handle, ClusterSize(minimum=minimum, maximum=maximum))
+        wait_for_workers(
+            lambda: len(handle.workers()),
+            size,
+            self.start_timeout,
+            f"{self.system} worker jobs running (queued? see the batch system)",
+        )
 
     def status(self, handle: ClusterHandle) -> BackendStatus:
         assert isinstance(handle, JobqueueHandle)

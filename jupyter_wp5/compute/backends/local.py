@@ -237,11 +237,13 @@ class LocalBackend(ClusterBackend):
             raise EngineUnavailable(f"the cluster refused: {answer.get('error')}")
         return answer
 
-    def scale(self, handle: ClusterHandle, workers: int) -> None:
-        self._command(handle, {"op": "scale", "n": workers})
-
-    def adapt(self, handle: ClusterHandle, minimum: int, maximum: int) -> None:
-        self._command(handle, {"op": "adapt", "minimum": minimum, "maximum": maximum})
+    def resize(self, handle: ClusterHandle, size: ClusterSize) -> None:
+        # The runner waits for the workers itself, next to its scheduler.
+        if size.workers is not None:
+            self._command(handle, {"op": "scale", "n": size.workers})
+        else:
+            bounds = {"minimum": size.minimum or 0, "maximum": size.maximum or 0}
+            self._command(handle, {"op": "adapt", **bounds})
 
     def status(self, handle: ClusterHandle) -> BackendStatus:
         assert isinstance(handle, LocalHandle)

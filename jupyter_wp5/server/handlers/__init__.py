@@ -20,7 +20,7 @@ from .rses import StorageElementsHandler
 
 _SCOPE = r"(?P<scope>[^/]+)"
 _NAME = r"(?P<name>.+?)"
-_CLUSTER = r"(?P<cluster_id>[^/]+)"
+_RECORD = r"(?P<record_id>[^/]+)"
 _REQUEST = r"(?P<request_id>[0-9a-f]+)"
 
 ROUTES = [
@@ -31,11 +31,11 @@ ROUTES = [
     (rf"datasets/{_SCOPE}/{_NAME}", DatasetHandler),
     (r"rses", StorageElementsHandler),
     (r"replicas", ReplicasHandler),
-    (r"replicas/(?P<rule_id>[^/]+)", ReplicaHandler),
+    (rf"replicas/{_RECORD}", ReplicaHandler),
     (r"events", EventsHandler),
     (r"profiles", ProfilesHandler),
     (r"clusters", ClustersHandler),
-    (rf"clusters/{_CLUSTER}", ClusterHandler),
+    (rf"clusters/{_RECORD}", ClusterHandler),
     (r"access/communities", CommunitiesHandler),
     (r"access/requests", AccessRequestsHandler),
     (rf"access/requests/{_REQUEST}", AccessRequestHandler),
