@@ -222,5 +222,7 @@ def test_users_flag_gives_each_user_an_account_scope_and_quota(root: Path, first
 
     run = _run_playground(root, "--users", "alice,bob", during=accounts)
     assert run.returncode == 0, run.output
-    assert run.seen == {n: (n, "0o600", True, True) for n in ("alice", "bob")}
+    # The communities' accounts (inaf-steward, leonardo-user) are playground users too.
+    users = ("alice", "bob", "inaf-steward", "leonardo-user")
+    assert run.seen == {n: (n, "0o600", True, True) for n in users}
     assert "password" not in json.dumps(run.facility)

@@ -194,6 +194,8 @@ def _check_attach(
 def _may_write_record(
     issuer: "InternalAccount", kwargs: dict[str, Any], session: "Session"
 ) -> bool:
+    """A new record: only the requester's own, pending. A change: only a steward of the DID's
+    scope, signing a decision the record's status allows, and changing nothing but the decision."""
     try:
         new = json.loads(kwargs["value"])
     except (TypeError, ValueError):
@@ -209,7 +211,7 @@ def _may_write_record(
         return False
     if new.get("status") not in DECISIONS.get(old.get("status"), set()):
         return False
-    if new.get("status") == "granted" and new.get("steward") != account:
+    if new.get("steward") != account:
         return False
     unchanged = set(old) | set(new)
     return all(old.get(k) == new.get(k) for k in unchanged - DECIDED_FIELDS)
