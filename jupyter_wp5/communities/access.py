@@ -190,11 +190,17 @@ class AccessService(LoggingConfigurable):
         the ledger index, or None for other data."""
         if self.communities.owner_of(did.scope) is None:
             return None
-        account = await self.account()
+        try:
+            account = await self.account()
+            records = await self._records()
+        except Wp5Error as err:
+            # The rule exists already; a failed look-up must not turn its creation into an error.
+            self.log.error("rule %s made, but not logged to the ledger: %s", rule_id, err)
+            return None
         grant = next(
             (
                 r
-                for r in (await self._records()).values()
+                for r in records.values()
                 if r.requester == account and r.did == str(did) and r.live()
             ),
             None,
@@ -217,8 +223,10 @@ class AccessService(LoggingConfigurable):
         rules, which Rucio does see, are refused by Rucio itself.
         """
         owner = self.communities.owner_of(did.scope)
+        if owner is None:
+            return
         me = await self.account()
-        if owner is None or me in owner.members:
+        if me in owner.members:
             return
         parents = await self.connection.run(lambda c: list(c.list_parent_dids(did.scope, did.name)))
         covering = {str(did)} | {f"{p['scope']}:{p['name']}" for p in parents}
