@@ -108,6 +108,10 @@ async def test_refused_then_granted_then_refused_after_revoke(jp_fetch, playgrou
     assert request["status"] == "pending" and request["requester"] == LEONARDO_USER
     assert commit_text(PURPOSE, asked["purpose_salt"])[0] == request["purpose_hmac"]
     assert PURPOSE not in json.dumps(admin.get_config(section=SECTION))
+    status, listing = await call(jp_fetch, "GET", "access/requests")
+    assert status == 200 and listing["account"] == LEONARDO_USER
+    assert listing["communities"] == ["leonardo"] and listing["stewarded"] == []
+    assert request["id"] in {r["id"] for r in listing["mine"]}
     overview = await steward.overview()
     assert request["id"] in {r["id"] for r in overview["stewarded"] if r["status"] == "pending"}
 
@@ -200,6 +204,13 @@ async def test_an_expired_grant_admits_nothing_and_its_rules_end(jp_fetch, playg
     status, mine = await call(jp_fetch, "GET", f"access/requests/{request_id}")
     assert mine["status"] == "expired"
     _wait_gone(admin, made["id"])
+
+
+async def test_the_communities_are_served_as_configured(jp_fetch):
+    status, body = await call(jp_fetch, "GET", "access/communities")
+    assert status == 200
+    by_name = {c["name"]: c for c in body["items"]}
+    assert by_name["inaf"]["scopes"] == ["space"] and by_name["leonardo"]["rses"] == ["SITE-C"]
 
 
 def test_community_data_cannot_be_wrapped_into_an_own_collection(playground):
