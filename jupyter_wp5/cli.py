@@ -152,12 +152,17 @@ class PlaygroundApp(JupyterApp):
         return 8888 if port_is_free(8888) else free_ports(1)[0]
 
     def _start_lab(self, facility: Any, info: Any) -> str:
+        from jupyter_wp5.playground.communities import write_lab_config
         from jupyter_wp5.playground.processes import wait_until
 
         port = self._lab_port()
         token = self.token or secrets.token_hex(24)
         notebooks = info.root / "notebooks"
         notebooks.mkdir(exist_ok=True)
+        # The communities, and the ledger's append token (in a 0600 file, not argv or env).
+        config = write_lab_config(
+            info.root / "lab-state" / "wp5_config.json", info.account, info.ledger
+        )
         cmd = [
             sys.executable,
             "-m",
@@ -171,6 +176,7 @@ class PlaygroundApp(JupyterApp):
             # user's Jupyter data directory: another or a fresh playground starts clean.
             f"--RequestStore.path={info.root / 'lab-state' / 'requests.sqlite'}",
             f"--ClusterManager.records_path={info.root / 'lab-state' / 'clusters.json'}",
+            f"--config={config}",
         ]
         if os.geteuid() == 0:
             cmd.append("--ServerApp.allow_root=True")

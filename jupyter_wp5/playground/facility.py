@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from . import storage as storage_mod
+from .communities import ACCOUNTS as COMMUNITY_ACCOUNTS
 from .gateway import GatewayInfo, PlaygroundGateway
 from .info import FacilityInfo, SeededDataset
 from .ledger import PlaygroundLedger
@@ -277,6 +278,13 @@ class Facility:
             self._run_admin("bootstrap", self._bootstrap_spec())
             self._run_admin("seed", self._seed_spec())
             state["complete"] = True
+            self._save_state(state)
+        if not state.get("communities"):
+            # Its own step, so that a playground seeded before communities existed gains them.
+            self.add_users(COMMUNITY_ACCOUNTS)
+            self._run_admin("communities", {"member": ACCOUNT})
+            state = self._load_state()
+            state["communities"] = True
             self._save_state(state)
 
         if self.users:

@@ -16,6 +16,7 @@ from ..models import Health
 from ..version import __version__
 
 if TYPE_CHECKING:
+    from ..communities import AccessService
     from .events import EventHub
 
 
@@ -26,6 +27,7 @@ class Services:
     clusters: ClusterManager
     filesets: FilesetService
     events: EventHub | None = None  # only a server pushes events
+    access: AccessService | None = None  # only a server serves the access workflow
 
     async def health(self) -> Health:
         """Our version, and whether each engine answers."""
@@ -37,6 +39,8 @@ class Services:
                 self.events.close()
             self.clusters.shutdown()
             self.replicas.close()
+            if self.access is not None:
+                self.access.ledger.close()
         finally:
             # The replica service shares the catalogue's Rucio connection: one close is enough.
             self.catalog.close()

@@ -1,5 +1,11 @@
 """Routes of the /wp5/api REST interface (the contract is jupyter_wp5/openapi.yaml)."""
 
+from .access import (
+    AccessDecisionHandler,
+    AccessRequestHandler,
+    AccessRequestsHandler,
+    CommunitiesHandler,
+)
 from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
 from .datasets import (
     DatasetFilesetHandler,
@@ -15,6 +21,7 @@ from .rses import StorageElementsHandler
 _SCOPE = r"(?P<scope>[^/]+)"
 _NAME = r"(?P<name>.+?)"
 _RECORD = r"(?P<record_id>[^/]+)"
+_REQUEST = r"(?P<request_id>[0-9a-f]+)"
 
 ROUTES = [
     (r"health", HealthHandler),
@@ -29,4 +36,8 @@ ROUTES = [
     (r"profiles", ProfilesHandler),
     (r"clusters", ClustersHandler),
     (rf"clusters/{_RECORD}", ClusterHandler),
+    (r"access/communities", CommunitiesHandler),
+    (r"access/requests", AccessRequestsHandler),
+    (rf"access/requests/{_REQUEST}", AccessRequestHandler),
+    (rf"access/requests/{_REQUEST}/(?P<decision>grant|deny|revoke)", AccessDecisionHandler),
 ]
