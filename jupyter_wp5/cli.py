@@ -45,6 +45,7 @@ class PlaygroundApp(JupyterApp):
     jupyter wp5 playground --fresh --port 8890
     jupyter wp5 playground --no-lab --root /tmp/wp5
     jupyter wp5 playground --gateway
+    jupyter wp5 playground --arm
     """
 
     fresh = Bool(False, config=True, help="Remove the previous playground state first.")
@@ -69,6 +70,12 @@ class PlaygroundApp(JupyterApp):
         help="Also run a dask-gateway server (cpu, gpu, arm profiles; its gpu and arm workers are "
         "x86 processes tagged GPU=1 / ARM=1 for routing) and let JupyterLab's profiles use it.",
     )
+    arm = Bool(
+        False,
+        config=True,
+        help="Prepare (once, cached; see `jupyter wp5 arm prepare`) the aarch64 Python that the "
+        "arm profile's emulated workers run, so the profile serves real aarch64 workers (qemu).",
+    )
     events = Integer(
         5000, config=True, help="Events per seeded NanoAOD file (used on the first start only)."
     )
@@ -80,6 +87,10 @@ class PlaygroundApp(JupyterApp):
         "gateway": (
             {"PlaygroundApp": {"gateway": True}},
             "Run a dask-gateway server too; JupyterLab's profiles then use it.",
+        ),
+        "arm": (
+            {"PlaygroundApp": {"arm": True}},
+            "Prepare the aarch64 Python for emulated ARM workers (once, cached).",
         ),
         "no-xrootd": (
             {"PlaygroundApp": {"xrootd": False}},
@@ -109,6 +120,10 @@ class PlaygroundApp(JupyterApp):
         )
         code = 0
         try:
+            if self.arm:
+                from jupyter_wp5.compute.arm_rootfs import ArmRootfs
+
+                ArmRootfs.default().ensure(log=self._say)
             self._say(f"Starting the playground in {facility.root} ...")
             info = facility.start()
             lab_url = self._start_lab(facility, info) if self.lab else None
@@ -245,6 +260,7 @@ class WP5App(JupyterApp):
     """
     subcommands = {
         "playground": (PlaygroundApp, PlaygroundApp.description.splitlines()[0]),
+        "arm": ("jupyter_wp5.cli_arm.ArmApp", "Emulated aarch64 (ARM) workers."),
     }
 
     def start(self) -> None:

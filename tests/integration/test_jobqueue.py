@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +18,7 @@ from traitlets.config import Config
 from jupyter_wp5.compute.backends.jobqueue import JobqueueBackend
 from jupyter_wp5.compute.profiles import ProfileRegistry
 
-from .. import slurm
+from .. import arm, slurm
 from ..api.test_clusters_api import call
 
 pytestmark = pytest.mark.timeout(180)
@@ -86,8 +87,9 @@ def jp_server_config(slurm_conf, tmp_path) -> Config:
             "ProfileRegistry": {"profiles": PROFILES, "default_backend": "jobqueue"},
             "JobqueueBackend": {
                 "scheduler_host": "127.0.0.1",
-                "start_timeout": 60.0,
+                "start_timeout": 300.0,  # emulated aarch64 workers take a while to join
                 "log_directory": str(tmp_path / "jobs"),
+                "arm_queue": "arm",
             },
         }
     )
@@ -114,3 +116,30 @@ async def test_slurm_workers_are_real_jobs(jp_fetch, slurm_conf):
             break
         await asyncio.sleep(0.2)
     assert slurm_conf.jobs() == []
+
+
+@pytest.mark.timeout(420)
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="emulates aarch64 on x86_64")
+async def test_arm_profile_runs_aarch64_workers_on_the_arm_partition(jp_fetch, slurm_conf):
+    from distributed import Client
+
+    rootfs = arm.prepared_rootfs()
+    status, _, info = await call(jp_fetch, "POST", "clusters", {"profile": "arm", "workers": 1})
+    assert status == 201, info
+    try:
+        assert slurm_conf.jobs() == ["wp5-arm"]
+        assert slurm_conf.partitions() == ["arm"]
+        async with Client(info["scheduler_address"], asynchronous=True) as client:
+            machine = await client.submit(platform.machine, resources={"ARM": 1}, pure=False)
+            assert machine == "aarch64"
+            job = await client.submit(os.environ.get, "SLURM_JOB_PARTITION", pure=False)
+            assert job == "arm"
+        assert len(arm.emulated_workers(rootfs)) == 1
+    finally:
+        status, _, _ = await call(jp_fetch, "DELETE", f"clusters/{info['id']}")
+    assert status == 204
+    for _ in range(100):
+        if not slurm_conf.jobs() and not arm.emulated_workers(rootfs):
+            break
+        await asyncio.sleep(0.2)
+    assert slurm_conf.jobs() == [] and arm.emulated_workers(rootfs) == []
