@@ -55,8 +55,7 @@ async def test_arm_profile_task_runs_on_an_aarch64_worker(jp_fetch, rootfs):
     profile = next(p for p in body["items"] if p["name"] == "arm")
     assert profile["servable"] is True, profile["reason"]
 
-    status, _, info = await call(jp_fetch, "POST", "clusters", {"profile": "arm", "workers": 1})
-    assert status == 201, info
+    info = await arm.create_cluster(jp_fetch, {"profile": "arm", "workers": 1})
     try:
         assert info["workers"] == 1
         async with Client(info["scheduler_address"], asynchronous=True) as client:

@@ -136,8 +136,10 @@ class JobqueueBackend(ClusterBackend):
             if self.emulated(profile):
                 from ..arm_launcher import python_command
 
-                # The job script runs `<python> -m distributed.cli.dask_worker ...`.
-                kwargs["python"] = shlex.join(python_command(self.rootfs()))
+                # The job script's last line is `<python> -m distributed.cli.dask_worker ...`.
+                # exec: the worker is then the job's own process, which SLURM tracks and kills
+                # (an orphaned one, without a nanny, can outlive its job).
+                kwargs["python"] = "exec " + shlex.join(python_command(self.rootfs()))
                 kwargs["nanny"] = False
                 kwargs["queue"] = self.arm_queue
             if self.account:
