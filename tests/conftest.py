@@ -62,3 +62,11 @@ def jp_server_config(playground: object) -> Config:
             },
         }
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_emulated_arm_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see no prepared aarch64 tree unless they configure one (tests/arm.py's ROOTFS,
+    read before this runs): a tree in the real cache must not change what the arm profile does
+    in tests that expect it refused on x86_64."""
+    monkeypatch.setenv("WP5_ARM_ROOTFS", "/nonexistent/wp5-test-arm64")

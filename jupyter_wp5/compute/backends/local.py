@@ -181,8 +181,8 @@ class LocalBackend(ClusterBackend):
             reason = self.rootfs().why_not_ready()
             if reason:
                 return (
-                    f"profile '{profile.name}' needs aarch64 workers; this x86_64 machine "
-                    f"emulates them once their Python is prepared: {reason}"
+                    f"profile '{profile.name}' needs aarch64 workers and this machine is "
+                    f"x86_64, which emulates them only once their Python is prepared: {reason}"
                 )
         elif profile.arch and normalise_arch(profile.arch) != here:
             return (
