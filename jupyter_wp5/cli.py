@@ -230,6 +230,11 @@ class PlaygroundApp(JupyterApp):
                 if info.gateway is not None
                 else []
             ),
+            *(
+                ["  ARM workers:   real aarch64 under qemu (profile arm; jupyter wp5 arm --help)"]
+                if self.arm
+                else []
+            ),
             f"  State and logs: {info.root}",
             "",
             "Press Ctrl-C to stop.",
