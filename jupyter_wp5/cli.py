@@ -67,8 +67,8 @@ class PlaygroundApp(JupyterApp):
     gateway = Bool(
         False,
         config=True,
-        help="Also run a dask-gateway server (cpu, gpu, arm profiles; its gpu and arm workers are "
-        "x86 processes tagged GPU=1 / ARM=1 for routing) and let JupyterLab's profiles use it.",
+        help="Also run a dask-gateway server (cpu and gpu profiles, and arm with --arm; its gpu "
+        "workers are x86 processes tagged GPU=1 for routing) and let JupyterLab's profiles use it.",
     )
     arm = Bool(
         False,
@@ -111,19 +111,17 @@ class PlaygroundApp(JupyterApp):
 
         signal.signal(signal.SIGINT, _raise_stop)
         signal.signal(signal.SIGTERM, _raise_stop)
+        arm_worker = self._prepare_arm() if self.arm else None
         facility = Facility(
             root=Path(self.root) if self.root else None,
             fresh=self.fresh,
             events_per_file=self.events,
             use_xrootd=self.xrootd,
             gateway=self.gateway,
+            arm_worker=arm_worker,
         )
         code = 0
         try:
-            if self.arm:
-                from jupyter_wp5.compute.arm_rootfs import ArmRootfs
-
-                ArmRootfs.default().ensure(log=self._say)
             self._say(f"Starting the playground in {facility.root} ...")
             info = facility.start()
             lab_url = self._start_lab(facility, info) if self.lab else None
@@ -144,6 +142,19 @@ class PlaygroundApp(JupyterApp):
         self.exit(code)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _prepare_arm(self) -> list[str]:
+        """Prepare the aarch64 tree (once) and return the gateway's emulated worker command."""
+        from jupyter_wp5.compute.arm_launcher import dask_worker_command
+        from jupyter_wp5.compute.arm_rootfs import ArmRootfs, RootfsError
+
+        rootfs = ArmRootfs.default()
+        try:
+            rootfs.ensure(log=self._say)
+        except RootfsError as err:
+            self.log.error("cannot prepare the aarch64 Python: %s", err)
+            self.exit(1)
+        return dask_worker_command(rootfs)
 
     @staticmethod
     def _say(text: str) -> None:
@@ -224,8 +235,8 @@ class PlaygroundApp(JupyterApp):
             "                 (xrdcp or file copy, adler32-verified: the stand-in for FTS)",
             *(
                 [
-                    f"  dask-gateway:  {info.gateway.address}  (profiles cpu, gpu, arm; "
-                    "gpu and arm are x86 workers tagged GPU=1 / ARM=1)"
+                    f"  dask-gateway:  {info.gateway.address}  (profiles cpu, gpu"
+                    f"{', arm' if self.arm else ''}; gpu workers are x86 ones tagged GPU=1)"
                 ]
                 if info.gateway is not None
                 else []

@@ -33,7 +33,7 @@ def facility(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def dask_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """The playground's dask-gateway server (cpu, gpu, arm profiles), without Rucio."""
+    """The playground's dask-gateway server (cpu and gpu profiles), without Rucio."""
     from jupyter_wp5.playground.gateway import PlaygroundGateway
     from jupyter_wp5.playground.processes import ProcessRegistry
 

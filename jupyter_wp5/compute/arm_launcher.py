@@ -21,7 +21,13 @@ from distributed.deploy.spec import ProcessInterface
 
 from .arm_rootfs import QEMU, ArmRootfs, qemu_binary
 
-__all__ = ["EmulatedCluster", "EmulatedWorker", "python_command", "worker_command"]
+__all__ = [
+    "EmulatedCluster",
+    "EmulatedWorker",
+    "dask_worker_command",
+    "python_command",
+    "worker_command",
+]
 
 # The host's Python settings must not leak into the aarch64 interpreter.
 _UNSET = ("PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "MALLOC_TRIM_THRESHOLD_")
@@ -36,6 +42,12 @@ def python_command(rootfs: ArmRootfs) -> list[str]:
         f"PYTHONPATH={rootfs.site}", "PYTHONNOUSERSITE=1", "PYTHONDONTWRITEBYTECODE=1",
         qemu, "-L", str(rootfs.path), str(rootfs.python),
     ]  # fmt: skip
+
+
+def dask_worker_command(rootfs: ArmRootfs) -> list[str]:
+    """``dask worker`` in the emulated Python, without a nanny; the scheduler and options follow
+    (the form dask-gateway's ``worker_cmd`` takes)."""
+    return [*python_command(rootfs), "-m", "distributed.cli.dask_worker", "--no-nanny"]
 
 
 def worker_command(
@@ -54,9 +66,8 @@ def worker_command(
     ``death_timeout`` ends a worker whose scheduler went away, so none outlives its cluster.
     """
     cmd = [
-        *python_command(rootfs), "-m", "distributed.cli.dask_worker", scheduler,
-        "--no-nanny", "--nthreads", str(nthreads), "--memory-limit", str(memory_limit),
-        "--death-timeout", f"{death_timeout:g}",
+        *dask_worker_command(rootfs), scheduler, "--nthreads", str(nthreads),
+        "--memory-limit", str(memory_limit), "--death-timeout", f"{death_timeout:g}",
     ]  # fmt: skip
     if resources:
         cmd += ["--resources", " ".join(f"{k}={v:g}" for k, v in resources.items())]

@@ -84,8 +84,10 @@ class Facility:
         first start, since RSE protocols in the database name it.
     gateway:
         Also run a dask-gateway server with cpu, gpu and arm profiles (see
-        :mod:`jupyter_wp5.playground.gateway`: its gpu and arm workers are x86 processes tagged
-        ``GPU=1`` / ``ARM=1`` for routing, not real hardware). New ports and password each start.
+        :mod:`jupyter_wp5.playground.gateway`: its gpu workers are x86 processes tagged ``GPU=1``
+        for routing, not real hardware). New ports and password each start.
+    arm_worker:
+        The emulated aarch64 worker command for the gateway's arm profile (none without it).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -98,6 +100,7 @@ class Facility:
         files_per_dataset: int = 2,
         use_xrootd: bool | None = None,
         gateway: bool = False,
+        arm_worker: list[str] | None = None,
     ) -> None:
         self.root = Path(root or default_root()).expanduser().resolve()
         self.fresh = fresh
@@ -110,7 +113,11 @@ class Facility:
         self.info: FacilityInfo | None = None
         self._rucio: RucioServer | None = None
         self._transfers: TransferDaemons | None = None
-        self.gateway = PlaygroundGateway(self.root / "gateway", self.processes) if gateway else None
+        self.gateway = (
+            PlaygroundGateway(self.root / "gateway", self.processes, arm_worker)
+            if gateway
+            else None
+        )
         self._lock: IO[str] | None = None
 
     # -- public API --------------------------------------------------------------------------
