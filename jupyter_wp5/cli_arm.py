@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Dict, Float, Integer, Unicode
+
+from jupyter_wp5.cli import WP5App
 
 if TYPE_CHECKING:
     from jupyter_wp5.compute.arm_rootfs import ArmRootfs
@@ -19,7 +20,7 @@ __all__ = ["ArmApp", "ArmPrepareApp", "ArmWorkerApp"]
 def _rootfs(path: str) -> ArmRootfs:
     from jupyter_wp5.compute.arm_rootfs import ArmRootfs
 
-    return ArmRootfs(Path(path).expanduser()) if path else ArmRootfs.default()
+    return ArmRootfs.configured(path)
 
 
 class ArmPrepareApp(JupyterApp):
@@ -131,8 +132,8 @@ class ArmWorkerApp(JupyterApp):
         os.execvp(cmd[0], cmd)
 
 
-class ArmApp(JupyterApp):
-    """``jupyter wp5 arm``: emulated aarch64 workers."""
+class ArmApp(WP5App):
+    """``jupyter wp5 arm``: emulated aarch64 workers (runs a subcommand like ``jupyter wp5``)."""
 
     name = "jupyter-wp5-arm"
     description = """Emulated aarch64 (ARM) Dask workers: prepare their Python, run one by hand."""
@@ -144,12 +145,3 @@ class ArmApp(JupyterApp):
         "prepare": (ArmPrepareApp, ArmPrepareApp.description.splitlines()[0]),
         "worker": (ArmWorkerApp, ArmWorkerApp.description.splitlines()[0]),
     }
-
-    def start(self) -> None:
-        """Run the chosen subcommand, or list them."""
-        if self.subapp is not None:
-            self.subapp.start()
-            return
-        self.print_help()
-        self.log.error("choose a subcommand: %s", ", ".join(self.subcommands))
-        self.exit(1)

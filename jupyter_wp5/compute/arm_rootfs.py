@@ -125,6 +125,11 @@ class ArmRootfs:
         """The tree at :func:`default_rootfs_path`."""
         return cls(default_rootfs_path())
 
+    @classmethod
+    def configured(cls, path: str) -> ArmRootfs:
+        """The tree a setting names (``~`` expanded); the default one for an empty setting."""
+        return cls(Path(path).expanduser()) if path else cls.default()
+
     @property
     def python(self) -> Path:
         """The aarch64 interpreter (an ELF for aarch64: run it through qemu)."""

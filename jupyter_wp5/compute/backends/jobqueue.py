@@ -17,7 +17,6 @@ import shlex
 import shutil
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, Enum, Float, List, Unicode
@@ -106,7 +105,7 @@ class JobqueueBackend(ClusterBackend):
         return bool(self.arm_queue) and self.system == "slurm" and profile.arch == "aarch64"
 
     def rootfs(self) -> ArmRootfs:
-        return ArmRootfs.default() if not self.arm_rootfs else ArmRootfs(Path(self.arm_rootfs))
+        return ArmRootfs.configured(self.arm_rootfs)
 
     def cluster_kwargs(self, profile: Profile) -> dict[str, Any]:
         """The dask-jobqueue arguments for ``profile`` (job directives, worker resources)."""

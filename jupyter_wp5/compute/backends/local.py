@@ -173,7 +173,7 @@ class LocalBackend(ClusterBackend):
         return self.emulate_arm and arch == "aarch64" and self.machine() == "x86_64"
 
     def rootfs(self) -> ArmRootfs:
-        return ArmRootfs(Path(self.arm_rootfs)) if self.arm_rootfs else ArmRootfs.default()
+        return ArmRootfs.configured(self.arm_rootfs)
 
     def can_serve(self, profile: Profile) -> str | None:
         here = normalise_arch(self.machine())
