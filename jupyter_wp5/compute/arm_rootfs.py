@@ -215,6 +215,10 @@ class ArmRootfs:
                 f"{self.path} exists and is not an aarch64 tree of ours; remove it or set "
                 "WP5_ARM_ROOTFS to another directory"
             )
+        for stale in self.path.parent.glob(f".{self.path.name}.*"):
+            # A build killed half way (we hold the lock, so none is running): up to 1 GB.
+            if (stale / ".wp5-arm-building").exists():
+                shutil.rmtree(stale, ignore_errors=True)
         build = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
         try:
             (build / ".wp5-arm-building").touch()

@@ -116,7 +116,7 @@ def test_mixed_cluster_routes_by_resources_and_dimuon_counts_match(rootfs, nanoa
                 runs = {}
                 for tag in ("ARM", "X86"):
                     runs[tag] = wp5.run(
-                        DimuonMass(), nanoaod, client, chunksize=2000,
+                        DimuonMass(), nanoaod, client, chunksize=4000,
                         resources={tag: 1}, progress=False,
                     )  # fmt: skip
         finally:
