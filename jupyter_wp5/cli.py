@@ -15,7 +15,7 @@ from typing import Any
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Integer, Unicode
 
-__all__ = ["LedgerApp", "LedgerVerifyApp", "PlaygroundApp", "WP5App", "main"]
+__all__ = ["LedgerApp", "LedgerVerifyApp", "PlaygroundApp", "Wp5CommandApp", "main"]
 
 READY_LINE = "wp5 playground ready"
 
@@ -46,6 +46,7 @@ class PlaygroundApp(JupyterApp):
     jupyter wp5 playground --no-lab --root /tmp/wp5
     jupyter wp5 playground --gateway
     jupyter wp5 playground --users alice,bob
+    jupyter wp5 playground --arm
     """
 
     fresh = Bool(False, config=True, help="Remove the previous playground state first.")
@@ -67,8 +68,14 @@ class PlaygroundApp(JupyterApp):
     gateway = Bool(
         False,
         config=True,
-        help="Also run a dask-gateway server (cpu, gpu, arm profiles; its gpu and arm workers are "
-        "x86 processes tagged GPU=1 / ARM=1 for routing) and let JupyterLab's profiles use it.",
+        help="Also run a dask-gateway server (cpu and gpu profiles, and arm with --arm; its gpu "
+        "workers are x86 processes tagged GPU=1 for routing) and let JupyterLab's profiles use it.",
+    )
+    arm = Bool(
+        False,
+        config=True,
+        help="Prepare (once, cached; see `jupyter wp5 arm prepare`) the aarch64 Python that the "
+        "arm profile's emulated workers run, so the profile serves real aarch64 workers (qemu).",
     )
     users = Unicode(
         "",
@@ -88,6 +95,10 @@ class PlaygroundApp(JupyterApp):
         "gateway": (
             {"PlaygroundApp": {"gateway": True}},
             "Run a dask-gateway server too; JupyterLab's profiles then use it.",
+        ),
+        "arm": (
+            {"PlaygroundApp": {"arm": True}},
+            "Prepare the aarch64 Python for emulated ARM workers (once, cached).",
         ),
         "no-xrootd": (
             {"PlaygroundApp": {"xrootd": False}},
@@ -109,6 +120,7 @@ class PlaygroundApp(JupyterApp):
 
         signal.signal(signal.SIGINT, _raise_stop)
         signal.signal(signal.SIGTERM, _raise_stop)
+        arm_worker = self._prepare_arm() if self.arm else None
         facility = Facility(
             root=Path(self.root) if self.root else None,
             fresh=self.fresh,
@@ -116,6 +128,7 @@ class PlaygroundApp(JupyterApp):
             use_xrootd=self.xrootd,
             gateway=self.gateway,
             users=[name.strip() for name in self.users.split(",") if name.strip()],
+            arm_worker=arm_worker,
         )
         code = 0
         try:
@@ -139,6 +152,19 @@ class PlaygroundApp(JupyterApp):
         self.exit(code)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _prepare_arm(self) -> list[str]:
+        """Prepare the aarch64 tree (once) and return the gateway's emulated worker command."""
+        from jupyter_wp5.compute.arm_launcher import dask_worker_command
+        from jupyter_wp5.compute.arm_rootfs import ArmRootfs, RootfsError
+
+        rootfs = ArmRootfs.default()
+        try:
+            rootfs.ensure(log=self._say)
+        except RootfsError as err:
+            self.log.error("cannot prepare the aarch64 Python: %s", err)
+            self.exit(1)
+        return dask_worker_command(rootfs)
 
     @staticmethod
     def _say(text: str) -> None:
@@ -225,8 +251,8 @@ class PlaygroundApp(JupyterApp):
             "                 (xrdcp or file copy, adler32-verified: the stand-in for FTS)",
             *(
                 [
-                    f"  dask-gateway:  {info.gateway.address}  (profiles cpu, gpu, arm; "
-                    "gpu and arm are x86 workers tagged GPU=1 / ARM=1)"
+                    f"  dask-gateway:  {info.gateway.address}  (profiles cpu, gpu"
+                    f"{', arm' if self.arm else ''}; gpu workers are x86 ones tagged GPU=1)"
                 ]
                 if info.gateway is not None
                 else []
@@ -238,6 +264,11 @@ class PlaygroundApp(JupyterApp):
                     f"{', '.join(info.ledger.witnesses)}; keys in {info.ledger.keys_file})"
                 ]
                 if info.ledger is not None
+                else []
+            ),
+            *(
+                ["  ARM workers:   real aarch64 under qemu (profile arm; jupyter wp5 arm --help)"]
+                if self.arm
                 else []
             ),
             f"  State and logs: {info.root}",
@@ -304,7 +335,7 @@ class LedgerVerifyApp(JupyterApp):
         self.exit(1 if failed else 0)
 
 
-class _CommandGroup(JupyterApp):
+class CommandGroup(JupyterApp):
     """A command that only holds subcommands."""
 
     def start(self) -> None:
@@ -317,7 +348,7 @@ class _CommandGroup(JupyterApp):
         self.exit(1)
 
 
-class LedgerApp(_CommandGroup):
+class LedgerApp(CommandGroup):
     """``jupyter wp5 ledger``: the access ledger's tools."""
 
     name = "jupyter-wp5-ledger"
@@ -330,7 +361,7 @@ class LedgerApp(_CommandGroup):
     }
 
 
-class WP5App(_CommandGroup):
+class Wp5CommandApp(CommandGroup):
     """``jupyter wp5``: tools of the jupyter-wp5 analysis-facility extension."""
 
     name = "jupyter-wp5"
@@ -344,10 +375,11 @@ class WP5App(_CommandGroup):
     subcommands = {
         "playground": (PlaygroundApp, PlaygroundApp.description.splitlines()[0]),
         "ledger": (LedgerApp, LedgerApp.description.splitlines()[0]),
+        "arm": ("jupyter_wp5.cli_arm.ArmApp", "Emulated aarch64 (ARM) workers."),
     }
 
 
-main = WP5App.launch_instance
+main = Wp5CommandApp.launch_instance
 
 if __name__ == "__main__":
     main()

@@ -26,6 +26,21 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Emulated aarch64 workers: qemu-user-static, and apt's arm64 architecture so that
+# `jupyter wp5 arm prepare` can `apt-get download` Debian's arm64 Python (no root needed then).
+arm_apt_setup() {
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    log "not setting up arm64 emulation (needs root and apt); the arm tests will skip"
+    return 0
+  fi
+  apt_install qemu-aarch64-static:qemu-user-static
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    log "dpkg --add-architecture arm64"
+    dpkg --add-architecture arm64
+    apt-get update -qq >/dev/null
+  fi
+}
+
 python_env() {
   local extra="$1"
   if [ ! -x "$VENV/bin/python" ]; then

@@ -33,7 +33,7 @@ def facility(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def dask_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """The playground's dask-gateway server (cpu, gpu, arm profiles), without Rucio."""
+    """The playground's dask-gateway server (cpu and gpu profiles), without Rucio."""
     from jupyter_wp5.playground.gateway import PlaygroundGateway
     from jupyter_wp5.playground.processes import ProcessRegistry
 
@@ -75,3 +75,11 @@ def jp_server_config(playground: object) -> Config:
             },
         }
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_emulated_arm_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see no prepared aarch64 tree unless they configure one (tests/arm.py's ROOTFS,
+    read before this runs): a tree in the real cache must not change what the arm profile does
+    in tests that expect it refused on x86_64."""
+    monkeypatch.setenv("WP5_ARM_ROOTFS", "/nonexistent/wp5-test-arm64")

@@ -93,14 +93,16 @@ class Facility:
         first start, since RSE protocols in the database name it.
     gateway:
         Also run a dask-gateway server with cpu, gpu and arm profiles (see
-        :mod:`jupyter_wp5.playground.gateway`: its gpu and arm workers are x86 processes tagged
-        ``GPU=1`` / ``ARM=1`` for routing, not real hardware). New ports and password each start.
+        :mod:`jupyter_wp5.playground.gateway`: its gpu workers are x86 processes tagged ``GPU=1``
+        for routing, not real hardware). New ports and password each start.
     users:
         Named users, each with a Rucio account, userpass identity, scope ``user.<name>`` and
         quotas of their own (see :meth:`add_users`), made on every start if missing.
     ledger:
         Also run the access ledger: its log and the INAF and Leonardo witnesses (see
         :mod:`jupyter_wp5.playground.ledger`). Keys and entries are kept under ``root/ledger``.
+    arm_worker:
+        The emulated aarch64 worker command for the gateway's arm profile (none without it).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -115,6 +117,7 @@ class Facility:
         gateway: bool = False,
         users: Iterable[str] = (),
         ledger: bool = True,
+        arm_worker: list[str] | None = None,
     ) -> None:
         self.root = Path(root or default_root()).expanduser().resolve()
         self.fresh = fresh
@@ -128,7 +131,11 @@ class Facility:
         self.info: FacilityInfo | None = None
         self._rucio: RucioServer | None = None
         self._transfers: TransferDaemons | None = None
-        self.gateway = PlaygroundGateway(self.root / "gateway", self.processes) if gateway else None
+        self.gateway = (
+            PlaygroundGateway(self.root / "gateway", self.processes, arm_worker)
+            if gateway
+            else None
+        )
         self.ledger = PlaygroundLedger(self.root / "ledger", self.processes) if ledger else None
         self._lock: IO[str] | None = None
 

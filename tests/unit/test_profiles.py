@@ -16,6 +16,8 @@ class Machine(LocalBackend):
     """The local backend on a machine of our choosing: only the detection is replaced."""
 
     def __init__(self, arch: str = "x86_64", gpus: int = 0, **kwargs):
+        # No emulated aarch64 Python either (tests/integration/test_arm_workers.py has one).
+        kwargs.setdefault("arm_rootfs", "/nonexistent/wp5-arm64")
         super().__init__(**kwargs)
         self._arch, self._gpus = arch, gpus
 

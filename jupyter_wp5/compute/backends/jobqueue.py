@@ -5,10 +5,15 @@ A profile becomes job directives: GPUs are ``--gres=gpu:N`` (SLURM) or ``request
 and every resource is also given to the worker (``--resources GPU=1``) so that tasks annotated
 with it are routed there. The scheduler runs in the Jupyter server's process (dask-jobqueue's
 design), so these clusters end with the server and are reported lost after a restart.
+
+With ``arm_queue`` set, aarch64 profiles go to that partition and their jobs run the emulated
+aarch64 Python of :mod:`..arm_launcher` (x86_64 nodes running real aarch64 workers under qemu,
+without a nanny) instead of asking for ``--constraint=aarch64``.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from traitlets import Dict, Enum, Float, List, Unicode
 
 from ...models import ClusterSize, EngineUnavailable
+from ..arm_rootfs import ArmRootfs
 from .base import BackendStatus, ClusterBackend, ClusterHandle, wait_for_workers
 
 if TYPE_CHECKING:
@@ -63,16 +69,42 @@ class JobqueueBackend(ClusterBackend):
         "", config=True, help="Where the jobs write their output (empty: the server's directory)."
     )
     start_timeout = Float(300.0, config=True, help="Seconds the worker jobs may take to start.")
+    arm_queue = Unicode(
+        "",
+        config=True,
+        help="SLURM partition whose x86_64 nodes run aarch64 profiles' workers under qemu "
+        "emulation (empty: aarch64 profiles ask for --constraint=aarch64 nodes).",
+    )
+    arm_rootfs = Unicode(
+        "",
+        config=True,
+        help="The emulated workers' aarch64 tree, at the same path on the arm_queue nodes "
+        "(default: $WP5_ARM_ROOTFS or ~/.cache/jupyter-wp5/arm64-py311).",
+    )
 
     # -- mapping profiles ------------------------------------------------------------------------
 
     def can_serve(self, profile: Profile) -> str | None:
         if profile.fpgas:
             return f"profile '{profile.name}': the jobqueue backend has no FPGA mapping"
+        if self.emulated(profile):
+            reason = self.rootfs().why_not_ready()
+            if reason:
+                return (
+                    f"profile '{profile.name}' runs emulated aarch64 workers on partition "
+                    f"'{self.arm_queue}': {reason}"
+                )
         command = SUBMIT[self.system]
         if shutil.which(command) is None:
             return f"no {command} here: this machine cannot submit {self.system} jobs"
         return None
+
+    def emulated(self, profile: Profile) -> bool:
+        """Whether ``profile``'s jobs go to :attr:`arm_queue` as emulated aarch64 workers."""
+        return bool(self.arm_queue) and self.system == "slurm" and profile.arch == "aarch64"
+
+    def rootfs(self) -> ArmRootfs:
+        return ArmRootfs.configured(self.arm_rootfs)
 
     def cluster_kwargs(self, profile: Profile) -> dict[str, Any]:
         """The dask-jobqueue arguments for ``profile`` (job directives, worker resources)."""
@@ -93,12 +125,21 @@ class JobqueueBackend(ClusterBackend):
             directives = list(self.job_extra)
             if profile.gpus:
                 directives.append(f"--gres=gpu:{profile.gpus}")
-            if profile.arch:
+            if profile.arch and not self.emulated(profile):
                 directives.append(f"--constraint={profile.arch}")
             kwargs["job_extra_directives"] = directives
             kwargs["walltime"] = self.walltime
             if self.queue:
                 kwargs["queue"] = self.queue
+            if self.emulated(profile):
+                from ..arm_launcher import python_command
+
+                # The job script's last line is `<python> -m distributed.cli.dask_worker ...`.
+                # exec: the worker is then the job's own process, which SLURM tracks and kills
+                # (an orphaned one, without a nanny, can outlive its job).
+                kwargs["python"] = "exec " + shlex.join(python_command(self.rootfs()))
+                kwargs["nanny"] = False
+                kwargs["queue"] = self.arm_queue
             if self.account:
                 kwargs["account"] = self.account
         else:
