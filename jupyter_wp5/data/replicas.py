@@ -25,6 +25,7 @@ from ..models import (
     ReplicaUpdate,
     Wp5Error,
 )
+from .db_retry import retry_when_locked
 from .download import DownloadManager
 from .request_store import RequestStore
 from .rucio_connection import RucioConnection
@@ -75,13 +76,15 @@ class ReplicaService(LoggingConfigurable):
             # Check what can be checked before anything is created.
             client.get_did(req.did.scope, req.did.name)
             _check_expression(client, req.rse_expression)
-            (rule_id,) = client.add_replication_rule(
-                dids=[{"scope": req.did.scope, "name": req.did.name}],
-                copies=req.copies,
-                rse_expression=req.rse_expression,
-                lifetime=req.lifetime,
-                comment=req.comment,
-                account=client.account,
+            (rule_id,) = retry_when_locked(
+                lambda: client.add_replication_rule(
+                    dids=[{"scope": req.did.scope, "name": req.did.name}],
+                    copies=req.copies,
+                    rse_expression=req.rse_expression,
+                    lifetime=req.lifetime,
+                    comment=req.comment,
+                    account=client.account,
+                )
             )
             return _progress(client, client.get_replication_rule(rule_id))
 
@@ -121,7 +124,7 @@ class ReplicaService(LoggingConfigurable):
             options["boost_rule"] = True
 
         def apply(client: Any) -> ReplicaProgress:
-            client.update_replication_rule(rid, options)
+            retry_when_locked(lambda: client.update_replication_rule(rid, options))
             return _progress(client, client.get_replication_rule(rid))
 
         progress = await self.connection.run(apply)
@@ -136,7 +139,11 @@ class ReplicaService(LoggingConfigurable):
         if self.downloads.get(rid) is not None:
             await self.downloads.cancel(rid)
             return
-        await self.connection.run(lambda c: c.delete_replication_rule(rid, purge_replicas=False))
+
+        def delete(client: Any) -> None:
+            retry_when_locked(lambda: client.delete_replication_rule(rid, purge_replicas=False))
+
+        await self.connection.run(delete)
         self.store.remove(rid)
 
     async def _fresh(self, stored: ReplicaProgress, with_bytes: bool) -> ReplicaProgress:
