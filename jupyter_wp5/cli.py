@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.application import JupyterApp
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Enum, Integer, Unicode
 
 __all__ = ["PlaygroundApp", "WP5App", "main"]
 
@@ -45,6 +45,7 @@ class PlaygroundApp(JupyterApp):
     jupyter wp5 playground --fresh --port 8890
     jupyter wp5 playground --no-lab --root /tmp/wp5
     jupyter wp5 playground --gateway
+    jupyter wp5 playground --fresh --db postgresql
     """
 
     fresh = Bool(False, config=True, help="Remove the previous playground state first.")
@@ -69,6 +70,15 @@ class PlaygroundApp(JupyterApp):
         help="Also run a dask-gateway server (cpu, gpu, arm profiles; its gpu and arm workers are "
         "x86 processes tagged GPU=1 / ARM=1 for routing) and let JupyterLab's profiles use it.",
     )
+    db = Enum(
+        ["sqlite", "postgresql"],
+        None,
+        allow_none=True,
+        config=True,
+        help="Rucio's database: sqlite (a file) or postgresql (a PostgreSQL server of the "
+        "playground's own, from Debian's postgresql package). Default: what the playground was "
+        "created with, else sqlite. Fixed at the first start.",
+    )
     events = Integer(
         5000, config=True, help="Events per seeded NanoAOD file (used on the first start only)."
     )
@@ -92,6 +102,7 @@ class PlaygroundApp(JupyterApp):
         "port": "PlaygroundApp.port",
         "token": "PlaygroundApp.token",
         "events": "PlaygroundApp.events",
+        "db": "PlaygroundApp.db",
     }
 
     def start(self) -> None:
@@ -106,6 +117,7 @@ class PlaygroundApp(JupyterApp):
             events_per_file=self.events,
             use_xrootd=self.xrootd,
             gateway=self.gateway,
+            database=self.db,
         )
         code = 0
         try:
@@ -194,7 +206,7 @@ class PlaygroundApp(JupyterApp):
         if lab_url:
             lines.append(f"  JupyterLab:    {lab_url}")
         lines += [
-            f"  Rucio:         {info.rucio_url}  (account {info.account})",
+            f"  Rucio:         {info.rucio_url}  (account {info.account}, {info.database})",
             f"  rucio.cfg:     {info.rucio_config}",
             f"                 (export RUCIO_CONFIG={info.rucio_config} to use it from a shell)",
             "  Storage elements:",
@@ -227,7 +239,7 @@ class PlaygroundApp(JupyterApp):
         # Sleep until a signal arrives; stop early if a child dies.
         while True:
             time.sleep(1)
-            for name in ("rucio-server", "rucio-transfers", "jupyterlab"):
+            for name in ("postgres", "rucio-server", "rucio-transfers", "jupyterlab"):
                 proc = facility.processes.get(name)
                 if proc is not None and not proc.running():
                     raise RuntimeError(f"{name} exited unexpectedly; see {proc.log}")

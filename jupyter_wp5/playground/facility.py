@@ -15,6 +15,8 @@ from typing import IO, Any
 from . import storage as storage_mod
 from .gateway import GatewayInfo, PlaygroundGateway
 from .info import FacilityInfo, SeededDataset
+from .postgres import PostgresServer, postgres_bin, write_passfile
+from .privileges import reachable_dir, running_as_root
 from .processes import ProcessRegistry, free_ports
 from .rucio_config import (
     ROOT_IDENTITY,
@@ -29,7 +31,7 @@ from .rucio_server import RucioServer
 from .storage import StorageElement
 from .transfers import TransferDaemons
 
-__all__ = ["ACCOUNT", "RSES", "Facility", "default_root"]
+__all__ = ["ACCOUNT", "DATABASES", "RSES", "Facility", "default_root"]
 
 ACCOUNT = "jovyan"
 RSES = ("SITE-A", "SITE-B", "SITE-C")
@@ -39,6 +41,7 @@ GB = 1000**3
 # it (with the default 5000 events per file, datasets are 0.3 to 0.5 MB).
 QUOTAS = {"SITE-A": 50 * GB, "SITE-B": 50 * GB, "SITE-C": 100 * 1000}
 ADMIN_QUOTA = 1000 * GB
+DATABASES = ("sqlite", "postgresql")
 # 2: the server's rucio.cfg selects the owners' policy package and turns multi-hop off; a
 # playground made before is set up again on its next start.
 STATE_VERSION = 2
@@ -47,6 +50,7 @@ STATE_VERSION = 2
 _OWNED = (
     "rucio",
     "storage",
+    "postgres",
     "logs",
     "gateway",
     "lab-state",
@@ -86,6 +90,10 @@ class Facility:
         Also run a dask-gateway server with cpu, gpu and arm profiles (see
         :mod:`jupyter_wp5.playground.gateway`: its gpu and arm workers are x86 processes tagged
         ``GPU=1`` / ``ARM=1`` for routing, not real hardware). New ports and password each start.
+    database:
+        Rucio's database: ``"sqlite"`` (a file) or ``"postgresql"`` (a PostgreSQL server of the
+        playground's own, see :mod:`.postgres`). ``None``: what the playground was created with,
+        else SQLite. Fixed at the first start.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -98,12 +106,17 @@ class Facility:
         files_per_dataset: int = 2,
         use_xrootd: bool | None = None,
         gateway: bool = False,
+        database: str | None = None,
     ) -> None:
+        if database is not None and database not in DATABASES:
+            raise ValueError(f"database must be one of {', '.join(DATABASES)}, not {database!r}")
         self.root = Path(root or default_root()).expanduser().resolve()
         self.fresh = fresh
         self.events_per_file = events_per_file
         self.files_per_dataset = files_per_dataset
         self.use_xrootd = use_xrootd
+        self.database = database
+        self.postgres: PostgresServer | None = None
         self.files = RucioFiles(self.root / "rucio")
         self.processes = ProcessRegistry(self.root / "pids.json", self.root / "logs")
         self.storage: list[StorageElement] = []
@@ -162,17 +175,18 @@ class Facility:
         return self.processes.pids()
 
     def stop(self) -> None:
-        """Stop everything the facility started (newest first) and wait for it to be gone."""
+        """Stop everything the facility started (newest first), wait for it to be gone, and let
+        go of the root (another :class:`Facility` may start there now)."""
         self.processes.stop_all()
         self.info = None
+        self._release_lock()
 
     def remove(self) -> None:
         """Stop, then delete all the state the facility owns (``root/notebooks`` is kept)."""
-        self.stop()
+        self.processes.stop_all()
+        self.info = None
         self._wipe()
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        self._release_lock()
 
     def __enter__(self) -> Facility:
         self.start()
@@ -197,6 +211,11 @@ class Facility:
             raise RuntimeError(f"another playground is running with root {self.root}") from None
         self._lock = lock
 
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
     def _start(self) -> FacilityInfo:
         # Only our own lock is held, so anything recorded in pids.json is a crashed run's.
         self.processes.kill_leftovers()
@@ -207,8 +226,14 @@ class Facility:
         self._save_state(state)
 
         venv = ensure_server_venv(log=self.root / "logs" / "rucio-venv.log")
-        if not self.files.database.exists():
-            write_alembic_ini(self.files, venv.rucio_package)
+        if state["database"] == "postgresql":
+            self.postgres = PostgresServer(
+                self.root / "postgres", state["postgres_port"], self.files.pgpass, self.processes
+            )
+            self.postgres.start()
+        database_url = self.postgres.url if self.postgres is not None else self.files.sqlite_url
+        if not self._schema_built(state):
+            write_alembic_ini(self.files, venv.rucio_package, database_url)
 
         self.storage = [
             StorageElement(rse, Path(state["storage_base"]) / rse, state["xrootd_ports"].get(rse))
@@ -219,8 +244,9 @@ class Facility:
             element.start(self.processes)
 
         self._rucio = RucioServer(venv, self.files, state["rucio_port"], self.processes)
-        if not self.files.database.exists():
+        if not self._schema_built(state):
             self._rucio.init_database()
+            self.files.schema_marker.touch()
         self._rucio.start()
 
         if not state.get("complete"):
@@ -237,6 +263,11 @@ class Facility:
         self.info.write(self.root / "facility.json")
         return self.info
 
+    def _schema_built(self, state: dict[str, Any]) -> bool:
+        # Before the marker existed, an SQLite file meant a built schema.
+        legacy = state["database"] == "sqlite" and self.files.database.exists()
+        return self.files.schema_marker.exists() or legacy
+
     def _load_state(self) -> dict[str, Any]:
         try:
             state = json.loads((self.root / "state.json").read_text())
@@ -250,6 +281,13 @@ class Facility:
                 f"the playground in {self.root} was created with use_xrootd="
                 f"{state.get('use_xrootd')}; start it fresh to change that"
             )
+        # Playgrounds made before the choice existed are on SQLite.
+        state.setdefault("database", "sqlite")
+        if self.database is not None and self.database != state["database"] and not self.fresh:
+            raise RuntimeError(
+                f"the playground in {self.root} was created with database="
+                f"{state.get('database')}; start it fresh to change that"
+            )
         return state
 
     def _save_state(self, state: dict[str, Any]) -> None:
@@ -261,7 +299,7 @@ class Facility:
         for name in _OWNED:
             path = self.root / name
             if path.is_symlink():
-                # Storage kept outside root (see storage.storage_base): remove the target too.
+                # Kept outside root (see privileges.reachable_dir): remove the target too.
                 shutil.rmtree(path.resolve(), ignore_errors=True)
                 path.unlink()
             elif path.is_dir():
@@ -275,19 +313,28 @@ class Facility:
             use_xrootd = storage_mod.xrootd_available()
         elif use_xrootd and not storage_mod.xrootd_available():
             raise RuntimeError("use_xrootd=True but xrootd, xrdcp or xrdfs is not installed")
-        ports = free_ports(1 + len(RSES))
-        base = storage_mod.storage_base(self.root, use_xrootd)
-        if base != self.root / "storage":
-            shutil.rmtree(base, ignore_errors=True)
-            base.mkdir(parents=True)
-            os.chmod(base, 0o755)
-            (self.root / "storage").symlink_to(base)
+        database = self.database or "sqlite"
+        if database == "postgresql" and postgres_bin() is None:
+            raise RuntimeError(
+                "database=postgresql but PostgreSQL is not installed (Debian: apt-get install "
+                "postgresql)"
+            )
+        ports = free_ports(2 + len(RSES))
+        base = self._place(storage_mod.storage_base(self.root, use_xrootd), "storage")
 
         url = f"http://127.0.0.1:{ports[0]}"
         root_password = new_password()
         self.files.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.files.dir, 0o700)
-        write_server_config(self.files, url, root_password, self.root / "logs")
+        if database == "postgresql":
+            self._place(reachable_dir(self.root, "postgres", running_as_root()), "postgres")
+            write_passfile(self.files.pgpass, ports[-1], new_password())
+            database_url = PostgresServer(
+                self.root / "postgres", ports[-1], self.files.pgpass, self.processes
+            ).url
+        else:
+            database_url = self.files.sqlite_url
+        write_server_config(self.files, url, root_password, self.root / "logs", database_url)
         write_client_config(
             self.files.root_cfg, self.files, url, "root", ROOT_IDENTITY, root_password
         )
@@ -299,11 +346,22 @@ class Facility:
             "complete": False,
             "use_xrootd": use_xrootd,
             "rucio_port": ports[0],
-            "xrootd_ports": dict(zip(RSES, ports[1:], strict=True)) if use_xrootd else {},
+            "xrootd_ports": dict(zip(RSES, ports[1:-1], strict=True)) if use_xrootd else {},
+            "database": database,
+            "postgres_port": ports[-1] if database == "postgresql" else None,
             "storage_base": str(base),
             "events_per_file": self.events_per_file,
             "files_per_dataset": self.files_per_dataset,
         }
+
+    def _place(self, directory: Path, name: str) -> Path:
+        """Create ``directory`` for ``root/name``; one outside root gets a symlink there."""
+        if directory != self.root / name:
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            os.chmod(directory, 0o755)
+            (self.root / name).symlink_to(directory)
+        return directory
 
     def _bootstrap_spec(self) -> dict[str, Any]:
         return {
@@ -374,5 +432,6 @@ class Facility:
             containers=seeded.get("containers", {}),
             quotas={rse: QUOTAS[rse] for rse in RSES},
             uses_xrootd=bool(state["use_xrootd"]),
+            database=state["database"],
             gateway=gateway,
         )

@@ -90,6 +90,7 @@ class FacilityInfo:
     storage: dict[str, str]  # rse -> XRootD URL or directory
     containers: dict[str, list[str]] = field(default_factory=dict)  # container DID -> dataset DIDs
     uses_xrootd: bool = False
+    database: str = "sqlite"  # Rucio's database: "sqlite" or "postgresql"
     quotas: dict[str, int] = field(default_factory=dict)  # rse -> the account's quota in bytes
     # The dask-gateway of this run (Facility(gateway=True)); not written to facility.json, since
     # it gets new ports and a new password on every start.
@@ -115,6 +116,7 @@ class FacilityInfo:
             "storage": dict(self.storage),
             "containers": {k: list(v) for k, v in self.containers.items()},
             "uses_xrootd": self.uses_xrootd,
+            "database": self.database,
             "quotas": dict(self.quotas),
         }
 
@@ -132,6 +134,7 @@ class FacilityInfo:
             storage=dict(data["storage"]),
             containers={k: list(v) for k, v in data.get("containers", {}).items()},
             uses_xrootd=bool(data.get("uses_xrootd", False)),
+            database=str(data.get("database", "sqlite")),
             quotas={k: int(v) for k, v in data.get("quotas", {}).items()},
         )
 
