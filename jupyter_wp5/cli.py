@@ -46,6 +46,7 @@ class PlaygroundApp(JupyterApp):
     jupyter wp5 playground --no-lab --root /tmp/wp5
     jupyter wp5 playground --gateway
     jupyter wp5 playground --fresh --db postgresql
+    jupyter wp5 playground --fresh --db postgresql --scale medium
     """
 
     fresh = Bool(False, config=True, help="Remove the previous playground state first.")
@@ -79,8 +80,22 @@ class PlaygroundApp(JupyterApp):
         "playground's own, from Debian's postgresql package). Default: what the playground was "
         "created with, else sqlite. Fixed at the first start.",
     )
+    scale = Enum(
+        ["small", "medium", "large"],
+        None,
+        allow_none=True,
+        config=True,
+        help="How much data to seed. small: 3 NanoAOD datasets of 2 files (--events each) and a "
+        "table; medium: 42 NanoAOD files with 2.1 M events in all on the storage, plus a "
+        "catalogue-only scope 'archive' of 100,000 files (names, sizes and checksums in Rucio, "
+        "no bytes): 1,000 datasets of 90 files in one container and one of 10,000; large: as medium with 8.4 M events. Generated files are "
+        "cached in $WP5_DATA_CACHE (default ~/.cache/jupyter-wp5/data). Default: what the "
+        "playground was created with, else small. Fixed at the first start.",
+    )
     events = Integer(
-        5000, config=True, help="Events per seeded NanoAOD file (used on the first start only)."
+        5000,
+        config=True,
+        help="Events per seeded NanoAOD file at --scale small (used on the first start only).",
     )
 
     flags = {
@@ -103,6 +118,7 @@ class PlaygroundApp(JupyterApp):
         "token": "PlaygroundApp.token",
         "events": "PlaygroundApp.events",
         "db": "PlaygroundApp.db",
+        "scale": "PlaygroundApp.scale",
     }
 
     def start(self) -> None:
@@ -118,6 +134,7 @@ class PlaygroundApp(JupyterApp):
             use_xrootd=self.xrootd,
             gateway=self.gateway,
             database=self.db,
+            scale=self.scale,
         )
         code = 0
         try:
@@ -216,6 +233,15 @@ class PlaygroundApp(JupyterApp):
                 f"    {d.did}  ({len(d.files)} files, {d.bytes / 1e6:.1f} MB, at "
                 f"{', '.join(d.rses)})"
                 for d in info.datasets
+            ),
+            *(
+                [
+                    f"  Catalogue only: {info.catalogue['scope']}  ({info.catalogue['files']:,} "
+                    f"files in {info.catalogue['datasets']:,} datasets, registered at "
+                    f"{info.catalogue['rse']}, no bytes)"
+                ]
+                if info.catalogue
+                else []
             ),
             "  Transfers:     Rucio's judge and conveyor daemons with the playground's copy tool",
             "                 (xrdcp or file copy, adler32-verified: the stand-in for FTS)",

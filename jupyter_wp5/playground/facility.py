@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -13,6 +14,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from . import storage as storage_mod
+from .datagen import default_cache_dir
 from .gateway import GatewayInfo, PlaygroundGateway
 from .info import FacilityInfo, SeededDataset
 from .postgres import PostgresServer, postgres_bin, write_passfile
@@ -28,6 +30,7 @@ from .rucio_config import (
 )
 from .rucio_env import ensure_server_venv
 from .rucio_server import RucioServer
+from .scales import SCALES, catalogue_plan
 from .storage import StorageElement
 from .transfers import TransferDaemons
 
@@ -54,7 +57,7 @@ _OWNED = (
     "logs",
     "gateway",
     "lab-state",
-    "staging",
+    "staging",  # no longer made (generated files are cached): removed from older playgrounds
     "state.json",
     "facility.json",
     "seed.json",
@@ -82,7 +85,8 @@ class Facility:
     fresh:
         Remove the previous state under ``root`` first (``root/notebooks`` is kept).
     events_per_file, files_per_dataset:
-        Size of the seeded NanoAOD datasets (only used when seeding, i.e. on the first start).
+        Size of the seeded NanoAOD datasets at the ``small`` scale (only used when seeding, i.e.
+        on the first start).
     use_xrootd:
         Serve storage with XRootD (``None``: when the ``xrootd`` binary is installed). Fixed at the
         first start, since RSE protocols in the database name it.
@@ -94,6 +98,9 @@ class Facility:
         Rucio's database: ``"sqlite"`` (a file) or ``"postgresql"`` (a PostgreSQL server of the
         playground's own, see :mod:`.postgres`). ``None``: what the playground was created with,
         else SQLite. Fixed at the first start.
+    scale:
+        How much data to seed: ``"small"``, ``"medium"`` or ``"large"`` (see :mod:`.scales`).
+        ``None``: what the playground was created with, else small. Fixed at the first start.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -107,7 +114,10 @@ class Facility:
         use_xrootd: bool | None = None,
         gateway: bool = False,
         database: str | None = None,
+        scale: str | None = None,
     ) -> None:
+        if scale is not None and scale not in SCALES:
+            raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
         if database is not None and database not in DATABASES:
             raise ValueError(f"database must be one of {', '.join(DATABASES)}, not {database!r}")
         self.root = Path(root or default_root()).expanduser().resolve()
@@ -116,6 +126,7 @@ class Facility:
         self.files_per_dataset = files_per_dataset
         self.use_xrootd = use_xrootd
         self.database = database
+        self.scale = scale
         self.postgres: PostgresServer | None = None
         self.files = RucioFiles(self.root / "rucio")
         self.processes = ProcessRegistry(self.root / "pids.json", self.root / "logs")
@@ -251,7 +262,7 @@ class Facility:
 
         if not state.get("complete"):
             self._run_admin("bootstrap", self._bootstrap_spec())
-            self._run_admin("seed", self._seed_spec())
+            self._run_admin("seed", self._seed_spec(state))
             state["complete"] = True
             self._save_state(state)
 
@@ -281,13 +292,15 @@ class Facility:
                 f"the playground in {self.root} was created with use_xrootd="
                 f"{state.get('use_xrootd')}; start it fresh to change that"
             )
-        # Playgrounds made before the choice existed are on SQLite.
+        # Playgrounds made before these choices existed are small and on SQLite.
         state.setdefault("database", "sqlite")
-        if self.database is not None and self.database != state["database"] and not self.fresh:
-            raise RuntimeError(
-                f"the playground in {self.root} was created with database="
-                f"{state.get('database')}; start it fresh to change that"
-            )
+        state.setdefault("scale", "small")
+        for key, wanted in (("database", self.database), ("scale", self.scale)):
+            if wanted is not None and wanted != state[key] and not self.fresh:
+                raise RuntimeError(
+                    f"the playground in {self.root} was created with {key}={state[key]}; "
+                    "start it fresh to change that"
+                )
         return state
 
     def _save_state(self, state: dict[str, Any]) -> None:
@@ -341,6 +354,7 @@ class Facility:
         write_client_config(
             self.files.client_cfg(ACCOUNT), self.files, url, ACCOUNT, ACCOUNT, new_password()
         )
+        scale = SCALES[self.scale or "small"]
         return {
             "version": STATE_VERSION,
             "complete": False,
@@ -348,10 +362,11 @@ class Facility:
             "rucio_port": ports[0],
             "xrootd_ports": dict(zip(RSES, ports[1:-1], strict=True)) if use_xrootd else {},
             "database": database,
+            "scale": self.scale or "small",
             "postgres_port": ports[-1] if database == "postgresql" else None,
             "storage_base": str(base),
-            "events_per_file": self.events_per_file,
-            "files_per_dataset": self.files_per_dataset,
+            "events_per_file": scale.events_per_file or self.events_per_file,
+            "files_per_dataset": scale.files_per_dataset or self.files_per_dataset,
         }
 
     def _place(self, directory: Path, name: str) -> Path:
@@ -384,14 +399,16 @@ class Facility:
             ],
         }
 
-    def _seed_spec(self) -> dict[str, Any]:
+    def _seed_spec(self, state: dict[str, Any]) -> dict[str, Any]:
+        catalogue = catalogue_plan(RSES[0]) if SCALES[state["scale"]].catalogue else None
         return {
-            "staging": str(self.root / "staging"),
+            "cache": str(default_cache_dir()),
             "output": str(self.root / "seed.json"),
-            "events_per_file": self.events_per_file,
-            "files_per_dataset": self.files_per_dataset,
+            "events_per_file": state["events_per_file"],
+            "files_per_dataset": state["files_per_dataset"],
             "origin_rse": RSES[0],
             "second_copy_rse": RSES[1],
+            "catalogue": dataclasses.asdict(catalogue) if catalogue is not None else None,
         }
 
     def _run_admin(self, step: str, spec: dict[str, Any]) -> None:
@@ -433,5 +450,7 @@ class Facility:
             quotas={rse: QUOTAS[rse] for rse in RSES},
             uses_xrootd=bool(state["use_xrootd"]),
             database=state["database"],
+            scale=state["scale"],
+            catalogue=seeded.get("catalogue"),
             gateway=gateway,
         )

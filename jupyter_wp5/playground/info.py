@@ -91,6 +91,10 @@ class FacilityInfo:
     containers: dict[str, list[str]] = field(default_factory=dict)  # container DID -> dataset DIDs
     uses_xrootd: bool = False
     database: str = "sqlite"  # Rucio's database: "sqlite" or "postgresql"
+    scale: str = "small"  # how much data was seeded: "small", "medium" or "large"
+    # The catalogue-only scope (medium and large): scope, rse, datasets, files, container,
+    # largest_dataset.
+    catalogue: dict[str, Any] | None = None
     quotas: dict[str, int] = field(default_factory=dict)  # rse -> the account's quota in bytes
     # The dask-gateway of this run (Facility(gateway=True)); not written to facility.json, since
     # it gets new ports and a new password on every start.
@@ -117,6 +121,8 @@ class FacilityInfo:
             "containers": {k: list(v) for k, v in self.containers.items()},
             "uses_xrootd": self.uses_xrootd,
             "database": self.database,
+            "scale": self.scale,
+            "catalogue": self.catalogue,
             "quotas": dict(self.quotas),
         }
 
@@ -135,6 +141,8 @@ class FacilityInfo:
             containers={k: list(v) for k, v in data.get("containers", {}).items()},
             uses_xrootd=bool(data.get("uses_xrootd", False)),
             database=str(data.get("database", "sqlite")),
+            scale=str(data.get("scale", "small")),
+            catalogue=data.get("catalogue"),
             quotas={k: int(v) for k, v in data.get("quotas", {}).items()},
         )
 

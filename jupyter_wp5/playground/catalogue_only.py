@@ -1,0 +1,137 @@
+"""Catalogue-only data at facility size: datasets and file replicas registered in Rucio, no bytes.
+
+Listing, paging and dataset details only read the catalogue, so their behaviour at facility size
+can be tried without terabytes: this registers files (with sizes and checksums) as replicas at one
+storage element, attaches them to datasets, protects each dataset with a rule there (so the reaper
+leaves them alone and Rucio's dataset summaries are kept), and optionally gathers the datasets in a
+container. Every write is batched (SQLite: at most :data:`BATCH` files per call) and replayed when
+SQLite reports "database is locked". Re-running on a registered scope does nothing.
+
+Needs an admin client (``root``): only admins may add replicas on the playground's sites.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .rucio_calls import BATCH, create, retry
+
+__all__ = ["CatalogueOnlyPlan", "register"]
+
+# Created last: its presence means an earlier run registered everything.
+_DONE = "_catalogue_only_complete"
+# Datasets per attach call: a longer write transaction meets the daemons' writes on SQLite and
+# fails with "database is locked" every time it is replayed.
+_ATTACHMENTS = 100
+
+
+@dataclass(frozen=True)
+class CatalogueOnlyPlan:
+    """Datasets ``{prefix}{i:04d}`` of ``files_per_dataset`` files each, plus extra datasets of
+    given sizes, in a scope of their own."""
+
+    scope: str
+    rse: str
+    datasets: int = 0
+    files_per_dataset: int = 1
+    prefix: str = "ds."
+    extra: Sequence[tuple[str, int]] = ()  # (dataset name, files)
+    container: str | None = None  # holds the numbered datasets
+    file_bytes: int = 2_000_000
+
+    def dataset_names(self) -> list[str]:
+        """The numbered datasets' names."""
+        return [f"{self.prefix}{i:04d}" for i in range(self.datasets)]
+
+    def sizes(self) -> list[tuple[str, int]]:
+        """Every dataset with its number of files."""
+        return [(n, self.files_per_dataset) for n in self.dataset_names()] + list(self.extra)
+
+
+def register(client: Any, plan: CatalogueOnlyPlan, account: str = "root") -> bool:
+    """Register ``plan`` through ``client``; ``False`` when it was registered already."""
+    scope = plan.scope
+    create(client.add_scope, account, scope)
+    if _exists(client, scope, _DONE):
+        return False
+    sizes = plan.sizes()
+    # What an interrupted earlier run registered is skipped: re-adding a replica is not reported
+    # as a duplicate on SQLite but as a database error.
+    have = _names(client, scope, "file")
+    files = [f for f in _files(plan) if f["name"] not in have]
+    for batch in _chunks(files, BATCH):
+        create(client.add_replicas, plan.rse, batch)
+    have = _names(client, scope, "dataset")
+    datasets = [n for n, _ in sizes if n not in have]
+    for batch in _chunks(datasets, BATCH):
+        create(client.add_dids, [{"scope": scope, "name": n, "type": "DATASET"} for n in batch])
+    _attach(client, plan)
+    for batch in _chunks([n for n, _ in sizes], BATCH):
+        # The replicas exist, so the locks are OK at once; the rule also starts Rucio's
+        # per-dataset replica summary.
+        create(
+            client.add_replication_rule,
+            [{"scope": scope, "name": n} for n in batch],
+            1,
+            plan.rse,
+            grouping="DATASET",
+        )
+    if plan.container:
+        create(client.add_container, scope, plan.container)
+        for batch in _chunks(plan.dataset_names(), BATCH):
+            create(client.attach_dids, scope, plan.container, [_ref(scope, n) for n in batch])
+    retry(client.add_dataset, scope, _DONE)
+    return True
+
+
+def _attach(client: Any, plan: CatalogueOnlyPlan) -> None:
+    """Attach each dataset's files, at most :data:`BATCH` files and :data:`_ATTACHMENTS`
+    datasets per call."""
+    pending: list[dict[str, Any]] = []
+    carried = 0
+    for name, n in plan.sizes():
+        files = [_ref(plan.scope, _file_name(name, i)) for i in range(n)]
+        for part in _chunks(files, BATCH):
+            if carried + len(part) > BATCH or len(pending) == _ATTACHMENTS:
+                retry(client.attach_dids_to_dids, pending, ignore_duplicate=True)
+                pending, carried = [], 0
+            pending.append({"scope": plan.scope, "name": name, "dids": part})
+            carried += len(part)
+    if pending:
+        retry(client.attach_dids_to_dids, pending, ignore_duplicate=True)
+
+
+def _files(plan: CatalogueOnlyPlan) -> Iterator[dict[str, Any]]:
+    for name, n in plan.sizes():
+        for i in range(n):
+            file_name = _file_name(name, i)
+            yield {
+                "scope": plan.scope,
+                "name": file_name,
+                "bytes": plan.file_bytes,
+                "adler32": f"{zlib.adler32(file_name.encode()):08x}",
+            }
+
+
+def _file_name(dataset: str, i: int) -> str:
+    return f"{dataset}.f{i:06d}"
+
+
+def _ref(scope: str, name: str) -> dict[str, str]:
+    return {"scope": scope, "name": name}
+
+
+def _names(client: Any, scope: str, did_type: str) -> set[str]:
+    return set(client.list_dids(scope, [{"name": "*"}], did_type=did_type))
+
+
+def _exists(client: Any, scope: str, name: str) -> bool:
+    return any(True for _ in client.list_dids(scope, [{"name": name}], did_type="dataset"))
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
