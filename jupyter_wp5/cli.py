@@ -88,9 +88,10 @@ class PlaygroundApp(JupyterApp):
         help="How much data to seed. small: 3 NanoAOD datasets of 2 files (--events each) and a "
         "table; medium: 42 NanoAOD files with 2.1 M events in all on the storage, plus a "
         "catalogue-only scope 'archive' of 100,000 files (names, sizes and checksums in Rucio, "
-        "no bytes): 1,000 datasets of 90 files in one container and one of 10,000; large: as medium with 8.4 M events. Generated files are "
-        "cached in $WP5_DATA_CACHE (default ~/.cache/jupyter-wp5/data). Default: what the "
-        "playground was created with, else small. Fixed at the first start.",
+        "no bytes): 1,000 datasets of 90 files in one container and one of 10,000; large: as "
+        "medium with 8.4 M events. Generated files are cached in $WP5_DATA_CACHE (default "
+        "~/.cache/jupyter-wp5/data). Default: what the playground was created with, else small. "
+        "Fixed at the first start.",
     )
     events = Integer(
         5000,
@@ -141,7 +142,7 @@ class PlaygroundApp(JupyterApp):
             self._say(f"Starting the playground in {facility.root} ...")
             info = facility.start()
             lab_url = self._start_lab(facility, info) if self.lab else None
-            self._report(info, lab_url)
+            self._report(facility, info, lab_url)
             self._wait(facility)
         except _Stop:
             pass
@@ -218,7 +219,7 @@ class PlaygroundApp(JupyterApp):
         wait_until(answers, 120, f"JupyterLab on {base}", proc=proc, interval=0.25)
         return f"{base}/lab?token={token}"
 
-    def _report(self, info: Any, lab_url: str | None) -> None:
+    def _report(self, facility: Any, info: Any, lab_url: str | None) -> None:
         lines = ["", "jupyter-wp5 playground"]
         if lab_url:
             lines.append(f"  JupyterLab:    {lab_url}")
@@ -226,6 +227,15 @@ class PlaygroundApp(JupyterApp):
             f"  Rucio:         {info.rucio_url}  (account {info.account}, {info.database})",
             f"  rucio.cfg:     {info.rucio_config}",
             f"                 (export RUCIO_CONFIG={info.rucio_config} to use it from a shell)",
+            *(
+                [
+                    f"  PostgreSQL:    127.0.0.1:{facility.postgres.port}  (PGPASSFILE="
+                    f"{facility.files.pgpass} psql -h 127.0.0.1 -p {facility.postgres.port} "
+                    "-U wp5 rucio)"
+                ]
+                if facility.postgres is not None
+                else []
+            ),
             "  Storage elements:",
             *(f"    {rse:8s} {info.storage[rse]}" for rse in info.rses),
             "  Datasets:",

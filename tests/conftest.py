@@ -17,12 +17,24 @@ from traitlets.config import Config
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run the tests marked slow (minutes each: facility-size data)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test that uses the playground's Rucio (the session facility) ``rucio``, so
-    ``-m rucio`` selects what to run again on PostgreSQL."""
+    ``-m rucio`` selects what to run again on PostgreSQL; skip ``slow`` ones without
+    ``--run-slow``."""
+    run_slow = config.getoption("--run-slow")
     for item in items:
         if "facility" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.rucio)
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(pytest.mark.skip(reason="slow: run with --run-slow"))
 
 
 @pytest.fixture(scope="session")
