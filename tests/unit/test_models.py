@@ -113,3 +113,15 @@ def test_replica_update_takes_a_lifetime_and_or_a_retry():
 def test_bad_replica_updates_say_why(body, reason):
     with pytest.raises(InvalidRequest, match=reason):
         ReplicaUpdate.from_dict(body)
+
+
+def test_whole_floats_from_rucio_on_postgresql_go_out_as_integers() -> None:
+    # Rucio's server on PostgreSQL loads NUMERIC sums (bytes, lengths) as floats.
+    copy = SiteCopy("SITE-A", 2.0, 2, 216031.0, 216031.0)  # type: ignore[arg-type]
+    details = DatasetDetails("cms", "ds", "dataset", 216031.0, 2.0, [copy])  # type: ignore[arg-type]
+    wire = details.to_dict()
+    assert wire["bytes"] == 216031 and isinstance(wire["bytes"], int)
+    assert isinstance(wire["files"], int)
+    assert all(
+        isinstance(v, int) for k, v in wire["copies"][0].items() if k != "fraction" and k != "rse"
+    )
