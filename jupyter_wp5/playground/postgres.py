@@ -15,7 +15,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from .privileges import chown_tree, running_as_root
+from .privileges import chown_tree, running_as_root, write_private
 from .processes import ProcessRegistry, as_user, port_is_free, wait_until
 
 __all__ = ["DATABASE", "ROLE", "PostgresServer", "postgres_bin", "write_passfile"]
@@ -39,10 +39,7 @@ def postgres_bin() -> Path | None:
 
 def write_passfile(path: Path, port: int, password: str) -> None:
     """The libpq password file (mode 0600) clients point ``PGPASSFILE`` at."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"127.0.0.1:{port}:*:{ROLE}:{password}\n")
+    write_private(path, f"127.0.0.1:{port}:*:{ROLE}:{password}\n")
 
 
 def read_password(passfile: Path) -> str:
@@ -129,9 +126,7 @@ class PostgresServer:
         os.chmod(self.socket_dir, 0o700)
         # initdb reads the password from a file its user can read; it goes away right after.
         pwfile = self.directory / ".initdb-password"
-        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(read_password(self.passfile) + "\n")
+        write_private(pwfile, read_password(self.passfile) + "\n")
         user = self._user()
         if user is not None:
             chown_tree(self.directory, user)

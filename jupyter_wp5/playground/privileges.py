@@ -10,7 +10,13 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["chown_tree", "others_can_traverse", "reachable_dir", "running_as_root"]
+__all__ = [
+    "chown_tree",
+    "others_can_traverse",
+    "reachable_dir",
+    "running_as_root",
+    "write_private",
+]
 
 
 def running_as_root() -> bool:
@@ -47,3 +53,13 @@ def chown_tree(path: Path, user: str) -> None:
     for dirpath, dirnames, filenames in os.walk(path):
         for name in dirnames + filenames:
             os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (mode 0600 from the start: it
+    holds a password)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)  # a file that existed keeps its mode through os.open

@@ -7,10 +7,13 @@ prints or logs them.
 from __future__ import annotations
 
 import configparser
+import io
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from .privileges import write_private
 
 __all__ = [
     "RucioFiles",
@@ -90,11 +93,9 @@ def new_password() -> str:
 
 
 def _write_private(path: Path, parser: configparser.ConfigParser) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        parser.write(fh)
-    os.chmod(path, 0o600)
+    text = io.StringIO()
+    parser.write(text)
+    write_private(path, text.getvalue())
 
 
 def _client_section(
@@ -117,24 +118,22 @@ def _client_section(
 def write_alembic_ini(files: RucioFiles, rucio_package: Path, database_url: str) -> None:
     """alembic.ini whose ``script_location`` is the absolute migrations directory (mode 0600:
     a PostgreSQL URL holds the password)."""
-    files.dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(files.alembic_ini, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     # Rucio's migrations env.py calls logging.config.fileConfig on this file, so the logging
     # sections are required too. "%" is doubled: the file is read with interpolation.
     url = database_url.replace("%", "%%")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(
-            "[alembic]\n"
-            f"script_location = {rucio_package / 'db' / 'sqla' / 'migrate_repo'}\n"
-            f"sqlalchemy.url = {url}\n\n"
-            "[loggers]\nkeys = root\n\n"
-            "[handlers]\nkeys = console\n\n"
-            "[formatters]\nkeys = generic\n\n"
-            "[logger_root]\nlevel = WARNING\nhandlers = console\n\n"
-            "[handler_console]\nclass = StreamHandler\nargs = (sys.stderr,)\nlevel = NOTSET\n"
-            "formatter = generic\n\n"
-            "[formatter_generic]\nformat = %%(levelname)s [%%(name)s] %%(message)s\n"
-        )
+    write_private(
+        files.alembic_ini,
+        "[alembic]\n"
+        f"script_location = {rucio_package / 'db' / 'sqla' / 'migrate_repo'}\n"
+        f"sqlalchemy.url = {url}\n\n"
+        "[loggers]\nkeys = root\n\n"
+        "[handlers]\nkeys = console\n\n"
+        "[formatters]\nkeys = generic\n\n"
+        "[logger_root]\nlevel = WARNING\nhandlers = console\n\n"
+        "[handler_console]\nclass = StreamHandler\nargs = (sys.stderr,)\nlevel = NOTSET\n"
+        "formatter = generic\n\n"
+        "[formatter_generic]\nformat = %%(levelname)s [%%(name)s] %%(message)s\n",
+    )
 
 
 def write_server_config(
