@@ -21,7 +21,9 @@ T = TypeVar("T")
 
 ATTEMPTS = 6
 _FIRST_DELAY = 0.2
-_MAX_DELAY = 3.0
+# Capped: the daemons' own long transactions (a judge digesting thousands of attachments) hold
+# the lock for seconds.
+_MAX_DELAY = 5.0
 
 
 def database_locked(err: BaseException | None) -> bool:
@@ -45,7 +47,7 @@ def retry_when_locked(
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Run ``call()``; replay it with exponential back-off (with jitter) while it fails with a
-    locked database, at most ``attempts`` times in all (about 6 s of waiting)."""
+    locked database, at most ``attempts`` times in all (the default waits about 8 s in all)."""
     for attempt in range(attempts):
         try:
             return call()

@@ -2,12 +2,14 @@
 
 Listing, paging and dataset details only read the catalogue, so their behaviour at facility size
 can be tried without terabytes: this registers files (with sizes and checksums) as replicas at one
-storage element, attaches them to datasets, protects each dataset with a rule there (so the reaper
-leaves them alone and Rucio's dataset summaries are kept), and optionally gathers the datasets in a
-container. Every write is batched (SQLite: at most :data:`BATCH` files per call) and replayed when
-SQLite reports "database is locked". Re-running on a registered scope does nothing.
+storage element, attaches them to datasets and closes those (Rucio then stores their size),
+protects each with a rule there (so the reaper leaves them alone and Rucio keeps its dataset
+replica summaries), and optionally gathers the datasets in a container. Every write is batched
+(SQLite: at most :data:`BATCH` files per call) and replayed when SQLite reports "database is
+locked". Re-running on a registered scope does nothing.
 
-Needs an admin client (``root``): only admins may add replicas on the playground's sites.
+Needs an admin client (``root``): only admins may add replicas on the playground's sites; give it
+a long timeout (a rule over 10,000 files takes Rucio on SQLite more than 30 s).
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ from .rucio_calls import BATCH, create, retry
 __all__ = ["CatalogueOnlyPlan", "register"]
 
 # Created last: its presence means an earlier run registered everything.
-_DONE = "_catalogue_only_complete"
+_DONE = "catalogue-only.complete"
 # Datasets per attach call: a longer write transaction meets the daemons' writes on SQLite and
 # fails with "database is locked" every time it is replayed.
 _ATTACHMENTS = 100
+# Rucio's daemons digest each batch (new attachments, rules) in long transactions of their own:
+# replay a locked write for longer than the seed does.
+_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -63,26 +68,35 @@ def register(client: Any, plan: CatalogueOnlyPlan, account: str = "root") -> boo
     have = _names(client, scope, "file")
     files = [f for f in _files(plan) if f["name"] not in have]
     for batch in _chunks(files, BATCH):
-        create(client.add_replicas, plan.rse, batch)
+        create(client.add_replicas, plan.rse, batch, attempts=_ATTEMPTS)
     have = _names(client, scope, "dataset")
     datasets = [n for n, _ in sizes if n not in have]
     for batch in _chunks(datasets, BATCH):
-        create(client.add_dids, [{"scope": scope, "name": n, "type": "DATASET"} for n in batch])
+        dids = [{"scope": scope, "name": n, "type": "DATASET"} for n in batch]
+        create(client.add_dids, dids, attempts=_ATTEMPTS)
     _attach(client, plan)
-    for batch in _chunks([n for n, _ in sizes], BATCH):
+    for name, _ in sizes:
+        # Closing makes Rucio store each dataset's size and length, as production data has.
+        if client.get_did(scope, name).get("open"):
+            retry(client.close, scope, name, attempts=_ATTEMPTS)
+    for batch in _by_files(sizes, BATCH):
         # The replicas exist, so the locks are OK at once; the rule also starts Rucio's
-        # per-dataset replica summary.
+        # per-dataset replica summary. One lock per file: at most BATCH locks per call (500
+        # datasets' rules in one call did not finish within rucio-clients' 600 s on SQLite).
         create(
             client.add_replication_rule,
             [{"scope": scope, "name": n} for n in batch],
             1,
             plan.rse,
             grouping="DATASET",
+            attempts=_ATTEMPTS,
         )
     if plan.container:
         create(client.add_container, scope, plan.container)
-        for batch in _chunks(plan.dataset_names(), BATCH):
-            create(client.attach_dids, scope, plan.container, [_ref(scope, n) for n in batch])
+        inside = {c["name"] for c in client.list_content(scope, plan.container)}
+        for batch in _chunks([n for n in plan.dataset_names() if n not in inside], BATCH):
+            refs = [_ref(scope, n) for n in batch]
+            create(client.attach_dids, scope, plan.container, refs, attempts=_ATTEMPTS)
     retry(client.add_dataset, scope, _DONE)
     return True
 
@@ -96,12 +110,16 @@ def _attach(client: Any, plan: CatalogueOnlyPlan) -> None:
         files = [_ref(plan.scope, _file_name(name, i)) for i in range(n)]
         for part in _chunks(files, BATCH):
             if carried + len(part) > BATCH or len(pending) == _ATTACHMENTS:
-                retry(client.attach_dids_to_dids, pending, ignore_duplicate=True)
+                _attach_all(client, pending)
                 pending, carried = [], 0
             pending.append({"scope": plan.scope, "name": name, "dids": part})
             carried += len(part)
     if pending:
-        retry(client.attach_dids_to_dids, pending, ignore_duplicate=True)
+        _attach_all(client, pending)
+
+
+def _attach_all(client: Any, attachments: list[dict[str, Any]]) -> None:
+    retry(client.attach_dids_to_dids, attachments, ignore_duplicate=True, attempts=_ATTEMPTS)
 
 
 def _files(plan: CatalogueOnlyPlan) -> Iterator[dict[str, Any]]:
@@ -130,6 +148,20 @@ def _names(client: Any, scope: str, did_type: str) -> set[str]:
 
 def _exists(client: Any, scope: str, name: str) -> bool:
     return any(True for _ in client.list_dids(scope, [{"name": name}], did_type="dataset"))
+
+
+def _by_files(sizes: list[tuple[str, int]], limit: int) -> Iterator[list[str]]:
+    """Dataset names in runs of at most ``limit`` files (a larger dataset alone)."""
+    run: list[str] = []
+    files = 0
+    for name, n in sizes:
+        if run and files + n > limit:
+            yield run
+            run, files = [], 0
+        run.append(name)
+        files += n
+    if run:
+        yield run
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -14,7 +14,7 @@ from rucio.common.exception import (
     FileReplicaAlreadyExists,
 )
 
-from ..data.db_retry import retry_when_locked
+from ..data.db_retry import ATTEMPTS, retry_when_locked
 
 __all__ = ["BATCH", "create", "retry"]
 
@@ -33,9 +33,10 @@ _EXISTS = (
 )
 
 
-def retry(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a client call, replaying it while Rucio's SQLite database is locked."""
-    return retry_when_locked(lambda: call(*args, **kwargs))
+def retry(call: Callable[..., T], *args: Any, attempts: int = ATTEMPTS, **kwargs: Any) -> T:
+    """Run a client call, replaying it while Rucio's SQLite database is locked (at most
+    ``attempts`` times in all)."""
+    return retry_when_locked(lambda: call(*args, **kwargs), attempts=attempts)
 
 
 def create(call: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
