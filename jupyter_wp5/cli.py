@@ -15,7 +15,7 @@ from typing import Any
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Enum, Integer, Unicode
 
-__all__ = ["PlaygroundApp", "WP5App", "main"]
+__all__ = ["LedgerApp", "LedgerVerifyApp", "PlaygroundApp", "WP5App", "main"]
 
 READY_LINE = "wp5 playground ready"
 
@@ -263,6 +263,14 @@ class PlaygroundApp(JupyterApp):
                 if info.gateway is not None
                 else []
             ),
+            *(
+                [
+                    f"  Ledger:        {info.ledger.url}  (witnesses: "
+                    f"{', '.join(info.ledger.witnesses)}; keys in {info.ledger.keys_file})"
+                ]
+                if info.ledger is not None
+                else []
+            ),
             f"  State and logs: {info.root}",
             "",
             "Press Ctrl-C to stop.",
@@ -281,19 +289,54 @@ class PlaygroundApp(JupyterApp):
                     raise RuntimeError(f"{name} exited unexpectedly; see {proc.log}")
 
 
-class WP5App(JupyterApp):
-    """``jupyter wp5``: tools of the jupyter-wp5 analysis-facility extension."""
+class LedgerVerifyApp(JupyterApp):
+    """Verify ledger receipts offline."""
 
-    name = "jupyter-wp5"
-    description = """jupyter-wp5: find data in Rucio, move it next to the compute, run Dask
-    clusters, from JupyterLab. See the subcommands below."""
-    examples = """
-    jupyter wp5 playground --help
-    jupyter wp5 playground
+    name = "jupyter-wp5-ledger-verify"
+    description = """Verify ledger receipts offline: each receipt's entry must be included in its
+    checkpoint's Merkle tree (RFC 9162), and the checkpoint must be signed by the log operator and
+    cosigned by every witness. Nothing but the receipt file is needed. With --keys, the receipt is
+    checked against those published verifier keys instead of the ones it carries.
+    Exits 0 when every receipt verifies, 1 otherwise.
     """
-    subcommands = {
-        "playground": (PlaygroundApp, PlaygroundApp.description.splitlines()[0]),
-    }
+    examples = """
+    jupyter wp5 ledger verify receipt.json
+    jupyter wp5 ledger verify --keys PLAYGROUND_ROOT/ledger/verifier-keys.txt receipt.json
+    """
+
+    keys = Unicode(
+        "",
+        config=True,
+        help="File of trusted verifier keys (name+hash+base64, one a line; the log operator's "
+        "and every witness's) to check against instead of the receipt's own.",
+    )
+    aliases = {**JupyterApp.aliases, "keys": "LedgerVerifyApp.keys"}
+
+    def start(self) -> None:
+        """Verify each receipt named on the command line."""
+        from jupyter_wp5.ledger import ReceiptError, verify
+
+        if not self.extra_args:
+            self.print_help()
+            self.log.error("name one or more receipt files")
+            self.exit(2)
+        trusted = None
+        if self.keys:
+            trusted = [k for k in Path(self.keys).read_text().splitlines() if k.strip()]
+        failed = 0
+        for path in self.extra_args:
+            try:
+                result = verify(path, trusted_keys=trusted)
+            except ReceiptError as err:
+                failed += 1
+                print(f"{path}: FAILED: {err}", flush=True)
+            else:
+                print(f"{path}: OK: {result.summary()}", flush=True)
+        self.exit(1 if failed else 0)
+
+
+class _CommandGroup(JupyterApp):
+    """A command that only holds subcommands."""
 
     def start(self) -> None:
         """Run the chosen subcommand, or list them."""
@@ -303,6 +346,36 @@ class WP5App(JupyterApp):
         self.print_help()
         self.log.error("choose a subcommand: %s", ", ".join(self.subcommands))
         self.exit(1)
+
+
+class LedgerApp(_CommandGroup):
+    """``jupyter wp5 ledger``: the access ledger's tools."""
+
+    name = "jupyter-wp5-ledger"
+    description = """Tools of the access ledger (the tamper-evident log of access events)."""
+    examples = """
+    jupyter wp5 ledger verify receipt.json
+    """
+    subcommands = {
+        "verify": (LedgerVerifyApp, LedgerVerifyApp.description.splitlines()[0]),
+    }
+
+
+class WP5App(_CommandGroup):
+    """``jupyter wp5``: tools of the jupyter-wp5 analysis-facility extension."""
+
+    name = "jupyter-wp5"
+    description = """jupyter-wp5: find data in Rucio, move it next to the compute, run Dask
+    clusters, from JupyterLab. See the subcommands below."""
+    examples = """
+    jupyter wp5 playground --help
+    jupyter wp5 playground
+    jupyter wp5 ledger verify receipt.json
+    """
+    subcommands = {
+        "playground": (PlaygroundApp, PlaygroundApp.description.splitlines()[0]),
+        "ledger": (LedgerApp, LedgerApp.description.splitlines()[0]),
+    }
 
 
 main = WP5App.launch_instance

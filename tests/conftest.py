@@ -71,6 +71,19 @@ def dask_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
+def ledger_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The playground's ledger (log + INAF and Leonardo witness processes), without Rucio."""
+    from jupyter_wp5.playground.ledger import PlaygroundLedger
+    from jupyter_wp5.playground.processes import ProcessRegistry
+
+    root = tmp_path_factory.mktemp("ledger")
+    service = PlaygroundLedger(root / "ledger", ProcessRegistry(root / "pids.json", root / "logs"))
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
 def playground(facility: object) -> object:
     """What the facility offers: Rucio URL, client rucio.cfg, storage elements, seeded datasets."""
     return facility.info  # type: ignore[attr-defined]

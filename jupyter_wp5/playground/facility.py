@@ -17,6 +17,7 @@ from . import storage as storage_mod
 from .datagen import default_cache_dir
 from .gateway import GatewayInfo, PlaygroundGateway
 from .info import FacilityInfo, SeededDataset
+from .ledger import PlaygroundLedger
 from .postgres import PostgresServer, postgres_bin, write_passfile
 from .privileges import reachable_dir, running_as_root
 from .processes import ProcessRegistry, free_ports
@@ -56,6 +57,7 @@ _OWNED = (
     "postgres",
     "logs",
     "gateway",
+    "ledger",
     "lab-state",
     "staging",  # no longer made (generated files are cached): removed from older playgrounds
     "state.json",
@@ -101,6 +103,9 @@ class Facility:
     scale:
         How much data to seed: ``"small"``, ``"medium"`` or ``"large"`` (see :mod:`.scales`).
         ``None``: what the playground was created with, else small. Fixed at the first start.
+    ledger:
+        Also run the access ledger: its log and the INAF and Leonardo witnesses (see
+        :mod:`jupyter_wp5.playground.ledger`). Keys and entries are kept under ``root/ledger``.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -115,6 +120,7 @@ class Facility:
         gateway: bool = False,
         database: str | None = None,
         scale: str | None = None,
+        ledger: bool = True,
     ) -> None:
         if scale is not None and scale not in SCALES:
             raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
@@ -135,6 +141,7 @@ class Facility:
         self._rucio: RucioServer | None = None
         self._transfers: TransferDaemons | None = None
         self.gateway = PlaygroundGateway(self.root / "gateway", self.processes) if gateway else None
+        self.ledger = PlaygroundLedger(self.root / "ledger", self.processes) if ledger else None
         self._lock: IO[str] | None = None
 
     # -- public API --------------------------------------------------------------------------
@@ -270,7 +277,8 @@ class Facility:
         self._transfers = TransferDaemons(self._rucio, self.processes)
         self._transfers.start()
         gateway = self.gateway.start() if self.gateway is not None else None
-        self.info = self._make_info(state, gateway)
+        ledger = self.ledger.start() if self.ledger is not None else None
+        self.info = dataclasses.replace(self._make_info(state, gateway), ledger=ledger)
         self.info.write(self.root / "facility.json")
         return self.info
 

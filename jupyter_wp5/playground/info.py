@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .gateway import GatewayInfo
 
-__all__ = ["FacilityInfo", "SeededDataset", "SeededFile"]
+__all__ = ["FacilityInfo", "LedgerInfo", "SeededDataset", "SeededFile"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,35 @@ class SeededDataset:
 
 
 @dataclass(frozen=True)
+class LedgerInfo:
+    """Where the playground's ledger listens, and its published verifier keys."""
+
+    url: str  # the log's HTTP API
+    origin: str  # the checkpoints' origin line (also the operator key's name)
+    witnesses: dict[str, str]  # party -> witness URL
+    verifier_keys: list[str]  # operator's key first, then each witness's
+    keys_file: Path  # the same keys, one per line (what `jupyter wp5 ledger verify --keys` reads)
+    token_file: Path  # 0600: the bearer token that appending to the log needs
+
+    def token(self) -> str:
+        """The append token (secret: only for the services that report events)."""
+        return self.token_file.read_text().strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        data = asdict(self)
+        data["keys_file"] = str(self.keys_file)
+        data["token_file"] = str(self.token_file)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LedgerInfo:
+        """Inverse of :meth:`to_dict`."""
+        paths = {"keys_file": Path(data["keys_file"]), "token_file": Path(data["token_file"])}
+        return cls(**{**data, **paths})
+
+
+@dataclass(frozen=True)
 class FacilityInfo:
     """Where everything of a started playground is. Holds no passwords.
 
@@ -99,6 +128,7 @@ class FacilityInfo:
     # The dask-gateway of this run (Facility(gateway=True)); not written to facility.json, since
     # it gets new ports and a new password on every start.
     gateway: GatewayInfo | None = None
+    ledger: LedgerInfo | None = None  # the ledger's log and witnesses (Facility(ledger=True))
 
     def dataset(self, did: str) -> SeededDataset:
         """The seeded dataset ``scope:name``."""
@@ -124,6 +154,7 @@ class FacilityInfo:
             "scale": self.scale,
             "catalogue": self.catalogue,
             "quotas": dict(self.quotas),
+            "ledger": self.ledger.to_dict() if self.ledger is not None else None,
         }
 
     @classmethod
@@ -144,6 +175,7 @@ class FacilityInfo:
             scale=str(data.get("scale", "small")),
             catalogue=data.get("catalogue"),
             quotas={k: int(v) for k, v in data.get("quotas", {}).items()},
+            ledger=LedgerInfo.from_dict(data["ledger"]) if data.get("ledger") else None,
         )
 
     def write(self, path: Path) -> None:
