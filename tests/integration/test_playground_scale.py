@@ -48,9 +48,9 @@ def test_medium_scale_registers_its_data(tmp_path: Path, database: str) -> None:
         big = info.catalogue["largest_dataset"].split(":", 1)[1]
         assert per_dataset[big] == 10_000
         assert sum(per_dataset[m["name"]] for m in members) + per_dataset[big] == 100_000
-        # Rucio's own replica summary of the big dataset (what details answer from).
-        (summary,) = client.list_dataset_replicas(scope, big)
-        assert summary["rse"] == info.catalogue["rse"] and summary["length"] == 10_000
+        # Every catalogue-only dataset is protected by an OK rule at its storage element.
+        (rule,) = client.list_did_rules(scope, big)
+        assert rule["rse_expression"] == info.catalogue["rse"] and rule["state"] == "OK"
         # The DY dataset's events are on storage and in Rucio's metadata.
         dy = nanoaod[0]
         assert client.get_metadata(dy.scope, dy.name)["events"] == dy.events
