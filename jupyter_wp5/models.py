@@ -118,6 +118,15 @@ def error_from_dict(payload: dict[str, Any], status: int) -> Wp5Error:
 class Record:
     """Mixin giving dataclasses one wire shape: ``to_dict`` and ``from_dict``."""
 
+    def __post_init__(self) -> None:
+        # Rucio on PostgreSQL answers sums (a dataset's bytes, its replicas' lengths) as floats:
+        # its server loads every NUMERIC as float. A whole number typed int goes out as an int.
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            integral = isinstance(value, float) and value.is_integer()
+            if integral and str(f.type).split("|")[0].strip() == "int":
+                object.__setattr__(self, f.name, int(value))  # frozen records too
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
 

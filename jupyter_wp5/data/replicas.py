@@ -27,6 +27,7 @@ from ..models import (
     ReplicaUpdate,
     Wp5Error,
 )
+from .db_retry import retry_when_locked
 from .download import DownloadManager
 from .request_store import RequestStore
 from .rucio_connection import RucioConnection, state_name
@@ -78,13 +79,15 @@ class ReplicaService(LoggingConfigurable):
             # Check what can be checked before anything is created.
             client.get_did(req.did.scope, req.did.name)
             _check_expression(client, req.rse_expression)
-            (rule_id,) = client.add_replication_rule(
-                dids=[{"scope": req.did.scope, "name": req.did.name}],
-                copies=req.copies,
-                rse_expression=req.rse_expression,
-                lifetime=req.lifetime,
-                comment=req.comment,
-                account=client.account,
+            (rule_id,) = retry_when_locked(
+                lambda: client.add_replication_rule(
+                    dids=[{"scope": req.did.scope, "name": req.did.name}],
+                    copies=req.copies,
+                    rse_expression=req.rse_expression,
+                    lifetime=req.lifetime,
+                    comment=req.comment,
+                    account=client.account,
+                )
             )
             return _progress(client, client.get_replication_rule(rule_id))
 
@@ -131,7 +134,11 @@ class ReplicaService(LoggingConfigurable):
             options["boost_rule"] = True
 
         def apply(client: Any) -> ReplicaProgress:
-            _on_own_rule(client, rid, lambda: client.update_replication_rule(rid, options))
+            _on_own_rule(
+                client,
+                rid,
+                lambda: retry_when_locked(lambda: client.update_replication_rule(rid, options)),
+            )
             return _progress(client, client.get_replication_rule(rid))
 
         progress = await self.connection.run(apply)
@@ -148,7 +155,11 @@ class ReplicaService(LoggingConfigurable):
         try:
             await self.connection.run(
                 lambda c: _on_own_rule(
-                    c, rid, lambda: c.delete_replication_rule(rid, purge_replicas=False)
+                    c,
+                    rid,
+                    lambda: retry_when_locked(
+                        lambda: c.delete_replication_rule(rid, purge_replicas=False)
+                    ),
                 )
             )
         except NotFound:
