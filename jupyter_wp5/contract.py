@@ -120,19 +120,19 @@ def find_operation(method: str, path: str) -> tuple[Operation, dict[str, str]] |
 
 
 def validate_request(
-    method: str, path: str, params: dict[str, str] | None = None, body: Any = NO_BODY
+    method: str, path: str, params: dict[str, Any] | None = None, body: Any = NO_BODY
 ) -> Operation | None:
     """Check one request; raise :class:`InvalidRequest` naming the first thing wrong.
 
     ``path`` is relative to ``/wp5/api`` and URL-encoded; ``params`` the query (one value per
-    name); ``body`` the parsed JSON body or :data:`NO_BODY`. Returns the operation, or None for a
-    path the contract does not have (the server's router answers those with 404 or 405).
+    name, None for absent); ``body`` the parsed JSON body or :data:`NO_BODY`. Returns the
+    operation, or None for a path the contract does not have (the router answers 404 or 405).
     """
     found = find_operation(method, path)
     if found is None:
         return None
     op, path_values = found
-    query = {k: v for k, v in (params or {}).items() if k not in _JUPYTER_QUERY}
+    query = {k: v for k, v in (params or {}).items() if k not in _JUPYTER_QUERY and v is not None}
     for param in op.parameters:
         raw = path_values.get(param.name) if param.where == "path" else query.get(param.name)
         if raw is None:
@@ -177,8 +177,9 @@ def validate_event(message: Any) -> None:
         raise ContractError(f"events message: {_describe(errors[0], 'message')}")
 
 
-def _coerce(raw: str, kind: str, name: str) -> Any:
-    """Query and path values are text; the contract types them."""
+def _coerce(raw: Any, kind: str, name: str) -> Any:
+    """Query and path values are text (a client may hand us numbers); the contract types them."""
+    raw = str(raw)
     if kind == "integer":
         if not re.fullmatch(r"-?\d{1,18}", raw.strip()):
             raise InvalidRequest(f"{name} must be a whole number, not '{raw[:40]}'")
