@@ -132,7 +132,10 @@ def validate_request(
     if found is None:
         return None
     op, path_values = found
-    query = {k: v for k, v in (params or {}).items() if k not in _JUPYTER_QUERY and v is not None}
+    # An empty value is an absent one, as the handlers read it (``?type=`` is the default type).
+    query = {
+        k: v for k, v in (params or {}).items() if k not in _JUPYTER_QUERY and v not in (None, "")
+    }
     for param in op.parameters:
         raw = path_values.get(param.name) if param.where == "path" else query.get(param.name)
         if raw is None:

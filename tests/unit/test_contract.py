@@ -78,6 +78,7 @@ def test_requests_outside_the_contract_are_refused_with_reason(method, path, par
         ("GET", "datasets/cms/DY/part.1/sub/files", {"rse": "SITE-A"}, NO_BODY),
         # As the kernel's REST transport passes them: a leading /, numbers, None for absent.
         ("GET", "/datasets", {"q": "cms:*", "limit": 10, "cursor": None}, NO_BODY),
+        ("GET", "datasets", {"q": "cms:*", "type": "", "limit": ""}, NO_BODY),
         ("GET", "datasets/cms/DY/fileset", {"rse": "SITE-A", "allow_partial": "yes"}, NO_BODY),
         ("POST", "replicas", {}, {"did": "cms:a/b.root", "rse_expression": "B", "lifetime": "7d"}),
         ("POST", "replicas", {}, {"did": "cms:x", "mode": "download", "lifetime": None}),
