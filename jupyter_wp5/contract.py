@@ -40,7 +40,7 @@ _DID_FIELDS = frozenset({"scope", "name", "did"})
 # Query parameters Jupyter itself reads (authentication), never part of our operations.
 _JUPYTER_QUERY = frozenset({"token", "_xsrf"})
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"?')
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _TRUE = ("1", "true", "yes")
 _FALSE = ("0", "false", "no")
@@ -85,7 +85,7 @@ def parse_body(raw: bytes | None) -> Any:
     if not raw:
         return NO_BODY
     # Depth first, over the first bytes only: a deep body says so within MAX_BODY_DEPTH bytes.
-    if _depth(raw[: MAX_BODY_BYTES + 1]) > MAX_BODY_DEPTH:
+    if _too_deep(raw[: MAX_BODY_BYTES + 1]):
         raise InvalidRequest(f"the request body is nested deeper than {MAX_BODY_DEPTH} levels")
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
@@ -95,15 +95,15 @@ def parse_body(raw: bytes | None) -> Any:
         raise InvalidRequest("the request body is not valid JSON") from None
 
 
-def _depth(raw: bytes) -> int:
-    depth = deepest = 0
+def _too_deep(raw: bytes) -> bool:
+    """Whether ``raw`` nests arrays and objects deeper than :data:`MAX_BODY_DEPTH` (brackets in
+    strings are text)."""
+    depth = 0
     for byte in _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
-        if byte in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+        depth += 1 if byte in b"[{" else -1
+        if depth > MAX_BODY_DEPTH:
+            return True
+    return False
 
 
 def find_operation(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
