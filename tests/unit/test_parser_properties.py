@@ -27,10 +27,13 @@ from jupyter_wp5.models import (
     parse_lifetime,
 )
 
-settings.register_profile(
-    "wp5", derandomize=True, max_examples=300, suppress_health_check=[HealthCheck.too_slow]
+# Reproducible in CI, and no deadline: unit tests assert behaviour, never timing.
+SETTINGS = settings(
+    derandomize=True,
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile("wp5")
 
 SEGMENT = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._+-]{0,15}\Z")
 SCOPE = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,29}\Z")
@@ -44,6 +47,7 @@ def _in_contract(schema: str, value: object) -> bool:
 # -- DID ----------------------------------------------------------------------------------------
 
 
+@SETTINGS
 @given(SCOPE, st.lists(SEGMENT, min_size=1, max_size=5))
 def test_well_formed_dids_round_trip(scope, segments):
     name = "/".join(segments)
@@ -54,6 +58,7 @@ def test_well_formed_dids_round_trip(scope, segments):
     assert _in_contract("Did", str(did))
 
 
+@SETTINGS
 @given(st.text(max_size=300))
 @example("cms:a/../b")
 @example("cms:a//b")
@@ -80,12 +85,14 @@ def test_dot_and_empty_segments_are_refused(name):
 # -- lifetime -----------------------------------------------------------------------------------
 
 
+@SETTINGS
 @given(st.integers(1, 10**12 - 1), st.sampled_from(["", "s", "m", "h", "d", "w"]))
 def test_durations_parse_to_seconds(n, unit):
     factor = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
     assert parse_lifetime(f"{n}{unit}") == n * factor
 
 
+@SETTINGS
 @given(st.one_of(st.text(max_size=40), st.integers(), st.floats(), st.booleans()))
 @example("99999999999999w")
 @example(10**30)
@@ -101,6 +108,7 @@ def test_any_lifetime_is_bounded_seconds_or_a_400(value):
 # -- RSE expression, comment, copies ------------------------------------------------------------
 
 
+@SETTINGS
 @given(st.text(max_size=MAX_EXPRESSION + 50), st.text(max_size=MAX_COMMENT + 50), st.integers())
 def test_replica_requests_bound_expression_comment_and_copies(expression, comment, copies):
     body = {"did": "cms:x", "rse_expression": expression, "comment": comment, "copies": copies}
@@ -120,11 +128,13 @@ def _cursor(value: object) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": value}).encode()).decode()
 
 
+@SETTINGS
 @given(st.integers(0, Cursor.MAX_OFFSET))
 def test_cursors_we_hand_out_decode(offset):
     assert Cursor.decode(Cursor(offset).encode()) == Cursor(offset)
 
 
+@SETTINGS
 @given(
     st.one_of(
         st.integers(),
@@ -152,6 +162,7 @@ def test_overflowing_cursors_are_refused(text):
         Cursor.decode(text)
 
 
+@SETTINGS
 @given(st.text(max_size=300))
 def test_any_cursor_text_is_a_cursor_or_a_400(text):
     try:
@@ -166,12 +177,14 @@ def test_any_cursor_text_is_a_cursor_or_a_400(text):
 OPERATORS = st.sampled_from(["=", "!=", ">", "<", ">=", "<="])
 
 
+@SETTINGS
 @given(st.sampled_from(sorted(FILTER_KEYS)), OPERATORS, st.integers(-(10**17), 10**17))
 def test_known_keys_with_whole_numbers_parse(key, op, value):
     query = SearchQuery.parse("cms:*", filters=f"{key}{op}{value}")
     assert query.filters == ((key, op, str(value)),)
 
 
+@SETTINGS
 @given(st.text(max_size=200))
 @example("name=secret*")
 @example("events>inf")
@@ -202,3 +215,44 @@ def test_any_filter_text_is_known_keys_and_finite_numbers_or_a_400(text):
 def test_filters_cannot_override_the_query_or_reach_rucio_unchecked(filters, reason):
     with pytest.raises(InvalidRequest, match=reason):
         SearchQuery.parse("cms:*DY*", filters=filters)
+
+
+# -- request bodies -----------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\ab', max_size=4), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+def _nesting(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_nesting, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_nesting, value.values()), default=0)
+    return 0
+
+
+@SETTINGS
+@given(JSON)
+def test_bodies_parse_as_json_unless_nested_beyond_the_limit(value):
+    raw = json.dumps(value).encode()
+    if _nesting(value) > contract.MAX_BODY_DEPTH:
+        with pytest.raises(InvalidRequest, match="nested deeper"):
+            contract.parse_body(raw)
+    else:
+        # Brackets and quotes inside strings never count as nesting.
+        assert contract.parse_body(raw) == value
+
+
+@SETTINGS
+@given(st.integers(contract.MAX_BODY_DEPTH + 1, 100_000), st.sampled_from(["[", '{"a":']))
+def test_any_nesting_beyond_the_limit_is_a_400(depth, opener):
+    closer = "]" if opener == "[" else "}"
+    raw = (opener * depth + "1" + closer * depth).encode()
+    with pytest.raises(InvalidRequest, match="nested deeper"):
+        contract.parse_body(raw)
