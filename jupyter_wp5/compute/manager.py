@@ -16,7 +16,8 @@ import importlib.util
 import json
 import os
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,8 @@ class ClusterManager(LoggingConfigurable):
         if proxied is None:
             proxied = importlib.util.find_spec("jupyter_server_proxy") is not None
         self._proxied = proxied
+        # Told of every cluster created, resized or closed (the events hub pushes it to panels).
+        self.listeners: list[Callable[[ClusterInfo], None]] = []
 
     # -- backends and profiles -----------------------------------------------------------------
 
@@ -184,7 +187,7 @@ class ClusterManager(LoggingConfigurable):
             )
             self._clusters[cluster.id] = cluster
             self._save()
-        return await self._info(cluster)
+        return self._changed(await self._info(cluster))
 
     async def list(self) -> list[ClusterInfo]:
         """The open clusters (and lost ones not yet closed), oldest first."""
@@ -232,12 +235,13 @@ class ClusterManager(LoggingConfigurable):
 
     async def resize(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
         if size.workers is not None:
-            return await self.scale(cluster_id, size.workers)
-        return await self.adapt(cluster_id, size.minimum or 0, size.maximum or 0)
+            return self._changed(await self.scale(cluster_id, size.workers))
+        return self._changed(await self.adapt(cluster_id, size.minimum or 0, size.maximum or 0))
 
     async def close(self, cluster_id: str) -> None:
         """Stop the cluster and its processes (a lost cluster is only forgotten)."""
         cluster = await self._find(cluster_id)
+        last = await self._info(cluster)
         cluster.closed = True
         backend = self.backend_for(cluster.profile)
         try:
@@ -246,6 +250,12 @@ class ClusterManager(LoggingConfigurable):
         finally:
             self._clusters.pop(cluster.id, None)
             self._save()
+            self._changed(replace(last, status=ClusterStatus.CLOSED.value))
+
+    def _changed(self, info: ClusterInfo) -> ClusterInfo:
+        for listener in self.listeners:
+            listener(info)
+        return info
 
     def shutdown(self) -> None:
         """The server is stopping (blocking): each backend ends what must not outlive it.
