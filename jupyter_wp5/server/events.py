@@ -1,10 +1,12 @@
 """Server push: one hub per server sends ``{"type": ..., "data": ...}`` messages to every open
 ``/wp5/api/events`` websocket.
 
-Replica progress (``type: "replica"``) comes from one poller that re-reads the active requests
-every ``interval`` seconds through the replica service (so through the bounded Rucio executor),
-and only runs while someone listens or a request is still moving. Cluster state changes are meant
-to be published the same way (``type: "cluster"``) by the cluster manager.
+Replica progress (``type: "replica"``): every new request is published at once, whatever its
+state (a copy to a site that already holds the data is OK from the start and would never be polled),
+then one poller re-reads the moving requests every ``interval`` seconds through the replica service
+(so through the bounded Rucio executor); it runs only while someone listens or a request moves.
+Clusters (``type: "cluster"``): the cluster manager tells the hub of every cluster created, resized
+or closed (``status: "closed"``), from any surface, since the kernels go through this server too.
 """
 
 from __future__ import annotations
@@ -17,18 +19,22 @@ from typing import Any
 from traitlets import Float
 from traitlets.config import LoggingConfigurable
 
+from ..compute.manager import ClusterManager
 from ..data.replicas import ReplicaService
-from ..models import ReplicaProgress, Wp5Error
+from ..models import ClusterInfo, ReplicaProgress, Wp5Error
 
 Send = Callable[[str], None]
 
 
 class EventHub(LoggingConfigurable):
-    """Fan events out to subscribers; poll active replica requests for changes."""
+    """Fan events out to subscribers; publish new requests and cluster changes, poll the active
+    replica requests for progress."""
 
     interval = Float(3.0, config=True, help="Seconds between two polls of active requests.")
 
-    def __init__(self, replicas: ReplicaService, **kwargs: Any) -> None:
+    def __init__(
+        self, replicas: ReplicaService, clusters: ClusterManager | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.replicas = replicas
         self._subscribers: set[Send] = set()
@@ -37,6 +43,8 @@ class EventHub(LoggingConfigurable):
         self._moving: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         replicas.listeners.append(self._requested)
+        if clusters is not None:
+            clusters.listeners.append(self._cluster_changed)
 
     def subscribe(self, send: Send) -> None:
         """Deliver every event to ``send`` (a websocket's ``write_message``) until unsubscribed."""
@@ -56,7 +64,15 @@ class EventHub(LoggingConfigurable):
                 self._subscribers.discard(send)
 
     def _requested(self, progress: ReplicaProgress) -> None:
+        snapshot = progress.to_dict()
+        self._last[progress.id] = snapshot
+        self.publish("replica", snapshot)
+        if progress.active:
+            self._moving.add(progress.id)
         self._ensure_polling()
+
+    def _cluster_changed(self, info: ClusterInfo) -> None:
+        self.publish("cluster", info.to_dict())
 
     def _ensure_polling(self) -> None:
         if self._task is None or self._task.done():
