@@ -15,7 +15,7 @@ from typing import Any
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Integer, Unicode
 
-__all__ = ["PlaygroundApp", "WP5App", "main"]
+__all__ = ["DemosApp", "PlaygroundApp", "WP5App", "main"]
 
 READY_LINE = "wp5 playground ready"
 
@@ -142,12 +142,15 @@ class PlaygroundApp(JupyterApp):
         return 8888 if port_is_free(8888) else free_ports(1)[0]
 
     def _start_lab(self, facility: Any, info: Any) -> str:
+        from jupyter_wp5.demos import copy_demos, demo_notebooks
         from jupyter_wp5.playground.processes import wait_until
 
         port = self._lab_port()
         token = self.token or secrets.token_hex(24)
         notebooks = info.root / "notebooks"
-        notebooks.mkdir(exist_ok=True)
+        # The lab opens on the demos; later starts update them but never over the user's changes.
+        first_start = copy_demos(notebooks).copied
+        first_demo = demo_notebooks()[0].name
         cmd = [
             sys.executable,
             "-m",
@@ -187,6 +190,8 @@ class PlaygroundApp(JupyterApp):
                 return False
 
         wait_until(answers, 120, f"JupyterLab on {base}", proc=proc, interval=0.25)
+        if first_demo in first_start:
+            return f"{base}/lab/tree/{first_demo}?token={token}"
         return f"{base}/lab?token={token}"
 
     def _report(self, info: Any, lab_url: str | None) -> None:
@@ -233,6 +238,38 @@ class PlaygroundApp(JupyterApp):
                     raise RuntimeError(f"{name} exited unexpectedly; see {proc.log}")
 
 
+class DemosApp(JupyterApp):
+    """``jupyter wp5 demos DIR``: copy the demo notebooks into a folder."""
+
+    name = "jupyter-wp5-demos"
+    description = """Copy the jupyter-wp5 demo notebooks into DIR (created if needed).
+
+    A notebook you changed is never overwritten; one still as copied earlier is updated to the
+    version shipped with this jupyter-wp5. The demos run against `jupyter wp5 playground`."""
+    examples = """
+    jupyter wp5 demos ~/wp5-demos
+    """
+
+    def start(self) -> None:
+        """Copy the demos into the one folder given on the command line."""
+        from jupyter_wp5.demos import copy_demos
+
+        if len(self.extra_args) != 1:
+            self.print_help()
+            self.log.error("give exactly one folder: jupyter wp5 demos DIR")
+            self.exit(2)
+        dest = Path(self.extra_args[0]).expanduser()
+        done = copy_demos(dest)
+        for verb, names in (
+            ("copied", done.copied),
+            ("updated", done.updated),
+            ("kept (changed by you)", done.kept),
+            ("already current", done.current),
+        ):
+            for name in names:
+                print(f"{verb}: {dest / name}")
+
+
 class WP5App(JupyterApp):
     """``jupyter wp5``: tools of the jupyter-wp5 analysis-facility extension."""
 
@@ -242,9 +279,11 @@ class WP5App(JupyterApp):
     examples = """
     jupyter wp5 playground --help
     jupyter wp5 playground
+    jupyter wp5 demos ~/wp5-demos
     """
     subcommands = {
         "playground": (PlaygroundApp, PlaygroundApp.description.splitlines()[0]),
+        "demos": (DemosApp, DemosApp.description.splitlines()[0]),
     }
 
     def start(self) -> None:
