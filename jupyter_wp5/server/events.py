@@ -6,7 +6,9 @@ state (a copy to a site that already holds the data is OK from the start and wou
 then one poller re-reads the moving requests every ``interval`` seconds through the replica service
 (so through the bounded Rucio executor); it runs only while someone listens or a request moves.
 Clusters (``type: "cluster"``): the cluster manager tells the hub of every cluster created, resized
-or closed (``status: "closed"``), from any surface, since the kernels go through this server too.
+or closed (``status: "closed"``), from any surface, since the kernels go through this server too;
+while someone listens the same poller re-reads the open clusters' live size (workers joining,
+adaptive scaling, a lost process) and publishes what changed.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ class EventHub(LoggingConfigurable):
     ) -> None:
         super().__init__(**kwargs)
         self.replicas = replicas
+        self.clusters = clusters
         self._subscribers: set[Send] = set()
         self._last: dict[str, dict[str, Any]] = {}
+        self._last_clusters: dict[str, dict[str, Any]] = {}
         # Requests last published as moving: one more poll reports how they ended.
         self._moving: set[str] = set()
         self._task: asyncio.Task[None] | None = None
@@ -72,7 +76,9 @@ class EventHub(LoggingConfigurable):
         self._ensure_polling()
 
     def _cluster_changed(self, info: ClusterInfo) -> None:
-        self.publish("cluster", info.to_dict())
+        snapshot = info.to_dict()
+        self._last_clusters[info.id] = snapshot
+        self.publish("cluster", snapshot)
 
     def _ensure_polling(self) -> None:
         if self._task is None or self._task.done():
@@ -80,24 +86,49 @@ class EventHub(LoggingConfigurable):
 
     async def _poll(self) -> None:
         while True:
-            active = [p for p in self.replicas.store.all() if p.active or p.id in self._moving]
-            if not active and not self._subscribers:
-                return
-            for stored in active:
-                try:
-                    progress = await self.replicas.get(stored.id)
-                except Wp5Error as err:
-                    self.log.debug("wp5 events: cannot poll %s: %s", stored.id, err.message)
-                    continue
-                snapshot = progress.to_dict()
-                if self._last.get(progress.id) != snapshot:
-                    self._last[progress.id] = snapshot
-                    self.publish("replica", snapshot)
-                if progress.active:
-                    self._moving.add(progress.id)
-                else:
-                    self._moving.discard(progress.id)
+            try:
+                if not await self._poll_once():
+                    return
+            except Exception:  # a hub that dies in silence leaves every panel stale: go on
+                self.log.exception("wp5 events: a poll failed; trying again")
             await asyncio.sleep(self.interval)
+
+    async def _poll_once(self) -> bool:
+        """Publish what changed; answer whether polling should go on."""
+        active = [p for p in self.replicas.store.all() if p.active or p.id in self._moving]
+        if not active and not self._subscribers:
+            return False
+        for stored in active:
+            try:
+                progress = await self.replicas.get(stored.id)
+            except Wp5Error as err:
+                self.log.debug("wp5 events: cannot poll %s: %s", stored.id, err.message)
+                continue
+            snapshot = progress.to_dict()
+            if self._last.get(progress.id) != snapshot:
+                self._last[progress.id] = snapshot
+                self.publish("replica", snapshot)
+            if progress.active:
+                self._moving.add(progress.id)
+            else:
+                self._moving.discard(progress.id)
+        if self._subscribers:
+            await self._poll_clusters()
+        return True
+
+    async def _poll_clusters(self) -> None:
+        if self.clusters is None:
+            return
+        try:
+            infos = await self.clusters.list()
+        except Wp5Error as err:
+            self.log.debug("wp5 events: cannot poll the clusters: %s", err.message)
+            return
+        for info in infos:
+            snapshot = info.to_dict()
+            if self._last_clusters.get(info.id) != snapshot:
+                self._last_clusters[info.id] = snapshot
+                self.publish("cluster", snapshot)
 
     def close(self) -> None:
         """Stop polling and forget the subscribers."""

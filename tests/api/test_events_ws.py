@@ -7,6 +7,7 @@ import itertools
 import json
 from pathlib import Path
 
+import psutil
 import pytest
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
@@ -110,8 +111,9 @@ async def test_cluster_changes_are_pushed(jp_fetch, jp_ws_fetch):
                 and m["data"]["status"] == status
             )
 
-        started = await read_until(ws, about("running"))
-        assert started["data"]["workers"] == 1
+        # Announced at once; the worker's arrival, if later, comes with the live-size poll.
+        started = await read_until(ws, lambda m: about("running")(m) and m["data"]["workers"] == 1)
+        assert started["data"]["profile"] == "cpu"
         status, _ = await call(jp_fetch, "PATCH", f"clusters/{made['id']}", {"workers": 2})
         assert status == 200
         grown = await read_until(ws, lambda m: about("running")(m) and m["data"]["workers"] == 2)
@@ -122,3 +124,38 @@ async def test_cluster_changes_are_pushed(jp_fetch, jp_ws_fetch):
         assert closed["data"]["name"] == made["name"]
     finally:
         ws.close()
+
+
+async def test_a_cluster_whose_process_died_is_pushed_as_lost(jp_fetch, jp_ws_fetch):
+    ws = await jp_ws_fetch("wp5", "api", "events")
+    before = runner_pids()
+    status, made = await call(jp_fetch, "POST", "clusters", {"profile": "cpu", "workers": 1})
+    assert status == 201
+    try:
+        (runner,) = runner_pids() - before
+        psutil.Process(runner).kill()
+        # Nobody asked for anything: the hub's poll of the live state tells the panels.
+        lost = await read_until(
+            ws,
+            lambda m: (
+                m["type"] == "cluster"
+                and m["data"]["id"] == made["id"]
+                and m["data"]["status"] == "lost"
+            ),
+        )
+        assert lost["data"]["name"] == made["name"]
+    finally:
+        ws.close()
+        await call(jp_fetch, "DELETE", f"clusters/{made['id']}")
+
+
+def runner_pids() -> set[int]:
+    """The local backend's cluster processes (``_local_runner.py``) among our children."""
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if any(arg.endswith("_local_runner.py") for arg in child.cmdline()):
+                found.add(child.pid)
+        except psutil.Error:
+            pass
+    return found
