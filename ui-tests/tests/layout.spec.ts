@@ -6,19 +6,7 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
 
-const PANEL_ID = 'wp5-panel';
-
-async function setExpanded(
-  panel: Locator,
-  label: string,
-  expanded: boolean
-): Promise<void> {
-  const title = panel.locator('.lm-AccordionPanel-title', { hasText: label });
-  if ((await title.getAttribute('aria-expanded')) !== String(expanded)) {
-    await title.click();
-  }
-  await expect(title).toHaveAttribute('aria-expanded', String(expanded));
-}
+import { PANEL_ID, setExpanded } from './panel';
 
 /** Whether the select is at least as wide as its longest option's text plus its own padding. */
 async function selectFitsItsOptions(select: Locator): Promise<boolean> {
