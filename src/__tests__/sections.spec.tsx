@@ -203,6 +203,7 @@ describe('TransfersSection', () => {
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.length).toBeLessThan(30); // 202 requests, only a window in the DOM
     const first = rows[0];
+    expect(first.getAttribute('aria-busy')).toBe('true'); // REPLICATING
     expect(
       first.querySelector('.wp5-progress')?.getAttribute('aria-valuenow')
     ).toBe('25');
@@ -250,6 +251,9 @@ describe('TransfersSection', () => {
     expect(ok?.querySelector('.wp5-progress-text')?.textContent).toContain(
       '100% \u00b7 4/4 files'
     );
+    // Only a request Rucio still moves is busy; a STUCK one waits for a retry.
+    expect(ok?.getAttribute('aria-busy')).toBe('false');
+    expect(stuck?.getAttribute('aria-busy')).toBe('false');
     React.act(() => second.root.unmount());
   });
 });
