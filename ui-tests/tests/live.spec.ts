@@ -8,7 +8,8 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator, Request, WebSocketRoute } from '@playwright/test';
 
-const PANEL_ID = 'wp5-panel';
+import { PANEL_ID, setExpanded } from './panel';
+
 const CONTAINER = 'cms:Run3Summer22_NanoAODv9';
 
 /** Datasets to copy to SITE-A, where they already are: one per test. */
@@ -30,19 +31,6 @@ exec("def fresh(did, exprs, **o):\n for e in exprs:\n  try:\n   return wp5.repli
 
 /** How long the panel may take to show what a kernel did. */
 const LIVE_MS = 2000;
-
-/** Expand or collapse the panel's accordion section titled ``label``. */
-async function setExpanded(
-  panel: Locator,
-  label: string,
-  expanded: boolean
-): Promise<void> {
-  const title = panel.locator('.lm-AccordionPanel-title', { hasText: label });
-  if ((await title.getAttribute('aria-expanded')) !== String(expanded)) {
-    await title.click();
-  }
-  await expect(title).toHaveAttribute('aria-expanded', String(expanded));
-}
 
 /** Show the Transfers and Clusters sections, Data collapsed. */
 async function showLiveSections(panel: Locator): Promise<void> {
@@ -135,6 +123,10 @@ async function kernelWorkShowsUp(
 }
 
 test.describe('wp5 panel: live from notebooks', () => {
+  // A kernel and a Dask cluster start in each test: slow on a busy machine (the 2 s are the
+  // panel's, measured from the end of each cell).
+  test.setTimeout(300_000);
+
   test('copies and a cluster from a kernel, panel opened by its tab', async ({
     page
   }) => {

@@ -6,7 +6,8 @@
 import { expect, test } from '@jupyterlab/galata';
 import { Request } from '@playwright/test';
 
-const PANEL_ID = 'wp5-panel';
+import { PANEL_ID, setExpanded } from './panel';
+
 const DATASET = 'cms:TTTo2L2Nu_NanoAODv9';
 const SITE_A = [
   'rse=SITE-A',
@@ -36,16 +37,16 @@ test('a cookie login opens the events socket, which brings a new copy', async ({
   const socket = await events;
   expect(socket.url()).not.toContain('token=');
 
-  await page
-    .locator(`.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="${PANEL_ID}"]`)
-    .click();
-  const panel = page.locator(`#${PANEL_ID}`);
-  const transfers = panel.locator('.lm-AccordionPanel-title', {
-    hasText: 'Transfers'
+  // This context keeps the server's own workspace, which may have restored the panel open
+  // already: its command shows it either way (a click on its tab would hide an open one).
+  await page.waitForFunction(() => 'jupyterapp' in window);
+  await page.evaluate(async () => {
+    const app = (window as any).jupyterapp;
+    await app.restored;
+    await app.commands.execute('wp5:open-panel');
   });
-  if ((await transfers.getAttribute('aria-expanded')) !== 'true') {
-    await transfers.click();
-  }
+  const panel = page.locator(`#${PANEL_ID}`);
+  await setExpanded(panel, 'Transfers', true);
   await expect(panel.locator('.wp5-transfers-section')).toBeVisible();
 
   // A write with the cookie needs the XSRF header: without it the server refuses.
