@@ -174,8 +174,8 @@ export class Wp5Panel extends SidePanel {
 
     const { transfers, clusters, insertCode } = options;
     const data = new DataSectionWidget(this.model, transfers, insertCode);
-    // With every section open, the search results get most of the room; the user can still
-    // drag the handles between sections, and a lone open section takes all of it.
+    // With every section open, the search results get most of the room; a lone open section
+    // takes all of it.
     SplitLayout.setStretch(data, DATA_STRETCH);
     this.addSection(data);
     if (transfers) {
