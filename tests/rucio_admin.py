@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+T = TypeVar("T")
 
 
 def admin_client(playground: Any) -> Any:
@@ -19,7 +30,7 @@ def discard(client: Any, rule_id: str) -> None:
     the same copy is a duplicate until then); judge-cleaner removes the expired rule at once and
     the reaper deletes replicas no rule protects from storage.
     """
-    client.update_replication_rule(rule_id, {"lifetime": 1, "purge_replicas": True})
+    replayed(client.update_replication_rule, rule_id, {"lifetime": 1, "purge_replicas": True})
 
 
 def rule_ids(client: Any, account: str) -> set[str]:
@@ -30,8 +41,6 @@ def rule_ids(client: Any, account: str) -> set[str]:
 def discard_new_rules(client: Any, account: str, before: set[str], timeout: float = 60) -> None:
     """Discard the rules ``account`` made since ``before`` and wait until Rucio has removed them,
     so that a later test may ask for the same copy again."""
-    import time
-
     new = rule_ids(client, account) - before
     for rule_id in new:
         discard(client, rule_id)
@@ -39,3 +48,62 @@ def discard_new_rules(client: Any, account: str, before: set[str], timeout: floa
     while new & rule_ids(client, account):
         assert time.monotonic() < deadline, "judge-cleaner did not remove the discarded rules"
         time.sleep(0.5)
+
+
+def replayed(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call(*args, **kwargs)``, replayed when the playground's SQLite Rucio was busy writing
+    ("database is locked", see RECIPES.md)."""
+    for attempt in range(6):
+        try:
+            return call(*args, **kwargs)
+        except Exception as err:
+            if "database is locked" not in str(err) or attempt == 5:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def adler32(payload: bytes) -> str:
+    """adler32 as Rucio writes it (8 lower-case hex digits)."""
+    return f"{zlib.adler32(payload) & 0xFFFFFFFF:08x}"
+
+
+def new_dataset(
+    client: Any,
+    account: str,
+    rse: str,
+    payloads: list[bytes],
+    adler32s: list[str] | None = None,
+) -> tuple[str, list[str], str]:
+    """A new dataset in the account's scope whose files hold ``payloads``, stored at ``rse`` where
+    its protocol says and catalogued with ``adler32s`` (default: the true ones).
+
+    Returns (DID, file names, the id of the rule that keeps the dataset at ``rse``).
+    """
+    scope, tag = f"user.{account}", uuid.uuid4().hex[:8]
+    dataset = f"test_{tag}"
+    names = [f"test_{tag}_{i}.bin" for i in range(len(payloads))]
+    claimed = adler32s or [adler32(p) for p in payloads]
+    pfns = client.lfns2pfns(rse, [f"{scope}:{n}" for n in names], operation="write")
+    for name, payload in zip(names, payloads, strict=True):
+        url = pfns[f"{scope}:{name}"]
+        with tempfile.NamedTemporaryFile() as tmp:
+            tmp.write(payload)
+            tmp.flush()
+            if urlparse(url).scheme == "file":
+                Path(urlparse(url).path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(tmp.name, urlparse(url).path)
+            else:
+                subprocess.run(["xrdcp", "--silent", tmp.name, url], check=True, timeout=120)
+    replayed(
+        client.add_replicas,
+        rse,
+        [
+            {"scope": scope, "name": n, "bytes": len(p), "adler32": a}
+            for n, p, a in zip(names, payloads, claimed, strict=True)
+        ],
+    )
+    replayed(client.add_dataset, scope, dataset)
+    replayed(client.attach_dids, scope, dataset, [{"scope": scope, "name": n} for n in names])
+    (rule,) = replayed(client.add_replication_rule, [{"scope": scope, "name": dataset}], 1, rse)
+    return f"{scope}:{dataset}", names, rule
