@@ -52,12 +52,16 @@ def discard_new_rules(client: Any, account: str, before: set[str], timeout: floa
 
 def replayed(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``call(*args, **kwargs)``, replayed when the playground's SQLite Rucio was busy writing
-    ("database is locked", see RECIPES.md)."""
+    ("database is locked", or Rucio's generic database error for it; see RECIPES.md). A failed
+    write is rolled back, so a replay cannot apply it twice."""
+    from rucio.common.exception import DatabaseException
+
     for attempt in range(6):
         try:
             return call(*args, **kwargs)
         except Exception as err:
-            if "database is locked" not in str(err) or attempt == 5:
+            busy = isinstance(err, DatabaseException) or "database is locked" in str(err)
+            if not busy or attempt == 5:
                 raise
             time.sleep(0.5 * (attempt + 1))
     raise AssertionError("unreachable")
