@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-import psutil
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
@@ -16,6 +15,8 @@ from jupyter_wp5 import api
 from jupyter_wp5.kernel.client import LocalBackend, RestBackend, Wp5Client
 from jupyter_wp5.kernel.display import ResultTable
 from jupyter_wp5.models import Conflict, NotFound
+
+from ..processes import assert_all_ended, descendants, started_since
 
 pytestmark = pytest.mark.timeout(120)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -97,16 +98,14 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
 
 def test_in_process_clusters_without_a_server():
     """Plain IPython or a batch job: the kernel runs its own manager, clusters end with it."""
+    before, started = descendants(), {}
     client = Wp5Client(LocalBackend())
     api.set_client(client)
     try:
         cluster = wp5.new_cluster("cpu", workers=1)
-        pid = next(
-            p.pid
-            for p in psutil.Process().children()
-            if any(a.endswith("_local_runner.py") for a in p.cmdline())
-        )
+        started = started_since(before)
+        assert len(started) >= 2  # the cluster's process and its worker
         assert square_sum(cluster) == 285
     finally:
         api.set_client(None)  # closes the client, and with it every cluster it started
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert_all_ended(started)
