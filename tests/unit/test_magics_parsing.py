@@ -90,7 +90,9 @@ class MemoryBackend(Backend):
     def files(self, did: DID, rse: str | None, limit: int, cursor: str | None) -> FilePage:
         d = self.describe(did)
         entries = [
-            FileEntry(did.scope, f"{did.name}/file_{i}.root", 1000, "0badf00d", {"SITE-A": "A"})
+            FileEntry(
+                did.scope, f"{did.name}/file_{i}.root", 1000, "0badf00d", {"SITE-A": "AVAILABLE"}
+            )
             for i in range(d.files or 0)
         ]
         return FilePage(str(did), *_page(entries, limit, cursor))
