@@ -9,6 +9,8 @@ import pytest
 
 from .contract import call
 
+pytestmark = pytest.mark.rucio
+
 
 async def get(jp_fetch, path: str, **params):
     return await call(jp_fetch, "GET", path, **params)
@@ -121,15 +123,18 @@ async def test_files_list_with_state_per_site_and_paging(jp_fetch, playground):
         assert listed[f.name]["states"] == {rse: "AVAILABLE" for rse in ds.rses}
 
     _, at_a = await get(jp_fetch, did_path(ds.did) + "/files", rse="SITE-A")
-    assert all(f["states"] == {"SITE-A": "AVAILABLE"} for f in at_a["items"])
+    assert {f["name"]: f["states"] for f in at_a["items"]} == {
+        f.name: {"SITE-A": "AVAILABLE"} for f in ds.files
+    }
 
 
 async def test_storage_elements_with_quota(jp_fetch, playground):
     status, body = await get(jp_fetch, "rses")
     assert status == 200
-    names = [r["name"] for r in body["items"]]
-    assert set(playground.rses) <= set(names)
-    assert all(r["quota_bytes"] is not None for r in body["items"] if r["name"] in playground.rses)
+    quotas = {r["name"]: r["quota_bytes"] for r in body["items"]}
+    assert playground.rses and set(playground.rses) <= set(quotas)
+    for rse in playground.rses:
+        assert isinstance(quotas[rse], int) and quotas[rse] > 0, (rse, quotas[rse])
 
 
 async def test_health_names_rucio_and_the_account(jp_fetch, playground):
