@@ -15,6 +15,24 @@ from traitlets.config import Config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+# Fixtures that start or use the playground's Rucio: a test that needs one must say so with the
+# ``rucio`` marker, so that ``-m "not rucio"`` selects exactly the tests that run without it.
+RUCIO_FIXTURES = {"facility", "playground"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse to run a test that uses the playground's Rucio without the ``rucio`` marker."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if RUCIO_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("rucio") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that use the playground's Rucio lack the 'rucio' marker: " + ", ".join(unmarked)
+        )
+
 
 @pytest.fixture(scope="session")
 def facility(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from tests.rucio_admin import admin_client, discard
 
 from .contract import call
+
+pytestmark = pytest.mark.rucio
 
 DATASET = "cms:WJetsToLNu_NanoAODv9"
 

@@ -15,6 +15,8 @@ from coffea import processor
 import jupyter_wp5 as wp5
 from jupyter_wp5.kernel.client import LocalBackend, Wp5Client
 
+pytestmark = pytest.mark.rucio
+
 SIGNAL = "cms:DYJetsToLL_M-50_NanoAODv9"
 Z_MASS = 91.1876
 
