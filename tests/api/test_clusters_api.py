@@ -11,6 +11,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+from ..hosts import HOST_ARCH, OTHER_ARCH, OTHER_ARCH_PROFILE, PROFILES
 from ..processes import (
     Snapshot,
     assert_all_ended,
@@ -27,7 +28,12 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture
 def jp_server_config() -> Config:
     # Overrides the conftest's: these endpoints need no Rucio, so no playground either.
-    return Config({"ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}}})
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
+            "ProfileRegistry": {"profiles": PROFILES},
+        }
+    )
 
 
 async def call(jp_fetch, method: str, path: str, body=None):
@@ -118,10 +124,12 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
 
 async def test_unservable_profile_is_refused_before_anything_starts(jp_fetch):
     before = descendants()
-    status, _, body = await call(jp_fetch, "POST", "clusters", {"profile": "arm", "workers": 1})
+    status, _, body = await call(
+        jp_fetch, "POST", "clusters", {"profile": OTHER_ARCH_PROFILE, "workers": 1}
+    )
     assert status == 409
     assert body["error"] == "conflict"
-    assert "aarch64" in body["message"] and "x86_64" in body["message"]
+    assert f"needs {OTHER_ARCH} workers and this machine is {HOST_ARCH}" in body["message"]
     assert_nothing_started(before)
     status, _, body = await call(jp_fetch, "GET", "clusters")
     assert body["items"] == []

@@ -16,6 +16,7 @@ from jupyter_wp5.kernel.client import LocalBackend, RestBackend, Wp5Client
 from jupyter_wp5.kernel.display import ResultTable
 from jupyter_wp5.models import Conflict, NotFound
 
+from ..hosts import HOST_ARCH, OTHER_ARCH, OTHER_ARCH_PROFILE, PROFILES
 from ..processes import assert_all_ended, descendants, started_since
 
 pytestmark = pytest.mark.timeout(120)
@@ -24,7 +25,12 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 @pytest.fixture
 def jp_server_config() -> Config:
-    return Config({"ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}}})
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
+            "ProfileRegistry": {"profiles": PROFILES},
+        }
+    )
 
 
 @pytest.fixture
@@ -46,7 +52,7 @@ def square_sum(cluster: wp5.Cluster) -> int:
 async def test_python_api_over_rest(rest_client):
     def scenario() -> None:
         profiles = {p.name: p for p in wp5.profiles()}
-        assert profiles["cpu"].servable and not profiles["arm"].servable
+        assert profiles["cpu"].servable and not profiles[OTHER_ARCH_PROFILE].servable
         cluster = wp5.new_cluster("cpu", workers=1, name="analysis")
         try:
             assert cluster.info.workers == 1 and cluster.name == "analysis"
@@ -55,8 +61,8 @@ async def test_python_api_over_rest(rest_client):
             assert again.id == cluster.id
             assert wp5.cluster(cluster.id).scale(2).info.workers == 2
             assert [c.id for c in wp5.clusters()] == [cluster.id]
-            with pytest.raises(Conflict, match="aarch64"):
-                wp5.new_cluster("arm", workers=1)
+            with pytest.raises(Conflict, match=f"needs {OTHER_ARCH} workers"):
+                wp5.new_cluster(OTHER_ARCH_PROFILE, workers=1)
         finally:
             cluster.close()
         with pytest.raises(NotFound):
@@ -84,7 +90,7 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
             assert "1 open cluster" in str(listed)
             assert wp5_magic(f"cluster scale {cid} 2")[0].workers == 2
             assert wp5_magic("cluster scale m1 1")[0].workers == 1
-            assert wp5_magic("cluster new --profile arm --workers 1") is None
+            assert wp5_magic(f"cluster new --profile {OTHER_ARCH_PROFILE} --workers 1") is None
         finally:
             wp5_magic("cluster close m1")
         assert list(wp5_magic("cluster list")) == []
@@ -92,7 +98,10 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
 
     await asyncio.to_thread(scenario)
     err = ANSI.sub("", capsys.readouterr().err)
-    assert "wp5: profile 'arm' needs aarch64 workers and this machine is" in err
+    assert (
+        f"wp5: profile '{OTHER_ARCH_PROFILE}' needs {OTHER_ARCH} workers and this machine is "
+        f"{HOST_ARCH}" in err
+    )
     assert "wp5: no open cluster with id or name 'm1'" in err
 
 
