@@ -1,7 +1,9 @@
-"""Admin-side Rucio helpers for tests: a root client, and removing a test's rule for good."""
+"""Admin-side Rucio helpers for tests: a root client, datasets made for one test, what a storage
+element holds, and removing a test's rule for good."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import tempfile
@@ -111,3 +113,48 @@ def new_dataset(
     replayed(client.attach_dids, scope, dataset, [{"scope": scope, "name": n} for n in names])
     (rule,) = replayed(client.add_replication_rule, [{"scope": scope, "name": dataset}], 1, rse)
     return f"{scope}:{dataset}", names, rule
+
+
+def replicas_at(client: Any, did: str, rse: str) -> dict[str, tuple[str, str | None, str]]:
+    """name -> (state at ``rse``, its URL there, catalogue adler32), for every file of ``did``."""
+    scope, name = did.split(":")
+    found = {}
+    for rep in client.list_replicas([{"scope": scope, "name": name}], all_states=True):
+        state = str(rep["states"].get(rse, "NONE")).rsplit(".", 1)[-1]
+        urls = rep["rses"].get(rse) or [None]
+        found[rep["name"]] = (state, urls[0], rep["adler32"])
+    return found
+
+
+def destinations(client: Any, did: str, rse: str) -> dict[str, str]:
+    """name -> URL where ``rse``'s protocol puts each file of ``did`` (Rucio's ``lfns2pfns``):
+    where a copy would land, whether or not the catalogue knows a replica there."""
+    scope, name = did.split(":")
+    lfns = [f"{f['scope']}:{f['name']}" for f in client.list_files(scope, name)]
+    pfns = client.lfns2pfns(rse, lfns, operation="write")
+    return {lfn.split(":", 1)[1]: pfn for lfn, pfn in pfns.items()}
+
+
+def on_storage(url: str) -> bool:
+    """Whether the storage holds a file at ``url`` (asked of the XRootD server itself)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(parsed.path).exists()
+    found = subprocess.run(
+        ["xrdfs", parsed.netloc, "stat", parsed.path], capture_output=True, timeout=30, check=False
+    )
+    return found.returncode == 0
+
+
+async def assert_absent_at(client: Any, did: str, rse: str, timeout: float = 60) -> None:
+    """``rse`` holds no replica of ``did``: none in the catalogue (in any state) and no file where
+    a copy would land. Waits up to ``timeout`` for an earlier test's discarded copies to go."""
+    deadline = time.monotonic() + timeout
+    urls = destinations(client, did, rse)
+    while True:
+        states = {n: s for n, (s, _, _) in replicas_at(client, did, rse).items() if s != "NONE"}
+        left = states or [u for u in urls.values() if on_storage(u)]
+        if not left:
+            return
+        assert time.monotonic() < deadline, f"{rse} still holds {did}: {left}"
+        await asyncio.sleep(0.5)

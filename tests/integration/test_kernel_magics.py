@@ -108,7 +108,8 @@ async def test_search_and_info_in_a_real_kernel(
     for f in dy.files:
         row = next((line for line in files.text.splitlines() if line.startswith(f.name)), "")
         assert f.adler32 in row, files.text
-        assert row.endswith(", ".join(f"{rse}: AVAILABLE" for rse in sorted(dy.rses))), row
+        for rse in dy.rses:  # (other tests may have added copies elsewhere)
+            assert f"{rse}: AVAILABLE" in row, row
 
     assert f"via Jupyter server at {os.environ['JUPYTER_WP5_URL']}" in health.text
     rucio = next((line for line in health.text.splitlines() if line.startswith("rucio ")), "")

@@ -24,7 +24,16 @@ import pytest
 import uproot
 
 from tests.api.contract import call
-from tests.rucio_admin import adler32, admin_client, discard, new_dataset
+from tests.rucio_admin import (
+    adler32,
+    admin_client,
+    assert_absent_at,
+    destinations,
+    discard,
+    new_dataset,
+    on_storage,
+    replicas_at,
+)
 from tests.storage import throttled_storage
 
 pytestmark = pytest.mark.rucio
@@ -46,17 +55,6 @@ async def wait_for(
         await asyncio.sleep(0.25)
 
 
-def replicas_at(client: Any, did: str, rse: str) -> dict[str, tuple[str, str | None, str]]:
-    """name -> (state at ``rse``, its URL there, catalogue adler32), for every file of ``did``."""
-    scope, name = did.split(":")
-    found = {}
-    for rep in client.list_replicas([{"scope": scope, "name": name}], all_states=True):
-        state = str(rep["states"].get(rse, "NONE")).rsplit(".", 1)[-1]
-        urls = rep["rses"].get(rse) or [None]
-        found[rep["name"]] = (state, urls[0], rep["adler32"])
-    return found
-
-
 def adler32_on_storage(url: str) -> str:
     """adler32 as the storage itself computes it (XRootD server) or of the file on disk."""
     parsed = urlparse(url)
@@ -71,40 +69,6 @@ def adler32_on_storage(url: str) -> str:
         check=True,
     )
     return done.stdout.split()[-1].zfill(8)
-
-
-def destinations(client: Any, did: str, rse: str) -> dict[str, str]:
-    """name -> URL where ``rse``'s protocol puts each file of ``did`` (Rucio's ``lfns2pfns``):
-    where a copy would land, whether or not the catalogue knows a replica there."""
-    scope, name = did.split(":")
-    lfns = [f"{f['scope']}:{f['name']}" for f in client.list_files(scope, name)]
-    pfns = client.lfns2pfns(rse, lfns, operation="write")
-    return {lfn.split(":", 1)[1]: pfn for lfn, pfn in pfns.items()}
-
-
-def on_storage(url: str) -> bool:
-    """Whether the storage holds a file at ``url`` (asked of the XRootD server itself)."""
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(parsed.path).exists()
-    found = subprocess.run(
-        ["xrdfs", parsed.netloc, "stat", parsed.path], capture_output=True, timeout=30, check=False
-    )
-    return found.returncode == 0
-
-
-async def assert_absent_at(client: Any, did: str, rse: str, timeout: float = 60) -> None:
-    """``rse`` holds no replica of ``did``: none in the catalogue (in any state) and no file where
-    a copy would land. Waits up to ``timeout`` for an earlier test's discarded copies to go."""
-    deadline = time.monotonic() + timeout
-    urls = destinations(client, did, rse)
-    while True:
-        states = {n: s for n, (s, _, _) in replicas_at(client, did, rse).items() if s != "NONE"}
-        left = states or [u for u in urls.values() if on_storage(u)]
-        if not left:
-            return
-        assert time.monotonic() < deadline, f"{rse} still holds {did}: {left}"
-        await asyncio.sleep(0.5)
 
 
 def assert_same_bytes_at(client: Any, dataset: Any, rse: str) -> dict[str, str]:
