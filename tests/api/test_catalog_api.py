@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 from urllib.parse import quote
 
 import pytest
 
-from ..rucio_admin import admin_client
+from ..rucio_admin import admin_client, discard, replayed
 from .contract import call
 
 pytestmark = pytest.mark.rucio
@@ -194,3 +195,36 @@ async def test_rucio_down_gives_503_then_recovers_without_restart(jp_fetch, faci
         facility.rucio.start()
     status, body = await get(jp_fetch, "datasets", q="cms:*", type="dataset")
     assert status == 200 and body["items"]
+
+
+async def test_pages_beyond_the_first_of_a_large_listing(jp_fetch, playground):
+    """A dataset of a few hundred files, listed 100 at a time: every page after the first follows
+    its cursor, and together they hold every file exactly once."""
+    admin = admin_client(playground)
+    scope, name = f"user.{playground.account}", f"large_{uuid.uuid4().hex[:8]}"
+    files = [
+        {"scope": scope, "name": f"{name}_{i:04d}.root", "bytes": 1000 + i, "adler32": "0badf00d"}
+        for i in range(350)
+    ]
+    # Catalogue entries only (the listing never reads the bytes), kept by a rule at SITE-A.
+    replayed(admin.add_replicas, "SITE-A", files)
+    replayed(admin.add_dataset, scope, name)
+    replayed(admin.attach_dids, scope, name, [{"scope": scope, "name": f["name"]} for f in files])
+    (rule,) = replayed(admin.add_replication_rule, [{"scope": scope, "name": name}], 1, "SITE-A")
+    try:
+        pages, cursor = [], None
+        while True:
+            params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+            status, page = await get(jp_fetch, f"datasets/{scope}/{name}/files", **params)
+            assert status == 200, page
+            pages.append(page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert [len(p) for p in pages] == [100, 100, 100, 50]
+        listed = [f["name"] for p in pages for f in p]
+        assert sorted(listed) == sorted(f["name"] for f in files)  # each once: no repeats
+        sizes = {f["name"]: f["bytes"] for p in pages for f in p}
+        assert sizes == {f["name"]: f["bytes"] for f in files}
+    finally:
+        discard(admin, rule)
