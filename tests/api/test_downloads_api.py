@@ -228,3 +228,41 @@ async def test_download_killed_mid_file_resumes_and_verifies(
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(timeout=30)
         discard(client, rule)
+
+
+async def test_cancelling_a_running_download_stops_it(jp_fetch, facility, playground, scratch):
+    """Cancelled while a file arrives: the request is gone at once, the file being copied may
+    finish, no further file is started."""
+    client = admin_client(playground)
+    payloads = [os.urandom(2 * 1024 * 1024) for _ in range(3)]
+    did, names, rule = new_dataset(client, playground.account, "SITE-B", payloads)
+    target = scratch / Path(*did.split(":"))
+    try:
+        with throttled_storage(facility, "SITE-B", THROUGHPUT):
+            status, made = await call(
+                jp_fetch, "POST", "replicas", {"did": did, "mode": "download"}
+            )
+            assert status == 201, made
+            deadline = time.monotonic() + 60
+            while not (current := [n for n in names if (target / f"{n}.part").exists()]):
+                assert time.monotonic() < deadline, "the download never started"
+                await asyncio.sleep(0.05)
+            status, body = await call(jp_fetch, "DELETE", f"replicas/{made['id']}")
+            assert (status, body) == (204, None)
+            finished = {n for n in names if (target / n).exists()}
+            status, gone = await call(jp_fetch, "GET", f"replicas/{made['id']}")
+            assert (status, gone["error"]) == (404, "not_found"), gone
+            _, listed = await call(jp_fetch, "GET", "replicas")
+            assert made["id"] not in [r["id"] for r in listed["items"]]
+            # The file under way may finish (its copy tool is not interrupted) ...
+            (copying,) = current
+            deadline = time.monotonic() + 60
+            while (target / f"{copying}.part").exists():
+                assert time.monotonic() < deadline, "the current file never finished"
+                await asyncio.sleep(0.1)
+            # ... but no other starts: after more than a next file would need to show up.
+            await asyncio.sleep(3)
+        left = {p.name for p in target.iterdir()}
+        assert left <= finished | {copying} and len(left) < len(names), (left, finished, copying)
+    finally:
+        discard(client, rule)
