@@ -75,3 +75,18 @@ def jp_server_config(playground: object) -> Config:
             },
         }
     )
+
+
+@pytest.fixture
+def private_environ(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Secrets set in the environment the Jupyter server starts with (as the playground and
+    users do); request it before ``jp_serverapp``. Returns them by name."""
+    import secrets
+
+    values = {
+        name: secrets.token_hex(16)
+        for name in ("JUPYTER_TOKEN", "JUPYTER_WP5_TOKEN", "WP5_GATEWAY_PASSWORD")
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values

@@ -2,13 +2,15 @@
 
 The SLURM test runs a single-node SLURM on loopback (tests/slurm.py) and skips, saying why, where
 slurm-wlm is not installed. HTCondor is not installed here, so its side is checked on the job
-script dask-jobqueue would submit.
+script dask-jobqueue would submit. The SLURM job also shows that no secret of the server reaches a
+job's script or its worker's environment.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +21,7 @@ from jupyter_wp5.compute.profiles import ProfileRegistry
 
 from .. import slurm
 from ..api.test_clusters_api import call
+from ..child_environ import secrets_in_environ_of
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -79,7 +82,7 @@ def slurm_conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def jp_server_config(slurm_conf, tmp_path) -> Config:
+def jp_server_config(slurm_conf, private_environ, tmp_path) -> Config:
     return Config(
         {
             "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
@@ -93,8 +96,22 @@ def jp_server_config(slurm_conf, tmp_path) -> Config:
     )
 
 
-async def test_slurm_workers_are_real_jobs(jp_fetch, slurm_conf):
+def batch_script(job_id: str) -> str:
+    """The script SLURM runs for a job, as it stored it."""
+    done = subprocess.run(
+        ["scontrol", "write", "batch_script", job_id, "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return done.stdout
+
+
+async def test_slurm_workers_are_real_jobs(jp_serverapp, jp_fetch, slurm_conf, private_environ):
     from distributed import Client
+
+    secrets = [jp_serverapp.identity_provider.token, *private_environ.values()]
 
     status, _, info = await call(jp_fetch, "POST", "clusters", {"profile": "batch", "workers": 1})
     assert status == 201, info
@@ -106,6 +123,13 @@ async def test_slurm_workers_are_real_jobs(jp_fetch, slurm_conf):
             assert await client.submit(sum, range(101)) == 5050
             hosts = await client.run(lambda: os.environ.get("SLURM_JOB_ID"))
             assert all(hosts.values())
+            pids = await client.run(os.getpid)
+        # Neither the job's script nor the environment its worker started with holds a secret.
+        for job_id in hosts.values():
+            script = batch_script(job_id)
+            assert "dask" in script and [s for s in secrets if s in script] == []
+        for pid in pids.values():
+            assert secrets_in_environ_of(pid, secrets) == []
     finally:
         status, _, _ = await call(jp_fetch, "DELETE", f"clusters/{info['id']}")
     assert status == 204
