@@ -80,3 +80,13 @@ async def test_a_local_dask_worker_inherits_no_secret(jp_serverapp, jp_fetch, se
     finally:
         status, _, _ = await call(jp_fetch, "DELETE", f"clusters/{info['id']}")
     assert status == 204
+
+
+def test_the_gateway_password_moves_from_the_environment_to_the_backend(
+    jp_serverapp, private_environ
+) -> None:
+    from jupyter_wp5.compute.backends.gateway import GatewayBackend
+
+    manager = jp_serverapp.web_app.settings["wp5_services"].clusters
+    assert "WP5_GATEWAY_PASSWORD" not in os.environ
+    assert GatewayBackend(parent=manager).password == private_environ["WP5_GATEWAY_PASSWORD"]
