@@ -10,6 +10,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+from ..dask_tls import security_of
 from .contract import assert_matches_contract
 
 pytestmark = pytest.mark.timeout(120)
@@ -81,7 +82,9 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
         status, _, listed = await call(jp_fetch, "GET", "clusters")
         assert [c["id"] for c in listed["items"]] == [cid]
 
-        async with Client(info["scheduler_address"], asynchronous=True) as client:
+        async with Client(
+            info["scheduler_address"], security=security_of(info), asynchronous=True
+        ) as client:
             total = await client.submit(sum, range(101))
             assert total == 5050
             futures = client.map(lambda x: x * x, range(10))

@@ -22,6 +22,7 @@ from jupyter_wp5.compute.profiles import ProfileRegistry
 from .. import slurm
 from ..api.test_clusters_api import call
 from ..child_environ import secrets_in_environ_of
+from ..dask_tls import security_of
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -117,9 +118,12 @@ async def test_slurm_workers_are_real_jobs(jp_serverapp, jp_fetch, slurm_conf, p
     assert status == 201, info
     try:
         assert info["backend"] == "jobqueue" and info["workers"] == 1
+        assert info["scheduler_address"].startswith("tls://")
         # The worker is a SLURM job, placed by --constraint=x86_64 on the node with that feature.
         assert slurm_conf.jobs() == ["wp5-batch"]
-        async with Client(info["scheduler_address"], asynchronous=True) as client:
+        async with Client(
+            info["scheduler_address"], security=security_of(info), asynchronous=True
+        ) as client:
             assert await client.submit(sum, range(101)) == 5050
             hosts = await client.run(lambda: os.environ.get("SLURM_JOB_ID"))
             assert all(hosts.values())
@@ -128,6 +132,8 @@ async def test_slurm_workers_are_real_jobs(jp_serverapp, jp_fetch, slurm_conf, p
         for job_id in hosts.values():
             script = batch_script(job_id)
             assert "dask" in script and [s for s in secrets if s in script] == []
+            # The worker is given the cluster's TLS credentials by path, never their content.
+            assert "--tls-key" in script and "PRIVATE KEY" not in script
         for pid in pids.values():
             assert secrets_in_environ_of(pid, secrets) == []
     finally:

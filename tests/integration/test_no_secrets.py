@@ -17,6 +17,7 @@ from jupyter_wp5.server_file import server_file
 
 from ..api.test_clusters_api import call
 from ..child_environ import secrets_in_environ_of
+from ..dask_tls import security_of
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -71,7 +72,9 @@ async def test_a_local_dask_worker_inherits_no_secret(jp_serverapp, jp_fetch, se
     status, _, info = await call(jp_fetch, "POST", "clusters", {"profile": "cpu", "workers": 1})
     assert status == 201, info
     try:
-        async with Client(info["scheduler_address"], asynchronous=True) as client:
+        async with Client(
+            info["scheduler_address"], security=security_of(info), asynchronous=True
+        ) as client:
             pids = [*(await client.run(os.getpid)).values()]
             pids.append(await client.run_on_scheduler(os.getpid))
         assert len(pids) == 2

@@ -94,6 +94,11 @@ async def _serve(spec, proto):
     }
     if spec.get("resources"):
         kwargs["resources"] = spec["resources"]
+    if spec.get("security"):
+        from distributed import Security
+
+        kwargs["security"] = Security(**spec["security"])
+        kwargs["protocol"] = "tls://"
     try:
         cluster = await cluster_class(**kwargs)
     except Exception as exc:

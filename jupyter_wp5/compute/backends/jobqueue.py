@@ -4,7 +4,8 @@ A profile becomes job directives: GPUs are ``--gres=gpu:N`` (SLURM) or ``request
 (HTCondor), an architecture is ``--constraint=<arch>`` or ``requirements = (Arch == "<arch>")``,
 and every resource is also given to the worker (``--resources GPU=1``) so that tasks annotated
 with it are routed there. The scheduler runs in the Jupyter server's process (dask-jobqueue's
-design), so these clusters end with the server and are reported lost after a restart.
+design), so these clusters end with the server and are reported lost after a restart. Each cluster
+speaks TLS with credentials of its own (:mod:`..credentials`); its dashboard listens on loopback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from traitlets import Dict, Enum, Float, List, Unicode
 
 from ...models import ClusterSize, EngineUnavailable
+from ..credentials import PROTOCOL, ClusterCredentials
 from .base import BackendStatus, ClusterBackend, ClusterHandle, wait_for_workers
 
 if TYPE_CHECKING:
@@ -29,8 +31,9 @@ SUBMIT = {"slurm": "sbatch", "htcondor": "condor_submit"}
 class JobqueueHandle(ClusterHandle):
     """A dask-jobqueue cluster (its scheduler lives in this process)."""
 
-    def __init__(self, cluster: JobQueueCluster) -> None:
+    def __init__(self, cluster: JobQueueCluster, credentials: ClusterCredentials) -> None:
         self.cluster = cluster
+        self.credentials = credentials
         self.scheduler_address = cluster.scheduler_address
         self.dashboard_port = cluster.scheduler.services.get("dashboard", None) and (
             cluster.scheduler.services["dashboard"].port
@@ -63,6 +66,12 @@ class JobqueueBackend(ClusterBackend):
         "", config=True, help="Where the jobs write their output (empty: the server's directory)."
     )
     start_timeout = Float(300.0, config=True, help="Seconds the worker jobs may take to start.")
+    credentials_directory = Unicode(
+        "",
+        config=True,
+        help="Where each cluster's TLS key and certificate are written (0600), on a filesystem "
+        "the worker nodes share (empty: the Jupyter runtime directory).",
+    )
 
     # -- mapping profiles ------------------------------------------------------------------------
 
@@ -74,8 +83,11 @@ class JobqueueBackend(ClusterBackend):
             return f"no {command} here: this machine cannot submit {self.system} jobs"
         return None
 
-    def cluster_kwargs(self, profile: Profile) -> dict[str, Any]:
-        """The dask-jobqueue arguments for ``profile`` (job directives, worker resources)."""
+    def cluster_kwargs(
+        self, profile: Profile, credentials: ClusterCredentials | None = None
+    ) -> dict[str, Any]:
+        """The dask-jobqueue arguments for ``profile`` (job directives, worker resources), over
+        TLS with ``credentials`` when given."""
         tags = ",".join(f"{name}={n:g}" for name, n in profile.resources.items())
         kwargs: dict[str, Any] = {
             "cores": profile.worker_cores,
@@ -87,8 +99,13 @@ class JobqueueBackend(ClusterBackend):
         }
         if self.log_directory:
             kwargs["log_directory"] = self.log_directory
+        # The dashboard is served through the Jupyter server only (clusters/{id}/dashboard).
+        kwargs["scheduler_options"] = {"dashboard_address": "127.0.0.1:0"}
         if self.scheduler_host:
-            kwargs["scheduler_options"] = {"host": self.scheduler_host}
+            kwargs["scheduler_options"]["host"] = self.scheduler_host
+        if credentials is not None:
+            kwargs["security"] = credentials.security()
+            kwargs["protocol"] = PROTOCOL
         if self.system == "slurm":
             directives = list(self.job_extra)
             if profile.gpus:
@@ -111,19 +128,23 @@ class JobqueueBackend(ClusterBackend):
             kwargs["disk"] = "1 GiB"
         return kwargs
 
-    def make_cluster(self, profile: Profile) -> JobQueueCluster:
+    def make_cluster(
+        self, profile: Profile, credentials: ClusterCredentials | None = None
+    ) -> JobQueueCluster:
         """The cluster (scheduler started, no job submitted yet)."""
         from dask_jobqueue import HTCondorCluster, SLURMCluster
 
         cls = SLURMCluster if self.system == "slurm" else HTCondorCluster
-        return cls(**self.cluster_kwargs(profile))
+        return cls(**self.cluster_kwargs(profile, credentials))
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self, profile: Profile, size: ClusterSize) -> JobqueueHandle:
+        credentials = ClusterCredentials.create(self.credentials_directory or None)
         try:
-            handle = JobqueueHandle(self.make_cluster(profile))
+            handle = JobqueueHandle(self.make_cluster(profile, credentials), credentials)
         except Exception as exc:
+            credentials.remove()
             raise EngineUnavailable(f"the {self.system} cluster did not start: {exc}") from None
         try:
             self.resize(handle, size)
@@ -169,3 +190,4 @@ class JobqueueBackend(ClusterBackend):
             handle.cluster.close()
         except Exception as exc:
             self.log.warning("%s cluster: close: %s", self.system, exc)
+        handle.credentials.remove()

@@ -25,6 +25,7 @@ from typing import Any
 from traitlets import Bool, Float
 
 from ...models import ClusterSize, EngineUnavailable
+from ..credentials import ClusterCredentials
 from ..profiles import Profile
 from .base import BackendStatus, ClusterBackend, ClusterHandle
 
@@ -115,6 +116,8 @@ class LocalHandle(ClusterHandle):
         self.process.wait(timeout=10)
 
     def cleanup(self) -> None:
+        if self.credentials is not None:
+            self.credentials.remove()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -190,6 +193,8 @@ class LocalBackend(ClusterBackend):
             "timeout": self.start_timeout,
             "remove_malloc_trim": self.remove_malloc_trim,
         }
+        credentials = ClusterCredentials.create()
+        spec["security"] = credentials.security_kwargs()
         fd, log_path = tempfile.mkstemp(prefix="wp5-cluster-", suffix=".log")
         with os.fdopen(fd, "wb") as log:
             process = subprocess.Popen(
@@ -201,6 +206,7 @@ class LocalBackend(ClusterBackend):
                 close_fds=True,
             )
         handle = LocalHandle(process, log_path)
+        handle.credentials = credentials
         try:
             first = handle.read(self.start_timeout + 10)
         except (TimeoutError, EOFError, ValueError) as exc:

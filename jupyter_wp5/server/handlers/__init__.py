@@ -1,6 +1,7 @@
 """Routes of the /wp5/api REST interface (the contract is jupyter_wp5/openapi.yaml)."""
 
 from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
+from .dashboard import DashboardHandler, DashboardSocketHandler
 from .datasets import (
     DatasetFilesetHandler,
     DatasetFilesHandler,
@@ -29,4 +30,6 @@ ROUTES = [
     (r"profiles", ProfilesHandler),
     (r"clusters", ClustersHandler),
     (rf"clusters/{_RECORD}", ClusterHandler),
+    (rf"clusters/{_RECORD}/dashboard/(?P<path>(?:.*/)?ws)", DashboardSocketHandler),
+    (rf"clusters/{_RECORD}/dashboard/(?P<path>.*)", DashboardHandler),
 ]
