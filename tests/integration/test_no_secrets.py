@@ -1,9 +1,10 @@
 """No secret reaches a child process: a real kernel finds the server through its 0600 runtime
-file, and neither it nor a real local Dask worker inherits the server's token or the gateway's
-password. (The SLURM job's side is in test_jobqueue.py.)"""
+file, and neither it, a terminal, nor a real local Dask worker inherits the server's token or the
+gateway's password. (The SLURM job's side is in test_jobqueue.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -93,3 +94,14 @@ def test_the_gateway_password_moves_from_the_environment_to_the_backend(
     manager = jp_serverapp.web_app.settings["wp5_services"].clusters
     assert "WP5_GATEWAY_PASSWORD" not in os.environ
     assert GatewayBackend(parent=manager).password == private_environ["WP5_GATEWAY_PASSWORD"]
+
+
+async def test_a_terminal_inherits_no_secret(jp_serverapp, jp_fetch, secrets) -> None:
+    response = await jp_fetch("api", "terminals", method="POST", body="{}")
+    name = json.loads(response.body)["name"]
+    try:
+        terminals = jp_serverapp.web_app.settings["terminal_manager"]
+        shell = terminals.terminals[name].ptyproc.pid
+        assert secrets_in_environ_of(shell, secrets) == []
+    finally:
+        await jp_fetch("api", "terminals", name, method="DELETE")
