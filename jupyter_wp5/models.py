@@ -740,6 +740,9 @@ class ClusterInfo(Record):
     created_at: str
     adaptive_minimum: int | None = None
     adaptive_maximum: int | None = None
+    # The directory of the cluster's own TLS key and certificate (files only the user can read);
+    # None when its engine holds the credentials (a gateway cluster).
+    credentials: str | None = None
 
     def __post_init__(self) -> None:
         self.status = ClusterStatus(self.status)

@@ -112,3 +112,18 @@ def _no_emulated_arm_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     read before this runs): a tree in the real cache must not change what the arm profile does
     in tests that expect it refused on x86_64."""
     monkeypatch.setenv("WP5_ARM_ROOTFS", "/nonexistent/wp5-test-arm64")
+
+
+@pytest.fixture
+def private_environ(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Secrets set in the environment the Jupyter server starts with (as the playground and
+    users do); request it before ``jp_serverapp``. Returns them by name."""
+    import secrets
+
+    values = {
+        name: secrets.token_hex(16)
+        for name in ("JUPYTER_TOKEN", "JUPYTER_WP5_TOKEN", "WP5_GATEWAY_PASSWORD")
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values

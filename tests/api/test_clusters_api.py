@@ -11,6 +11,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+from ..dask_tls import security_of
 from ..hosts import HOST_ARCH, OTHER_ARCH, OTHER_ARCH_PROFILE, PROFILES
 from ..processes import (
     Snapshot,
@@ -87,7 +88,9 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
         status, _, listed = await call(jp_fetch, "GET", "clusters")
         assert [c["id"] for c in listed["items"]] == [cid]
 
-        async with Client(info["scheduler_address"], asynchronous=True) as client:
+        async with Client(
+            info["scheduler_address"], security=security_of(info), asynchronous=True
+        ) as client:
             total = await client.submit(sum, range(101))
             assert total == 5050
             futures = client.map(lambda x: x * x, range(10))

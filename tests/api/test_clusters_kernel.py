@@ -1,10 +1,17 @@
 """``%wp5 cluster ...`` and ``jupyter_wp5.new_cluster`` through the REST client against a real
-Jupyter server with the extension, and in-process when there is no server; real LocalClusters."""
+Jupyter server with the extension, and in-process when there is no server; real LocalClusters.
+
+A cluster's scheduler speaks TLS with credentials made for it: ``Cluster.get_client()`` (what the
+notebook, the widget and the magics use) connects; a plain ``distributed.Client`` without them, or
+with another cluster's, is refused. The credentials are files only the user can read, removed when
+the cluster closes."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import stat
+from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -120,3 +127,37 @@ def test_in_process_clusters_without_a_server():
     finally:
         api.set_client(None)  # closes the client, and with it every cluster it started
     assert_all_ended(started)
+
+
+def _refused(address: str, **kwargs) -> bool:
+    from distributed import Client
+
+    try:
+        Client(address, timeout="3s", **kwargs).close()
+    except (OSError, TimeoutError, ValueError, TypeError):
+        return True
+    return False
+
+
+async def test_only_the_clusters_own_credentials_connect(rest_client):
+    def scenario() -> None:
+        from distributed import Security
+
+        cluster = wp5.new_cluster("cpu", workers=1)
+        try:
+            address = cluster.scheduler_address
+            assert address.startswith("tls://127.0.0.1:")
+            directory = Path(cluster.info.credentials or "")
+            assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+            for pem in directory.iterdir():
+                assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+            assert _refused(address)  # no credentials at all
+            assert _refused(address.replace("tls://", "tcp://", 1))  # plain TCP
+            assert _refused(address, security=Security.temporary())  # another cluster's
+            with cluster.get_client() as dask:
+                assert dask.submit(sum, range(101)).result() == 5050
+        finally:
+            cluster.close()
+        assert not directory.exists()
+
+    await asyncio.to_thread(scenario)

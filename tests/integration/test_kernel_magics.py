@@ -1,8 +1,8 @@
 """``%wp5`` in a real ipykernel, talking to a real Jupyter server with the extension, over the
 playground's real Rucio.
 
-The server runs in this test process (``jp_serverapp`` + ``http_server``) and exports
-``JUPYTER_WP5_URL``/``JUPYTER_WP5_TOKEN``; the kernel nbclient starts inherits them. The tests are
+The server runs in this test process (``jp_serverapp`` + ``http_server``) and writes its runtime
+file (``wp5-server-<pid>.json``), where the kernel nbclient starts finds it. The tests are
 coroutines so that the server keeps answering while the kernel runs the notebook.
 """
 
@@ -19,6 +19,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from jupyter_wp5.kernel.display import format_bytes
+from jupyter_wp5.server_file import server_file
 
 pytestmark = pytest.mark.rucio
 
@@ -47,7 +48,7 @@ class Cell:
 
 async def run_notebook(tmp_path: Path, *sources: str) -> list[Cell]:
     """Execute the cells in a fresh python3 kernel; return what each cell showed."""
-    assert os.environ.get("JUPYTER_WP5_URL"), "the server extension did not export its URL"
+    assert server_file(os.getpid()).exists(), "the server extension wrote no runtime file"
     nb = new_notebook(cells=[new_code_cell(s) for s in sources])
     nbformat.validate(nb)
     client = NotebookClient(

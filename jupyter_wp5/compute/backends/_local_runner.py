@@ -100,6 +100,11 @@ async def _serve(spec, proto):
         kwargs["resources"] = spec["resources"]
     if spec.get("emulated_rootfs"):
         kwargs["rootfs"] = spec["emulated_rootfs"]
+    if spec.get("security"):
+        from distributed import Security
+
+        kwargs["security"] = Security(**spec["security"])
+        kwargs["protocol"] = "tls://"
     try:
         cluster = await cluster_class(**kwargs)
     except Exception as exc:
