@@ -5,6 +5,8 @@ from .access import (
     AccessRequestHandler,
     AccessRequestsHandler,
     CommunitiesHandler,
+    LedgerCheckpointHandler,
+    LedgerReceiptHandler,
 )
 from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
 from .datasets import (
@@ -40,4 +42,6 @@ ROUTES = [
     (r"access/requests", AccessRequestsHandler),
     (rf"access/requests/{_REQUEST}", AccessRequestHandler),
     (rf"access/requests/{_REQUEST}/(?P<decision>grant|deny|revoke)", AccessDecisionHandler),
+    (r"access/ledger/checkpoint", LedgerCheckpointHandler),
+    (r"access/ledger/receipts/(?P<index>[0-9]+)", LedgerReceiptHandler),
 ]
