@@ -18,6 +18,7 @@ from jupyter_wp5.demos import DEMOS_DIR
 
 HEP = DEMOS_DIR / "01-dimuon-z-peak.ipynb"
 SPACE = DEMOS_DIR / "02-space-debris.ipynb"
+ACCESS = DEMOS_DIR / "03-leonardo-inaf-access.ipynb"
 Z_MASS_PDG = 91.1876
 
 
@@ -49,16 +50,39 @@ def check_hep(results: dict[str, Any], facility: Any) -> None:
         assert 0 < results["pairs"][name] <= events
 
 
-def check_space(results: dict[str, Any], facility: Any) -> None:
-    """Counts per orbital regime equal those of the Parquet files at the origin storage."""
+def _catalogue(facility: Any) -> Any:
+    """The seeded space-debris catalogue, read from the origin storage."""
     import pandas as pd
 
     seeded = next(d for d in facility.datasets if d.scope == "space")
     storage = facility.root / "storage"
-    tables = [pd.read_parquet(next(storage.rglob(f.name))) for f in seeded.files]
-    expected = pd.concat(tables)["orbital_regime"].value_counts().to_dict()
+    return pd.concat([pd.read_parquet(next(storage.rglob(f.name))) for f in seeded.files])
+
+
+def check_space(results: dict[str, Any], facility: Any) -> None:
+    """Counts per orbital regime equal those of the Parquet files at the origin storage."""
+    seeded = next(d for d in facility.datasets if d.scope == "space")
+    expected = _catalogue(facility)["orbital_regime"].value_counts().to_dict()
     assert results["per_regime"] == {k: int(v) for k, v in expected.items()}
     assert results["objects"] == sum(f.events for f in seeded.files)
+
+
+def check_access(results: dict[str, Any], facility: Any) -> None:
+    """Refused, granted, copied to Leonardo's storage element, analysed (the counts equal those of
+    the origin's files), the grant's receipt verified and the altered one refused, then revoked."""
+    assert "no access grant" in results["refused"], results["refused"]
+    assert results["granted"] == "granted" and results["copied_to"] == "SITE-C"
+    table = _catalogue(facility)
+    leo = table[table.apogee_alt_km < 2000]
+    shells = (leo.perigee_alt_km // 100 * 100).astype("int64").value_counts()
+    assert results["per_shell"] == {str(k): int(v) for k, v in shells.items()}
+    crossing = table[(table.perigee_alt_km - 10 <= 550) & (table.apogee_alt_km + 10 >= 550)]
+    expected = crossing["object_type"].value_counts()
+    assert results["candidates"] == {k: int(v) for k, v in expected.items()}
+    for words in ("(grant)", "witness-inaf", "witness-leonardo"):
+        assert words in results["verified"], results["verified"]
+    assert "altered" in results["tampered"], results["tampered"]
+    assert results["revoked"] == "revoked" and results["copy_id"] in results["rules_removed"]
 
 
 def main() -> None:
@@ -74,6 +98,8 @@ def main() -> None:
     print("demo 1 (Z peak): ok", flush=True)
     check_space(asyncio.run(execute_async(SPACE, workdir)), facility)
     print("demo 2 (space debris): ok", flush=True)
+    check_access(asyncio.run(execute_async(ACCESS, workdir)), facility)
+    print("demo 3 (Leonardo and INAF, access and ledger): ok", flush=True)
 
 
 if __name__ == "__main__":

@@ -25,21 +25,30 @@ from .models import (
 
 __all__ = [
     "Cluster",
+    "access_requests",
     "cluster",
     "cluster_control",
     "clusters",
+    "communities",
     "dataset",
+    "deny_access",
     "files",
     "fileset",
     "get_client",
+    "grant_access",
     "health",
+    "ledger_checkpoint",
     "new_cluster",
     "profiles",
+    "receipt",
     "replicate",
+    "request_access",
+    "revoke_access",
     "rses",
     "search",
     "set_client",
     "transfers",
+    "use",
 ]
 
 
@@ -168,7 +177,8 @@ def replicate(
     did
         ``scope:name``.
     to
-        An RSE expression such as ``"SITE-B"``; required unless ``download``.
+        An RSE expression such as ``"SITE-B"``; required unless ``download`` or after
+        :func:`use` (then the community's first storage element).
     lifetime
         How long the copy is kept: seconds, or ``"12h"``, ``"7d"``; ``None`` keeps it.
     comment
@@ -317,3 +327,182 @@ def cluster_control(cluster: Cluster | str | None = None) -> Any:
     if isinstance(cluster, str):
         cluster = Cluster(client.cluster(cluster), client)
     return ClusterControl(client, cluster)
+
+
+# -- communities, access and the ledger ---------------------------------------------------------
+
+
+def communities() -> list[dict[str, Any]]:
+    """The partner communities configured on the server.
+
+    Returns
+    -------
+    list of dict
+        Each with ``name``, ``scopes``, ``stewards``, ``accounts``, ``rses`` (the first is the
+        community's default storage element) and ``profiles``.
+    """
+    return get_client().communities()
+
+
+def use(community: str) -> dict[str, Any]:
+    """Work as a community in this kernel.
+
+    Afterwards a search pattern without ``scope:`` searches the community's scopes and the scopes
+    the account holds a live grant on, and :func:`replicate` without ``to`` copies to the
+    community's first storage element. Nothing changes in Rucio or for other kernels.
+
+    Parameters
+    ----------
+    community
+        A community's name, e.g. ``"leonardo"``; the account must belong to it.
+
+    Returns
+    -------
+    dict
+        The community, as :func:`communities` lists it.
+
+    Raises
+    ------
+    NotFound
+        When no such community is configured.
+    InvalidRequest
+        When the account is not in that community.
+    """
+    return get_client().use(community)
+
+
+def access_requests() -> dict[str, Any]:
+    """The account's access requests, and those on the data it stewards.
+
+    Returns
+    -------
+    dict
+        ``account``, ``communities`` (the account's), ``mine`` (its requests) and ``stewarded``
+        (the requests on its communities' scopes); each request has ``id``, ``did``,
+        ``requester``, ``status`` (pending, granted, denied, revoked, expired), ``expires`` and
+        ``rses``.
+    """
+    return get_client().access_overview()
+
+
+def request_access(did: str | DID, purpose: str) -> dict[str, Any]:
+    """Ask the stewards of the community owning ``did`` for access to it.
+
+    Parameters
+    ----------
+    did
+        ``scope:name`` of another community's dataset.
+    purpose
+        What the data is for. The ledger keeps only its salted hash; keep the text and the
+        returned ``purpose_salt``, which together prove what was asked.
+
+    Returns
+    -------
+    dict
+        ``request`` (pending), ``ledger_index`` (the ledger entry, or None without a ledger) and
+        ``purpose_salt``.
+
+    Raises
+    ------
+    InvalidRequest
+        When the scope belongs to no community, or the purpose is empty.
+    Conflict
+        When the account is in the owning community already.
+    """
+    return get_client().request_access(did, purpose)
+
+
+def grant_access(
+    request_id: str, expires: str | int = "30d", rses: list[str] | None = None
+) -> dict[str, Any]:
+    """Grant a pending access request (stewards of the data only).
+
+    Parameters
+    ----------
+    request_id
+        The request's ``id``.
+    expires
+        A duration from now (``"7d"``, ``"12h"``, seconds) or an RFC 3339 time; rules made under
+        the grant end by then.
+    rses
+        Allow copies only at these storage elements (and no downloads); ``None``: anywhere.
+
+    Returns
+    -------
+    dict
+        ``request`` (granted) and ``ledger_index``.
+
+    Raises
+    ------
+    Forbidden
+        When the account is not a steward of the requested data.
+    Conflict
+        When the request is not pending.
+    """
+    return get_client().grant_access(request_id, expires, rses)
+
+
+def deny_access(request_id: str, reason: str = "") -> dict[str, Any]:
+    """Deny a pending access request (stewards only).
+
+    Parameters
+    ----------
+    request_id
+        The request's ``id``.
+    reason
+        Optional; the ledger keeps only its salted hash.
+
+    Returns
+    -------
+    dict
+        ``request`` (denied) and ``ledger_index``.
+    """
+    return get_client().deny_access(request_id, reason)
+
+
+def revoke_access(request_id: str, reason: str = "") -> dict[str, Any]:
+    """Revoke a grant (stewards only); Rucio refuses new rules at once and the grantee's rules
+    on the data end.
+
+    Parameters
+    ----------
+    request_id
+        The granted request's ``id``.
+    reason
+        Optional; the ledger keeps only its salted hash.
+
+    Returns
+    -------
+    dict
+        ``request`` (revoked), ``ledger_index`` and ``rules_removed``.
+    """
+    return get_client().revoke_access(request_id, reason)
+
+
+def receipt(ledger_index: int) -> dict[str, Any]:
+    """The receipt of an access ledger entry, to keep and check offline.
+
+    Parameters
+    ----------
+    ledger_index
+        An outcome's ``ledger_index``.
+
+    Returns
+    -------
+    dict
+        ``entry``, ``leaf_index``, ``tree_size``, ``inclusion_proof``, ``checkpoint`` and
+        ``verifier_keys``; check it with :func:`jupyter_wp5.ledger.verify`.
+    """
+    return get_client().receipt(ledger_index)
+
+
+def ledger_checkpoint() -> dict[str, Any]:
+    """The access ledger's latest checkpoint.
+
+    Returns
+    -------
+    dict
+        ``checkpoint`` (a signed note cosigned by the witnesses, or None before the first) and
+        ``verifier_keys``; check it with :func:`jupyter_wp5.ledger.verify_checkpoint`.
+    """
+    return get_client().ledger_checkpoint()

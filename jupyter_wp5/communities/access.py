@@ -112,6 +112,16 @@ class AccessService(LoggingConfigurable):
         owner = self.communities.owner_of(scope)
         return owner is not None and account in owner.stewards
 
+    async def checkpoint(self) -> dict[str, Any]:
+        """The access ledger's latest cosigned checkpoint and the keys that sign it."""
+        return await self.ledger.checkpoint()
+
+    async def receipt(self, index: int) -> dict[str, Any]:
+        """The ledger receipt of the entry at ``index`` (an outcome's ``ledger_index``)."""
+        if index < 0:
+            raise InvalidRequest(f"a ledger index is a whole number, not {index}")
+        return await self.ledger.receipt(index)
+
     # -- events ----------------------------------------------------------------------------
 
     async def request(self, did: DID, purpose: str) -> Outcome:

@@ -8,6 +8,7 @@ from traitlets import Float, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..executor import BlockingExecutor
+from ..models import EngineRefused, EngineUnavailable, NotFound
 
 
 class AccessLedger(LoggingConfigurable):
@@ -41,19 +42,53 @@ class AccessLedger(LoggingConfigurable):
         event itself has happened in Rucio and stands)."""
         if not self.enabled:
             return None
-        from ..ledger import LedgerClient, make_entry
+        from ..ledger import make_entry
 
         try:
-            if self._client is None:
-                token = await self._executor.run(_read_token, self.token_file)
-                self._client = LedgerClient(self.url, timeout=self.timeout, token=token)
-            return await self._executor.run(self._client.append, make_entry(event, **fields))
+            client = await self._ledger_client()
+            return await self._executor.run(client.append, make_entry(event, **fields))
         except Exception as err:
             # Whatever failed (the log, the network, a field), the event stands: say so.
             self.log.error(
                 "could not append a %s event to the ledger at %s: %s", event, self.url, err
             )
             return None
+
+    async def checkpoint(self) -> dict[str, Any]:
+        """The log's latest cosigned checkpoint (None before the first) and its verifier keys."""
+        client = await self._ledger_client()
+        note = await self._read(client.latest_checkpoint)
+        return {"checkpoint": note, "verifier_keys": await self._read(client.verifier_keys)}
+
+    async def receipt(self, index: int) -> dict[str, Any]:
+        """The receipt of entry ``index`` (checkpointed and cosigned first when needed)."""
+        client = await self._ledger_client()
+        # The index is all we send: a refusal of it means the log has no such entry.
+        return await self._read(client.receipt, index, missing=f"no entry {index}")
+
+    async def _ledger_client(self) -> Any:
+        if not self.enabled:
+            raise EngineUnavailable("this server reports to no access ledger (AccessLedger.url)")
+        if self._client is None:
+            from ..ledger import LedgerClient
+
+            token = await self._executor.run(_read_token, self.token_file)
+            self._client = LedgerClient(self.url, timeout=self.timeout, token=token)
+        return self._client
+
+    async def _read(self, call: Any, *args: Any, missing: str | None = None) -> Any:
+        from ..ledger import LedgerHTTPError
+
+        try:
+            return await self._executor.run(call, *args)
+        except LedgerHTTPError as err:
+            if missing and err.status in (400, 404):
+                raise NotFound(f"the access ledger has {missing}: {err.message}") from None
+            raise EngineRefused(f"the access ledger refused: {err.message}") from None
+        except OSError as err:
+            raise EngineUnavailable(
+                f"the access ledger at {self.url} did not answer: {err}"
+            ) from None
 
     def close(self) -> None:
         """Stop the executor."""

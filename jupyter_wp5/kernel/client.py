@@ -9,6 +9,7 @@ contract of :mod:`.transport`, named after the services' own operations.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -34,6 +35,7 @@ from ..models import (
     SearchPage,
     SearchQuery,
     StorageElement,
+    parse_lifetime,
 )
 from ..server_file import find_server
 from .inprocess import InProcessTransport
@@ -58,6 +60,7 @@ class Wp5Client:
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
+        self.community: dict[str, Any] | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Wp5Client:
@@ -101,11 +104,33 @@ class Wp5Client:
         filters: str | Iterable[str] | None = None,
         limit: int | None = None,
     ) -> Iterator[DidSummary]:
-        """Every match, page after page, stopping after ``limit`` when one is given."""
-        query = SearchQuery.parse(q, type, _join_filters(filters))
+        """Every match, page after page, stopping after ``limit`` when one is given.
+
+        After :meth:`use`, a bare pattern (no ``scope:``) searches every scope of that community
+        and every scope the account holds a live grant on.
+        """
+        queries = [SearchQuery.parse(one, type, _join_filters(filters)) for one in self._scoped(q)]
         _check_limit(limit)
         search = self.transport.catalog.search
-        yield from _all_pages(lambda size, cursor: search(query, size, cursor), limit)
+        for query in queries:
+            pages = _all_pages(lambda size, cursor, q=query: search(q, size, cursor), limit)
+            for item in pages:
+                yield item
+                if limit is not None:
+                    limit -= 1
+                    if limit == 0:
+                        return
+
+    def _scoped(self, q: str) -> list[str]:
+        if ":" in q or self.community is None:
+            return [q]
+        scopes = self.searchable_scopes()
+        if not scopes:
+            raise InvalidRequest(
+                f"community {self.community['name']} has no scopes and you hold no live grant: "
+                "search scope:pattern"
+            )
+        return [f"{scope}:{q}" for scope in scopes]
 
     def dataset(self, did: str | DID) -> DatasetDetails:
         """Size, file count, copies per storage element and rules of a DID."""
@@ -160,7 +185,10 @@ class Wp5Client:
         comment: str | None = None,
         download: bool = False,
     ) -> ReplicaProgress:
-        """Ask for a copy at ``to`` (an RSE expression), or a download to scratch."""
+        """Ask for a copy at ``to`` (an RSE expression; after :meth:`use`, by default the
+        community's first storage element), or a download to scratch."""
+        if to is None and not download and self.community and self.community["rses"]:
+            to = self.community["rses"][0]
         body: dict[str, Any] = {
             "did": str(_as_did(did)),
             "rse_expression": to,
@@ -188,6 +216,77 @@ class Wp5Client:
     def cancel_transfer(self, request_id: str) -> None:
         """Remove a copy request's rule (or stop its download)."""
         self.transport.replicas.cancel(request_id)
+
+    # -- communities and access ----------------------------------------------------------------
+
+    def communities(self) -> list[dict[str, Any]]:
+        """The configured communities: scopes, stewards, accounts, storage elements, profiles."""
+        return self.transport.access.communities.all()
+
+    def use(self, community: str) -> dict[str, Any]:
+        """Work as ``community`` in this client: bare search patterns search its scopes (and the
+        scopes of the account's live grants), and copies go to its first storage element unless
+        told otherwise. The account must belong to it."""
+        found = {c["name"]: c for c in self.communities()}
+        if community not in found:
+            known = ", ".join(sorted(found)) or "none"
+            raise NotFound(f"no community {community!r} (configured: {known})")
+        mine = self.transport.access.overview()
+        if community not in mine["communities"]:
+            theirs = ", ".join(mine["communities"]) or "none"
+            raise InvalidRequest(
+                f"account {mine['account']} is not in community {community} (its communities: "
+                f"{theirs})"
+            )
+        self.community = found[community]
+        return self.community
+
+    def searchable_scopes(self) -> list[str]:
+        """The scopes a bare search pattern covers: the used community's, then those of the
+        account's live grants."""
+        if self.community is None:
+            return []
+        scopes = list(self.community["scopes"])
+        for record in self.transport.access.overview()["mine"]:
+            scope = record["did"].split(":", 1)[0]
+            if record["status"] == "granted" and scope not in scopes:
+                scopes.append(scope)
+        return scopes
+
+    def access_overview(self) -> dict[str, Any]:
+        """The account, its communities, its access requests and those it stewards."""
+        return self.transport.access.overview()
+
+    def request_access(self, did: str | DID, purpose: str) -> dict[str, Any]:
+        """Ask the owning community's stewards for access to ``did``, saying what it is for."""
+        return self.transport.access.request(_as_did(did), purpose)
+
+    def access_request(self, request_id: str) -> dict[str, Any]:
+        """One access request."""
+        return self.transport.access.get(request_id)
+
+    def grant_access(
+        self, request_id: str, expires: str | int = "30d", rses: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Grant a pending request until ``expires`` (a duration from now such as ``7d``, or an
+        RFC 3339 time), optionally only at storage elements ``rses``."""
+        return self.transport.access.grant(request_id, _expiry(expires), rses or None)
+
+    def deny_access(self, request_id: str, reason: str = "") -> dict[str, Any]:
+        """Deny a pending request."""
+        return self.transport.access.deny(request_id, reason)
+
+    def revoke_access(self, request_id: str, reason: str = "") -> dict[str, Any]:
+        """Revoke a grant; the grantee's rules on the data under it end."""
+        return self.transport.access.revoke(request_id, reason)
+
+    def ledger_checkpoint(self) -> dict[str, Any]:
+        """The access ledger's latest cosigned checkpoint and its verifier keys."""
+        return self.transport.access.checkpoint()
+
+    def receipt(self, ledger_index: int) -> dict[str, Any]:
+        """The receipt of ledger entry ``ledger_index``, to check offline."""
+        return self.transport.access.receipt(ledger_index)
 
     # -- compute -------------------------------------------------------------------------------
 
@@ -245,6 +344,17 @@ def _size(
     if minimum is not None or maximum is not None:
         data["adaptive"] = {"minimum": minimum or 0, "maximum": maximum}
     return ClusterSize.parse(data, default_workers=default)
+
+
+def _expiry(expires: str | int) -> str:
+    """An RFC 3339 time from a duration (``7d``, ``12h``, seconds) or an RFC 3339 time."""
+    if isinstance(expires, str) and "T" in expires:
+        return expires
+    seconds = parse_lifetime(expires)
+    if not seconds:
+        raise InvalidRequest(f"expires '{expires}' is neither a duration nor an RFC 3339 time")
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _all_pages(

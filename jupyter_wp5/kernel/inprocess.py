@@ -18,7 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..models import EngineUnavailable, Health, Wp5Error
 
 if TYPE_CHECKING:
+    from traitlets.config import Config
+
+    from ..communities import AccessService
     from ..data.catalog import RucioCatalog
+    from ..models import DID
     from ..server.services import Services
 
 T = TypeVar("T")
@@ -81,6 +85,54 @@ class _Blocking:
         return call
 
 
+class _Communities:
+    def __init__(self, access: _Access) -> None:
+        self._access = access
+
+    def all(self) -> list[dict[str, Any]]:
+        return [c.to_dict() for c in self._access.service.communities.all()]
+
+
+class _Access:
+    """``access`` in this process: the service's records as the REST API's JSON, so that both
+    transports answer alike."""
+
+    def __init__(self, transport: InProcessTransport) -> None:
+        self._transport = transport
+        self.communities = _Communities(self)
+
+    @property
+    def service(self) -> AccessService:
+        service = self._transport.services.access
+        if service is None:
+            raise EngineUnavailable("no access service in this process")
+        return service
+
+    def overview(self) -> dict[str, Any]:
+        return self._transport.run(self.service.overview())
+
+    def request(self, did: DID, purpose: str) -> dict[str, Any]:
+        return self._transport.run(self.service.request(did, purpose)).to_dict()
+
+    def get(self, request_id: str) -> dict[str, Any]:
+        return self._transport.run(self.service.get(request_id)).to_dict()
+
+    def grant(self, request_id: str, expires: str, rses: list[str] | None = None) -> dict[str, Any]:
+        return self._transport.run(self.service.grant(request_id, expires, rses)).to_dict()
+
+    def deny(self, request_id: str, reason: str = "") -> dict[str, Any]:
+        return self._transport.run(self.service.deny(request_id, reason)).to_dict()
+
+    def revoke(self, request_id: str, reason: str = "") -> dict[str, Any]:
+        return self._transport.run(self.service.revoke(request_id, reason)).to_dict()
+
+    def checkpoint(self) -> dict[str, Any]:
+        return self._transport.run(self.service.checkpoint())
+
+    def receipt(self, index: int) -> dict[str, Any]:
+        return self._transport.run(self.service.receipt(index))
+
+
 class InProcessTransport:
     """The services in this process, made on first use (importing the API never needs Rucio).
 
@@ -88,12 +140,21 @@ class InProcessTransport:
     ----------
     catalog
         A ready catalogue; by default a ``RucioCatalog()`` from the user's ``rucio.cfg``.
+    config
+        Configuration of the access service's ``Communities`` and ``AccessLedger`` (as a Jupyter
+        server's); without it no community is known and no ledger is written.
     timeout
         Seconds to wait for one call; the services have their own, shorter, per-call deadlines.
     """
 
-    def __init__(self, catalog: RucioCatalog | None = None, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        catalog: RucioCatalog | None = None,
+        timeout: float = 120.0,
+        config: Config | None = None,
+    ) -> None:
         self._catalog = catalog
+        self._config = config
         self._services: Services | None = None
         self._made = threading.Lock()
         self.timeout = timeout
@@ -102,13 +163,14 @@ class InProcessTransport:
         self.filesets = _Blocking(self, "filesets")
         self.replicas = _Blocking(self, "replicas")
         self.clusters = _Blocking(self, "clusters")
+        self.access = _Access(self)
 
     @property
     def services(self) -> Services:
         """The server's services, without the server: no HTTP, no events, nothing recorded."""
         with self._made:
             if self._services is None:
-                self._services = _make_services(self._catalog)
+                self._services = _make_services(self._catalog, self._config)
             return self._services
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -127,7 +189,9 @@ class InProcessTransport:
         self._loop.close()
 
 
-def _make_services(catalog: RucioCatalog | None) -> Services:
+def _make_services(catalog: RucioCatalog | None, config: Config | None) -> Services:
+    from ..communities import AccessService, Communities
+    from ..communities.ledger import AccessLedger
     from ..compute.manager import ClusterManager
     from ..data.catalog import RucioCatalog
     from ..data.fileset import FilesetService
@@ -152,4 +216,7 @@ def _make_services(catalog: RucioCatalog | None) -> Services:
         # dashboard, link to it directly. These clusters end with the process.
         clusters=ClusterManager(records_path="", proxied=False),
         filesets=FilesetService(catalog.connection),
+        access=AccessService(
+            catalog.connection, Communities(config=config), AccessLedger(config=config)
+        ),
     )

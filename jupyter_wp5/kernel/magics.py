@@ -9,6 +9,7 @@ with :func:`subcommand` and need no change here.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from collections.abc import Callable
@@ -16,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.display import display
 
 from ..models import ClusterInfo, DatasetDetails, DidTypeFilter, Health, Wp5Error
 from .client import Wp5Client
 from .cluster import Cluster
 from .current import get_client
-from .display import ResultTable, register_formatters
+from .display import Column, ResultTable, register_formatters
 from .progress import show_widget_bars, wait
 
 Handler = Callable[[Wp5Client, argparse.Namespace], Any]
@@ -95,6 +97,12 @@ examples:
   %wp5 cluster new --profile cpu --workers 2
   %wp5 cluster scale cpu-1 4
   %wp5 cluster widget cpu-1
+  %wp5 access request space:debris_catalogue_2026 --purpose "conjunction screening"
+  %wp5 access list
+  %wp5 access grant 3f2a... --expires 7d --rses SITE-C
+  %wp5 use leonardo
+  %wp5 ledger verify receipt.json
+  %wp5 ledger checkpoint
 """
 
 
@@ -204,7 +212,12 @@ def _files(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
 
 def _replicate_args(parser: argparse.ArgumentParser) -> None:
     _did_arg(parser)
-    parser.add_argument("--to", metavar="RSE", help="where the copy goes (an RSE expression)")
+    parser.add_argument(
+        "--to",
+        metavar="RSE",
+        help="where the copy goes (an RSE expression; after %%wp5 use, default: the "
+        "community's first storage element)",
+    )
     parser.add_argument("--lifetime", metavar="DURATION", help="e.g. 7d or 12h (default: none)")
     parser.add_argument("--comment", help="a note kept with the request")
     parser.add_argument(
@@ -221,10 +234,13 @@ def _replicate_args(parser: argparse.ArgumentParser) -> None:
     _replicate_args,
 )
 def _replicate(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
-    if not args.to and not args.download:
-        raise UsageError("replicate: give --to RSE, or --download for your scratch directory")
+    if not args.to and not args.download and not (client.community and client.community["rses"]):
+        raise UsageError(
+            "replicate: give --to RSE, or --download for your scratch directory, or first "
+            "%wp5 use COMMUNITY for its storage element"
+        )
     made = client.replicate(args.did, args.to, args.lifetime, args.comment, args.download)
-    where = "your scratch directory" if args.download else args.to
+    where = "your scratch directory" if args.download else made.rse_expression
     print(f"requested {args.did} at {where} (id {made.id})")
     if args.wait:
         made = wait(lambda: client.transfer(made.id), made)
@@ -333,6 +349,220 @@ def _cluster(client: Wp5Client, args: argparse.Namespace) -> Any:
         return ClusterControl(client, found)
     client.close_cluster(args.cluster)
     print(f"closed {args.cluster}")
+    return None
+
+
+# -- communities, access and the ledger -----------------------------------------------------------
+
+
+def _field(name: str, header: str | None = None) -> Column:
+    return Column(header or name, lambda r: _cell(r.get(name)))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(value) or "anywhere"
+    return str(value)
+
+
+ACCESS_COLUMNS = [
+    _field("id"),
+    _field("did", "dataset"),
+    _field("requester"),
+    _field("status"),
+    _field("steward"),
+    _field("expires"),
+    _field("rses", "at"),
+    _field("requested"),
+]
+
+
+def _access_args(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="<action>", title="actions")
+    actions.required = True
+    request = actions.add_parser(
+        "request",
+        help="ask a community's stewards for access to its data",
+        description="Ask the stewards of the community that owns SCOPE for access to a dataset. "
+        "The ledger keeps only a salted hash of the purpose; the salt is shown to you, keep it "
+        "with the text.",
+    )
+    _did_arg(request)
+    request.add_argument("--purpose", required=True, help="what the data is for")
+    actions.add_parser(
+        "list",
+        help="your requests, and those waiting for you as a steward",
+        description="your access requests, and the requests on the data you steward",
+    )
+    grant = actions.add_parser(
+        "grant", help="grant a pending request (stewards)", description="grant a pending request"
+    )
+    grant.add_argument("id", help="the request's id (see %%wp5 access list)")
+    grant.add_argument(
+        "--expires",
+        default="30d",
+        help="a duration from now (7d, 12h) or an RFC 3339 time (default: 30d)",
+    )
+    grant.add_argument(
+        "--rses", nargs="+", metavar="RSE", help="allow copies only at these storage elements"
+    )
+    for name, what in (("deny", "deny a pending request"), ("revoke", "revoke a grant")):
+        decide = actions.add_parser(name, help=f"{what} (stewards)", description=what)
+        decide.add_argument("id", help="the request's id (see %%wp5 access list)")
+        decide.add_argument("--reason", default="", help="the ledger keeps only its salted hash")
+
+
+@subcommand(
+    "access",
+    "ask for access to another community's data; stewards grant, deny and revoke",
+    _access_args,
+)
+def _access(client: Wp5Client, args: argparse.Namespace) -> Any:
+    if args.action == "list":
+        view = client.access_overview()
+        communities = ", ".join(view["communities"]) or "no community"
+        print(f"account {view['account']} ({communities})")
+        mine = ResultTable(
+            view["mine"],
+            f"{_count(len(view['mine']), 'request')} of yours",
+            ACCESS_COLUMNS,
+            empty="no requests of yours",
+        )
+        if not view["stewarded"]:
+            return mine
+        display(mine)
+        waiting = [r for r in view["stewarded"] if r["status"] == "pending"]
+        title = (
+            f"{_count(len(view['stewarded']), 'request')} on data you steward, "
+            f"{len(waiting)} waiting for you"
+        )
+        return ResultTable(view["stewarded"], title, ACCESS_COLUMNS)
+    if args.action == "request":
+        outcome = client.request_access(args.did, args.purpose)
+        record = outcome["request"]
+        print(
+            f"asked for access to {record['did']} (request {record['id']}, pending); keep the "
+            f"purpose's salt {outcome['purpose_salt']} with its text"
+        )
+        return ResultTable([record], columns=ACCESS_COLUMNS)
+    if args.action == "grant":
+        outcome = client.grant_access(args.id, args.expires, args.rses)
+        record = outcome["request"]
+        where = f" at {', '.join(record['rses'])}" if record["rses"] else ""
+        print(f"granted {record['did']} to {record['requester']} until {record['expires']}{where}")
+    else:
+        decide = client.deny_access if args.action == "deny" else client.revoke_access
+        outcome = decide(args.id, args.reason)
+        record = outcome["request"]
+        print(f"{record['status']} request {record['id']} of {record['requester']}")
+        if outcome.get("rules_removed"):
+            print(f"ended {_count(len(outcome['rules_removed']), 'rule')} made under it")
+    if outcome.get("ledger_index") is not None:
+        print(f"ledger entry {outcome['ledger_index']}")
+    return ResultTable([record], columns=ACCESS_COLUMNS)
+
+
+def _use_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("community", help="e.g. inaf or leonardo (see jupyter_wp5.communities())")
+
+
+@subcommand(
+    "use",
+    "work as a community: its scopes for bare search patterns, its storage element for copies",
+    _use_args,
+    description="Work as COMMUNITY in this kernel. Afterwards `%%wp5 search PATTERN` (no scope:) "
+    "searches the community's scopes and the scopes you hold a live grant on, and "
+    "`%%wp5 replicate DID` without --to copies to the community's first storage element. "
+    "Nothing changes in Rucio or for other kernels; your account must belong to COMMUNITY.",
+)
+def _use(client: Wp5Client, args: argparse.Namespace) -> None:
+    community = client.use(args.community)
+    scopes = ", ".join(client.searchable_scopes()) or "none yet (ask for access)"
+    rse = community["rses"][0] if community["rses"] else "none (give --to)"
+    print(
+        f"using community {community['name']}: bare search patterns search {scopes}; "
+        f"copies go to {rse} unless --to says otherwise"
+    )
+
+
+def _ledger_args(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="<action>", title="actions")
+    actions.required = True
+    check = actions.add_parser(
+        "verify",
+        help="verify receipts offline",
+        description="Verify receipt files offline: the entry's inclusion proof against the "
+        "checkpoint, and the signatures of the log operator and both witnesses.",
+    )
+    check.add_argument("receipts", nargs="+", metavar="RECEIPT.json")
+    check.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="trusted verifier keys, one a line (default: the keys in each receipt, which only "
+        "shows it is self-consistent)",
+    )
+    latest = actions.add_parser(
+        "checkpoint",
+        help="the ledger's latest checkpoint, verified",
+        description="The access ledger's latest cosigned checkpoint, verified against the keys "
+        "the log publishes, or the trusted ones in --keys.",
+    )
+    latest.add_argument("--keys", metavar="FILE", help="trusted verifier keys, one a line")
+    receipt = actions.add_parser(
+        "receipt",
+        help="save the receipt of a ledger entry",
+        description="fetch the receipt of a ledger entry and save it as a JSON file",
+    )
+    receipt.add_argument("index", type=_whole, help="the ledger entry (an outcome's index)")
+    receipt.add_argument("--out", metavar="FILE", help="default: receipt-<index>.json")
+
+
+def _trusted(path: str | None) -> list[str] | None:
+    if path is None:
+        return None
+    try:
+        with open(path) as fh:
+            return [line.strip() for line in fh if line.strip()]
+    except OSError as err:
+        raise UsageError(f"ledger verify: cannot read --keys {path}: {err.strerror}") from None
+
+
+@subcommand("ledger", "verify ledger receipts, see the latest checkpoint", _ledger_args)
+def _ledger(client: Wp5Client, args: argparse.Namespace) -> Any:
+    from ..ledger import ReceiptError, verify, verify_checkpoint
+
+    if args.action == "verify":
+        keys = _trusted(args.keys)
+        for path in args.receipts:
+            try:
+                print(f"OK {path}: {verify(path, trusted_keys=keys).summary()}")
+            except ReceiptError as err:
+                show_error(f"FAILED {path}: {err}")
+        return None
+    if args.action == "receipt":
+        receipt = client.receipt(args.index)
+        out = args.out or f"receipt-{args.index}.json"
+        with open(out, "w") as fh:
+            json.dump(receipt, fh, indent=2)
+        print(f"saved the receipt of ledger entry {args.index} to {out}")
+        return None
+    latest = client.ledger_checkpoint()
+    if latest["checkpoint"] is None:
+        print("the ledger has no checkpoint yet")
+        return None
+    try:
+        keys = _trusted(args.keys) or latest["verifier_keys"]
+        checkpoint, operator, witnesses = verify_checkpoint(latest["checkpoint"], keys)
+    except ReceiptError as err:
+        show_error(f"checkpoint FAILED: {err}")
+        return None
+    print(
+        f"verified: {checkpoint.origin} at size {checkpoint.size}, signed by {operator} and "
+        f"cosigned by {', '.join(witnesses)}"
+    )
+    print(latest["checkpoint"])
     return None
 
 

@@ -249,6 +249,52 @@ class RestClusters(_Collection):
         self._one("DELETE", cluster_id)
 
 
+class RestCommunities:
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def all(self) -> list[dict[str, Any]]:
+        return self.http.items("access/communities")
+
+
+class RestAccess:
+    path = "access/requests"
+
+    def __init__(self, http: Http) -> None:
+        self.http = http
+        self.communities = RestCommunities(http)
+
+    def overview(self) -> dict[str, Any]:
+        return self.http("GET", self.path)
+
+    def request(self, did: DID, purpose: str) -> dict[str, Any]:
+        return self.http("POST", self.path, body={"did": str(did), "purpose": purpose})
+
+    def get(self, request_id: str) -> dict[str, Any]:
+        return self.http("GET", f"{self.path}/{segment(request_id)}")
+
+    def grant(self, request_id: str, expires: str, rses: list[str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"expires": expires}
+        if rses:
+            body["rses"] = rses
+        return self._decide(request_id, "grant", body)
+
+    def deny(self, request_id: str, reason: str = "") -> dict[str, Any]:
+        return self._decide(request_id, "deny", {"reason": reason} if reason else {})
+
+    def revoke(self, request_id: str, reason: str = "") -> dict[str, Any]:
+        return self._decide(request_id, "revoke", {"reason": reason} if reason else {})
+
+    def checkpoint(self) -> dict[str, Any]:
+        return self.http("GET", "access/ledger/checkpoint")
+
+    def receipt(self, index: int) -> dict[str, Any]:
+        return self.http("GET", f"access/ledger/receipts/{int(index)}")
+
+    def _decide(self, request_id: str, decision: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.http("POST", f"{self.path}/{segment(request_id)}/{decision}", body=body)
+
+
 class RestTransport:
     """Talk to the ``/wp5/api`` REST API of a running Jupyter server.
 
@@ -275,6 +321,7 @@ class RestTransport:
         self.filesets = RestFilesets(self.http)
         self.replicas = RestReplicas(self.http)
         self.clusters = RestClusters(self.http)
+        self.access = RestAccess(self.http)
 
     def health(self) -> Health:
         return Health.from_dict(self.http("GET", "health"))

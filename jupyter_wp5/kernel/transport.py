@@ -10,7 +10,7 @@ this process, where there is no server).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..models import (
     DID,
@@ -111,6 +111,53 @@ class ClusterOps(Protocol):
         ...
 
 
+class CommunityOps(Protocol):
+    """``access.communities``: the configured communities."""
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every community: scopes, stewards, accounts, storage elements, profiles."""
+        ...
+
+
+class AccessOps(Protocol):
+    """``access``: access requests between communities, and the access ledger. Records are the
+    server's JSON (``AccessOverview``, ``AccessOutcome``, ``AccessRequest`` in openapi.yaml)."""
+
+    communities: CommunityOps
+
+    def overview(self) -> dict[str, Any]:
+        """The caller's account, communities, own requests and requests it stewards."""
+        ...
+
+    def request(self, did: DID, purpose: str) -> dict[str, Any]:
+        """Ask for access to ``did`` for ``purpose``; the outcome, with the purpose's salt."""
+        ...
+
+    def get(self, request_id: str) -> dict[str, Any]:
+        """One access request."""
+        ...
+
+    def grant(self, request_id: str, expires: str, rses: list[str] | None = None) -> dict[str, Any]:
+        """A steward grants a pending request until ``expires``, optionally only at ``rses``."""
+        ...
+
+    def deny(self, request_id: str, reason: str = "") -> dict[str, Any]:
+        """A steward denies a pending request."""
+        ...
+
+    def revoke(self, request_id: str, reason: str = "") -> dict[str, Any]:
+        """A steward revokes a grant; the grantee's rules under it end."""
+        ...
+
+    def checkpoint(self) -> dict[str, Any]:
+        """The ledger's latest cosigned checkpoint and its verifier keys."""
+        ...
+
+    def receipt(self, index: int) -> dict[str, Any]:
+        """The receipt of ledger entry ``index``."""
+        ...
+
+
 class Transport(Protocol):
     """Where the kernel's requests go: the services, by group, plus health."""
 
@@ -118,6 +165,7 @@ class Transport(Protocol):
     filesets: FilesetOps
     replicas: ReplicaOps
     clusters: ClusterOps
+    access: AccessOps
 
     def health(self) -> Health:
         """Versions and which engines answer."""

@@ -27,7 +27,7 @@ class Services:
     clusters: ClusterManager
     filesets: FilesetService
     events: EventHub | None = None  # only a server pushes events
-    access: AccessService | None = None  # only a server serves the access workflow
+    access: AccessService | None = None  # None: no access workflow (e.g. tests of others)
 
     async def health(self) -> Health:
         """Our version, and whether each engine answers."""

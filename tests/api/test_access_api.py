@@ -15,60 +15,28 @@ import json
 import time
 
 import pytest
-from traitlets.config import Config
 
-from jupyter_wp5.communities import AccessService, Communities
-from jupyter_wp5.communities.ledger import AccessLedger
 from jupyter_wp5.communities.records import SECTION, AccessRecord
 from jupyter_wp5.data.rucio_connection import RucioConnection
 from jupyter_wp5.ledger import LedgerClient, commit_text, verify
 from jupyter_wp5.models import Conflict
-from jupyter_wp5.playground.communities import LEONARDO_USER, STEWARD, community_config
-from jupyter_wp5.playground.rucio_config import RucioFiles
+from jupyter_wp5.playground.communities import LEONARDO_USER, STEWARD
+from tests import access_setup
+from tests.access_setup import DATASET, rucio_cfg
 from tests.rucio_admin import admin_client, discard
 
 from .contract import call
 
-DATASET = "space:debris_catalogue_2026"
+# The server acts as Leonardo's user; INAF's steward decides through its own service.
+jp_server_config = access_setup.jp_server_config
+steward = access_setup.steward
+
 PURPOSE = "conjunction screening for a LEO constellation study"
-
-
-def _cfg(playground, account: str) -> str:
-    return str(RucioFiles(playground.root / "rucio").client_cfg(account))
 
 
 def _in(hours: float) -> str:
     when = dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@pytest.fixture
-def jp_server_config(playground, tmp_path) -> Config:
-    return Config(
-        {
-            "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
-            "DownloadManager": {"scratch_dir": str(tmp_path / "scratch")},
-            "RequestStore": {"path": str(tmp_path / "requests.sqlite")},
-            "RucioConnection": {"rucio_config": _cfg(playground, LEONARDO_USER), "timeout": 20.0},
-            **community_config(playground.account),
-            "AccessLedger": {
-                "url": playground.ledger.url,
-                "token_file": str(playground.ledger.token_file),
-            },
-        }
-    )
-
-
-@pytest.fixture
-def steward(playground):
-    service = AccessService(
-        RucioConnection(rucio_config=_cfg(playground, STEWARD), timeout=20.0),
-        Communities(config=Config(community_config(playground.account))),
-        AccessLedger(url=playground.ledger.url, token_file=str(playground.ledger.token_file)),
-    )
-    yield service
-    service.ledger.close()
-    service.connection.close()
 
 
 def _rule_ids(client) -> set[str]:
@@ -171,7 +139,7 @@ async def test_a_leonardo_user_can_never_grant(jp_fetch, playground, steward):
     # ...and by Rucio, for a user who writes the grant there directly.
     from rucio.common.exception import AccessDenied
 
-    user = RucioConnection(rucio_config=_cfg(playground, LEONARDO_USER)).new_client()
+    user = RucioConnection(rucio_config=rucio_cfg(playground, LEONARDO_USER)).new_client()
     stored = AccessRecord.from_stored(user.get_config(section=SECTION, option=request_id))
     forged = stored.decide("granted", LEONARDO_USER, expires=_in(1))
     with pytest.raises(AccessDenied):
@@ -218,7 +186,7 @@ def test_community_data_cannot_be_wrapped_into_an_own_collection(playground):
     Rucio refuses the attachment."""
     from rucio.common.exception import AccessDenied
 
-    user = RucioConnection(rucio_config=_cfg(playground, LEONARDO_USER)).new_client()
+    user = RucioConnection(rucio_config=rucio_cfg(playground, LEONARDO_USER)).new_client()
     own = f"user.{LEONARDO_USER}"
     name = f"wrap-{time.time_ns()}"
     user.add_container(own, name)
@@ -292,3 +260,28 @@ async def test_the_playground_user_is_an_inaf_member_and_needs_no_grant(playgrou
     # At the origin, where the files are: Rucio admits the rule and no copy is made.
     rule_id = member.add_replication_rule([{"scope": scope, "name": name}], 1, "SITE-A")[0]
     discard(admin_client(playground), rule_id)
+
+
+async def test_the_ledger_checkpoint_and_receipts_are_served(jp_fetch, playground):
+    """What the kernel's `%wp5 ledger` and the panel read: the latest cosigned checkpoint, and
+    the receipt of an event's entry, both verifying against the playground's published keys."""
+    from jupyter_wp5.ledger import verify_checkpoint
+
+    status, asked = await call(
+        jp_fetch, "POST", "access/requests", {"did": DATASET, "purpose": "p"}
+    )
+    assert status == 201, asked
+    status, receipt = await call(jp_fetch, "GET", f"access/ledger/receipts/{asked['ledger_index']}")
+    assert status == 200, receipt
+    proved = verify(receipt, trusted_keys=playground.ledger.verifier_keys)
+    assert proved.entry["request_id"] == asked["request"]["id"]
+
+    status, latest = await call(jp_fetch, "GET", "access/ledger/checkpoint")
+    assert status == 200, latest
+    checkpoint, _, witnesses = verify_checkpoint(
+        latest["checkpoint"], playground.ledger.verifier_keys
+    )
+    assert checkpoint.size >= receipt["tree_size"] and len(witnesses) == 2
+
+    status, body = await call(jp_fetch, "GET", "access/ledger/receipts/999999999")
+    assert status == 404 and body["error"] == "not_found", body

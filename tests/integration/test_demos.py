@@ -25,15 +25,18 @@ def _demos():
 
 @pytest.mark.timeout(900)
 async def test_demo_notebooks_reach_their_physics_and_counts(
-    jp_serverapp, http_server, playground, tmp_path
+    jp_serverapp, http_server, playground, tmp_path, monkeypatch
 ):
     # jp_serverapp exports its URL and token: the notebooks' kernels use the server's REST API.
+    # Notebook 03 plays two accounts of the playground in-process, found through its root.
+    monkeypatch.setenv("WP5_PLAYGROUND_DIR", str(playground.root))
     demos = _demos()
     admin = admin_client(playground)
     before = rule_ids(admin, playground.account)
     try:
         demos.check_hep(await demos.execute_async(demos.HEP, tmp_path), playground)
         demos.check_space(await demos.execute_async(demos.SPACE, tmp_path), playground)
+        demos.check_access(await demos.execute_async(demos.ACCESS, tmp_path), playground)
     finally:
         # The tutorial's copies live for a day; other tests ask for the same copies.
         discard_new_rules(admin, playground.account, before)
@@ -47,3 +50,4 @@ def test_binder_emulation_from_a_fresh_environment():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "demo 1 (Z peak): ok" in done.stdout
     assert "demo 2 (space debris): ok" in done.stdout
+    assert "demo 3 (Leonardo and INAF, access and ledger): ok" in done.stdout

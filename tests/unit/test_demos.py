@@ -13,7 +13,7 @@ import pytest
 
 from jupyter_wp5.demos import DEMOS_DIR, MANIFEST, copy_demos, demo_notebooks
 
-NAMES = ["01-dimuon-z-peak.ipynb", "02-space-debris.ipynb"]
+NAMES = ["01-dimuon-z-peak.ipynb", "02-space-debris.ipynb", "03-leonardo-inaf-access.ipynb"]
 
 
 def demos(*args: str) -> subprocess.CompletedProcess[str]:
@@ -41,7 +41,7 @@ def test_first_copy_then_a_users_change_is_kept(tmp_path: Path):
     mine.write_text(mine.read_text().replace("Z", "my Z", 1))
     changed = mine.read_bytes()
     again = copy_demos(tmp_path / "lab")
-    assert again.kept == [NAMES[0]] and again.current == [NAMES[1]] and not again.copied
+    assert again.kept == [NAMES[0]] and again.current == NAMES[1:] and not again.copied
     assert mine.read_bytes() == changed
 
 
@@ -62,7 +62,7 @@ def test_an_untouched_copy_is_updated_to_the_shipped_version(tmp_path: Path):
 def test_a_notebook_that_was_there_before_is_not_overwritten(tmp_path: Path):
     (tmp_path / NAMES[0]).write_text("my own notebook")
     done = copy_demos(tmp_path)
-    assert done.kept == [NAMES[0]] and done.copied == [NAMES[1]]
+    assert done.kept == [NAMES[0]] and done.copied == NAMES[1:]
     assert (tmp_path / NAMES[0]).read_text() == "my own notebook"
 
 

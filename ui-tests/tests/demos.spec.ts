@@ -4,7 +4,11 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 
-const DEMOS = ['01-dimuon-z-peak.ipynb', '02-space-debris.ipynb'];
+const DEMOS = [
+  '01-dimuon-z-peak.ipynb',
+  '02-space-debris.ipynb',
+  '03-leonardo-inaf-access.ipynb'
+];
 
 test('the demo notebooks wait in the lab', async ({ page }) => {
   const root = await page.request.get('api/contents/?content=1');

@@ -5,6 +5,8 @@ from .access import (
     AccessRequestHandler,
     AccessRequestsHandler,
     CommunitiesHandler,
+    LedgerCheckpointHandler,
+    LedgerReceiptHandler,
 )
 from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
 from .dashboard import DashboardHandler, DashboardSocketHandler
@@ -43,4 +45,6 @@ ROUTES = [
     (rf"access/requests/{_REQUEST}/(?P<decision>grant|deny|revoke)", AccessDecisionHandler),
     (rf"clusters/{_RECORD}/dashboard/(?P<path>(?:.*/)?ws)", DashboardSocketHandler),
     (rf"clusters/{_RECORD}/dashboard/(?P<path>.*)", DashboardHandler),
+    (r"access/ledger/checkpoint", LedgerCheckpointHandler),
+    (r"access/ledger/receipts/(?P<index>[0-9]+)", LedgerReceiptHandler),
 ]

@@ -82,3 +82,21 @@ class AccessDecisionHandler(Wp5Handler):
             decide = access.deny if decision == "deny" else access.revoke
             outcome = await decide(request_id, body.get("reason", ""))
         self.write_json(outcome.to_dict())
+
+
+class LedgerCheckpointHandler(Wp5Handler):
+    """GET access/ledger/checkpoint: the latest cosigned checkpoint and the verifier keys."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(await self.services.access.checkpoint())
+
+
+class LedgerReceiptHandler(Wp5Handler):
+    """GET access/ledger/receipts/{index}: the receipt of one ledger entry."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, index: str) -> None:
+        self.write_json(await self.services.access.receipt(int(index)))
