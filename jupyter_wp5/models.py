@@ -666,6 +666,9 @@ class ClusterInfo(Record):
     created_at: str
     adaptive_minimum: int | None = None
     adaptive_maximum: int | None = None
+    # Workers per CPU architecture, e.g. {"x86_64": 2, "aarch64": 1}; {} when the backend
+    # cannot tell.
+    architectures: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.status = ClusterStatus(self.status)

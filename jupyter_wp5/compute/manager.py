@@ -350,4 +350,5 @@ class ClusterManager(LoggingConfigurable):
             created_at=cluster.created_at,
             adaptive_minimum=cluster.size.minimum if adaptive else None,
             adaptive_maximum=cluster.size.maximum if adaptive else None,
+            architectures=status.architectures,
         )

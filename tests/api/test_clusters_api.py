@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 
 import psutil
 import pytest
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+from jupyter_wp5.compute.backends.base import normalise_arch
+
 from .contract import assert_matches_contract
 
 pytestmark = pytest.mark.timeout(120)
+HOST_ARCH = normalise_arch(platform.machine())  # what a local, unemulated worker runs on
 
 
 @pytest.fixture
@@ -74,6 +78,7 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
         assert headers["Location"].endswith(f"/wp5/api/clusters/{cid}")
         assert info["name"] == "two" and info["profile"] == "cpu" and info["status"] == "running"
         assert info["workers"] == 2 and info["cores"] == 2 and info["gpus"] == 0
+        assert info["architectures"] == {HOST_ARCH: 2}
         new = runner_pids() - before
         assert len(new) == 1
         (pid,) = new
@@ -93,7 +98,7 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
         status, _, scaled = await call(jp_fetch, "PATCH", f"clusters/{cid}", {"workers": 1})
         assert status == 200 and scaled["workers"] == 1 and scaled["cores"] == 1
         status, _, got = await call(jp_fetch, "GET", f"clusters/{cid}")
-        assert got["workers"] == 1
+        assert got["workers"] == 1 and got["architectures"] == {HOST_ARCH: 1}
 
         status, _, adapted = await call(
             jp_fetch, "PATCH", f"clusters/{cid}", {"adaptive": {"minimum": 1, "maximum": 2}}

@@ -19,6 +19,8 @@ from jupyter_wp5.kernel.inprocess import InProcessTransport
 from jupyter_wp5.kernel.rest import RestTransport
 from jupyter_wp5.models import Conflict, NotFound
 
+from .test_clusters_api import HOST_ARCH
+
 pytestmark = pytest.mark.timeout(120)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -83,6 +85,7 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
             listed = wp5_magic("cluster list")
             assert [c.id for c in listed] == [cid]
             assert "1 open cluster" in str(listed)
+            assert "architectures" in str(listed) and f"{HOST_ARCH}: 1" in str(listed)
             assert wp5_magic(f"cluster scale {cid} 2")[0].workers == 2
             assert wp5_magic("cluster scale m1 1")[0].workers == 1
             assert wp5_magic("cluster new --profile arm --workers 1") is None

@@ -57,7 +57,7 @@ async def test_arm_profile_task_runs_on_an_aarch64_worker(jp_fetch, rootfs):
 
     info = await arm.create_cluster(jp_fetch, {"profile": "arm", "workers": 1})
     try:
-        assert info["workers"] == 1
+        assert info["workers"] == 1 and info["architectures"] == {"aarch64": 1}
         async with Client(info["scheduler_address"], asynchronous=True) as client:
             machine = await client.submit(platform.machine, resources={"ARM": 1}, pure=False)
             assert machine == "aarch64"
@@ -130,3 +130,28 @@ def test_mixed_cluster_routes_by_resources_and_dimuon_counts_match(rootfs, nanoa
     assert arm_out["events"] == x86_out["events"] == 8000
     assert np.array_equal(arm_out["mass"].values(), x86_out["mass"].values())
     assert arm_out["mass"].sum() > 1000
+
+
+async def test_cluster_record_counts_each_architecture_of_a_mixed_cluster(jp_fetch, rootfs):
+    """A cpu cluster from the API gains an emulated aarch64 worker; the listing counts both."""
+    status, _, info = await call(jp_fetch, "POST", "clusters", {"profile": "cpu", "workers": 1})
+    assert status == 201 and info["architectures"] == {"x86_64": 1}
+    joiner = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_wp5.cli", "arm", "worker", info["scheduler_address"],
+         f"--rootfs={rootfs.path}"],
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            status, _, listed = await call(jp_fetch, "GET", "clusters")
+            (got,) = listed["items"]
+            if got["workers"] == 2 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1)
+        assert got["workers"] == 2, "the aarch64 worker did not join within 300 s"
+        assert got["architectures"] == {"x86_64": 1, "aarch64": 1}
+    finally:
+        joiner.terminate()
+        joiner.wait(timeout=30)
+        status, _, _ = await call(jp_fetch, "DELETE", f"clusters/{info['id']}")
+    assert status == 204

@@ -16,6 +16,7 @@ import dask_jobqueue  # noqa: F401 - its import sets a SIGINT handler: main thre
 import pytest
 from traitlets.config import Config
 
+from jupyter_wp5.compute.backends.base import normalise_arch
 from jupyter_wp5.compute.backends.jobqueue import JobqueueBackend
 from jupyter_wp5.compute.profiles import ProfileRegistry
 
@@ -109,6 +110,7 @@ async def test_slurm_workers_are_real_jobs(jp_fetch, slurm_conf):
     assert status == 201, info
     try:
         assert info["backend"] == "jobqueue" and info["workers"] == 1
+        assert info["architectures"] == {normalise_arch(platform.machine()): 1}
         # The worker is a SLURM job, placed by --constraint=x86_64 on the node with that feature.
         assert slurm_conf.jobs() == ["wp5-batch"]
         async with Client(info["scheduler_address"], asynchronous=True) as client:
@@ -135,6 +137,7 @@ async def test_arm_profile_runs_aarch64_workers_on_the_arm_partition(jp_fetch, s
     try:
         assert slurm_conf.jobs() == ["wp5-arm"]
         assert slurm_conf.partitions() == ["arm"]
+        assert info["architectures"] == {"aarch64": 1}
         async with Client(info["scheduler_address"], asynchronous=True) as client:
             machine = await client.submit(platform.machine, resources={"ARM": 1}, pure=False)
             assert machine == "aarch64"

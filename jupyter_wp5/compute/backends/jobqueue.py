@@ -22,7 +22,13 @@ from traitlets import Dict, Enum, Float, List, Unicode
 
 from ...models import ClusterSize, EngineUnavailable
 from ..arm_rootfs import ArmRootfs
-from .base import BackendStatus, ClusterBackend, ClusterHandle, wait_for_workers
+from .base import (
+    BackendStatus,
+    ClusterBackend,
+    ClusterHandle,
+    wait_for_workers,
+    worker_architectures,
+)
 
 if TYPE_CHECKING:
     from dask_jobqueue.core import JobQueueCluster
@@ -202,6 +208,7 @@ class JobqueueBackend(ClusterBackend):
             scheduler_address=handle.scheduler_address,
             dashboard_port=handle.dashboard_port,
             dashboard_address=None,
+            architectures=worker_architectures(workers),
         )
 
     def close(self, handle: ClusterHandle) -> None:
