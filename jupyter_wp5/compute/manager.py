@@ -111,8 +111,22 @@ class ClusterManager(LoggingConfigurable):
         if proxied is None:
             proxied = importlib.util.find_spec("jupyter_server_proxy") is not None
         self._proxied = proxied
+        self._preload_backends()
 
     # -- backends and profiles -----------------------------------------------------------------
+
+    def _preload_backends(self) -> None:
+        """Let each backend a profile names import what only the main thread may import."""
+        registry = self.registry
+        named = {
+            entry.get("backend") or registry.default_backend
+            for entry in registry.profiles.values()
+            if isinstance(entry, dict)
+        }
+        for name in sorted(named - set(self.backends)):
+            cls = self.backend_classes.get(name)
+            if cls is not None:
+                cls.preload()
 
     def backend_for(self, profile: Profile) -> ClusterBackend | None:
         """The backend ``profile`` names (made on first use); None when none has that name."""

@@ -81,6 +81,13 @@ class ClusterBackend(LoggingConfigurable):
 
     name: str = ""
 
+    @classmethod
+    def preload(cls) -> None:
+        """Import what only the main thread may import; called where the manager is made.
+
+        Backends themselves are made, and used, on executor threads. Default: nothing.
+        """
+
     def can_serve(self, profile: Profile) -> str | None:
         """Whether this backend can run ``profile`` here.
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, Enum, Float, List, Unicode
@@ -87,6 +89,23 @@ class JobqueueBackend(ClusterBackend):
         help="The emulated workers' aarch64 tree, at the same path on the arm_queue nodes "
         "(default: $WP5_ARM_ROOTFS or ~/.cache/jupyter-wp5/arm64-py311).",
     )
+
+    @classmethod
+    def preload(cls) -> None:
+        """Import dask_jobqueue now, on the main thread, keeping this process's SIGINT handler.
+
+        Its ``runner`` module sets a SIGINT handler when imported, which Python allows only on
+        the main thread: imported first by a backend on an executor thread, it fails.
+        """
+        on_main = threading.current_thread() is threading.main_thread()
+        if "dask_jobqueue" in sys.modules or not on_main:
+            return
+        handler = signal.getsignal(signal.SIGINT)
+        try:
+            import dask_jobqueue  # noqa: F401
+        finally:
+            if handler is not None:
+                signal.signal(signal.SIGINT, handler)
 
     # -- mapping profiles ------------------------------------------------------------------------
 
