@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.application import JupyterApp
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Enum, Integer, Unicode
 
 __all__ = ["LedgerApp", "LedgerVerifyApp", "PlaygroundApp", "Wp5CommandApp", "main"]
 
@@ -47,6 +47,8 @@ class PlaygroundApp(JupyterApp):
     jupyter wp5 playground --gateway
     jupyter wp5 playground --users alice,bob
     jupyter wp5 playground --arm
+    jupyter wp5 playground --fresh --db postgresql
+    jupyter wp5 playground --fresh --db postgresql --scale medium
     """
 
     fresh = Bool(False, config=True, help="Remove the previous playground state first.")
@@ -84,8 +86,32 @@ class PlaygroundApp(JupyterApp):
         "user.<name> and quota of their own, and a client rucio.cfg under the state directory "
         "(for a JupyterHub in front of the playground: docs/admin-guide.md).",
     )
+    db = Enum(
+        ["sqlite", "postgresql"],
+        None,
+        allow_none=True,
+        config=True,
+        help="Rucio's database: sqlite (a file) or postgresql (a PostgreSQL server of the "
+        "playground's own, from Debian's postgresql package). Default: what the playground was "
+        "created with, else sqlite. Fixed at the first start.",
+    )
+    scale = Enum(
+        ["small", "medium", "large"],
+        None,
+        allow_none=True,
+        config=True,
+        help="How much data to seed. small: 3 NanoAOD datasets of 2 files (--events each) and a "
+        "table; medium: 42 NanoAOD files with 2.1 M events in all on the storage, plus a "
+        "catalogue-only scope 'archive' of 100,000 files (names, sizes and checksums in Rucio, "
+        "no bytes): 1,000 datasets of 90 files in one container and one of 10,000; large: as "
+        "medium with 8.4 M events. Generated files are cached in $WP5_DATA_CACHE (default "
+        "~/.cache/jupyter-wp5/data). Default: what the playground was created with, else small. "
+        "Fixed at the first start.",
+    )
     events = Integer(
-        5000, config=True, help="Events per seeded NanoAOD file (used on the first start only)."
+        5000,
+        config=True,
+        help="Events per seeded NanoAOD file at --scale small (used on the first start only).",
     )
 
     flags = {
@@ -112,6 +138,8 @@ class PlaygroundApp(JupyterApp):
         "token": "PlaygroundApp.token",
         "events": "PlaygroundApp.events",
         "users": "PlaygroundApp.users",
+        "db": "PlaygroundApp.db",
+        "scale": "PlaygroundApp.scale",
     }
 
     def start(self) -> None:
@@ -129,13 +157,15 @@ class PlaygroundApp(JupyterApp):
             gateway=self.gateway,
             users=[name.strip() for name in self.users.split(",") if name.strip()],
             arm_worker=arm_worker,
+            database=self.db,
+            scale=self.scale,
         )
         code = 0
         try:
             self._say(f"Starting the playground in {facility.root} ...")
             info = facility.start()
             lab_url = self._start_lab(facility, info) if self.lab else None
-            self._report(info, lab_url)
+            self._report(facility, info, lab_url)
             self._wait(facility)
         except _Stop:
             pass
@@ -231,14 +261,23 @@ class PlaygroundApp(JupyterApp):
         wait_until(answers, 120, f"JupyterLab on {base}", proc=proc, interval=0.25)
         return f"{base}/lab?token={token}"
 
-    def _report(self, info: Any, lab_url: str | None) -> None:
+    def _report(self, facility: Any, info: Any, lab_url: str | None) -> None:
         lines = ["", "jupyter-wp5 playground"]
         if lab_url:
             lines.append(f"  JupyterLab:    {lab_url}")
         lines += [
-            f"  Rucio:         {info.rucio_url}  (account {info.account})",
+            f"  Rucio:         {info.rucio_url}  (account {info.account}, {info.database})",
             f"  rucio.cfg:     {info.rucio_config}",
             f"                 (export RUCIO_CONFIG={info.rucio_config} to use it from a shell)",
+            *(
+                [
+                    f"  PostgreSQL:    127.0.0.1:{facility.postgres.port}  (PGPASSFILE="
+                    f"{facility.files.pgpass} psql -h 127.0.0.1 -p {facility.postgres.port} "
+                    "-U wp5 rucio)"
+                ]
+                if facility.postgres is not None
+                else []
+            ),
             "  Storage elements:",
             *(f"    {rse:8s} {info.storage[rse]}" for rse in info.rses),
             "  Datasets:",
@@ -246,6 +285,15 @@ class PlaygroundApp(JupyterApp):
                 f"    {d.did}  ({len(d.files)} files, {d.bytes / 1e6:.1f} MB, at "
                 f"{', '.join(d.rses)})"
                 for d in info.datasets
+            ),
+            *(
+                [
+                    f"  Catalogue only: {info.catalogue['scope']}  ({info.catalogue['files']:,} "
+                    f"files in {info.catalogue['datasets']:,} datasets, registered at "
+                    f"{info.catalogue['rse']}, no bytes)"
+                ]
+                if info.catalogue
+                else []
             ),
             "  Transfers:     Rucio's judge and conveyor daemons with the playground's copy tool",
             "                 (xrdcp or file copy, adler32-verified: the stand-in for FTS)",
@@ -283,7 +331,7 @@ class PlaygroundApp(JupyterApp):
         # Sleep until a signal arrives; stop early if a child dies.
         while True:
             time.sleep(1)
-            for name in ("rucio-server", "rucio-transfers", "jupyterlab"):
+            for name in ("postgres", "rucio-server", "rucio-transfers", "jupyterlab"):
                 proc = facility.processes.get(name)
                 if proc is not None and not proc.running():
                     raise RuntimeError(f"{name} exited unexpectedly; see {proc.log}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
@@ -18,6 +19,22 @@ from typing import Any, ClassVar, Self, get_args, get_type_hints
 _SCOPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,249}$")
 _PATTERN_RE = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9._/+*-]{0,249}$")
+
+# What a search may filter on: the metadata columns of Rucio's DID table (its default metadata
+# plugin). ``name``, ``scope`` and the type come from the query itself, never from a filter.
+FILTER_KEYS = frozenset(
+    {
+        "account", "is_open", "bytes", "length", "md5", "adler32", "events", "guid", "project",
+        "datatype", "run_number", "stream_name", "prod_step", "version", "campaign", "task_id",
+        "panda_id", "lumiblocknr", "provenance", "phys_group", "created_at", "updated_at",
+        "accessed_at", "closed_at", "eol_at",
+    }
+)  # fmt: skip
+_INTEGER_KEYS = frozenset(
+    {"bytes", "length", "events", "run_number", "task_id", "panda_id", "lumiblocknr"}
+)
+_QUERY_KEYS = frozenset({"name", "scope", "type", "did_type"})
+_INTEGER_RE = re.compile(r"^-?\d{1,18}$")
 
 
 class Wp5Error(Exception):
@@ -43,6 +60,13 @@ class InvalidRequest(Wp5Error):
 
 class InvalidDID(InvalidRequest):
     code = "invalid_did"
+
+
+class PayloadTooLarge(Wp5Error):
+    """The request body is larger than the server reads."""
+
+    status = 413
+    code = "payload_too_large"
 
 
 class NotFound(Wp5Error):
@@ -97,6 +121,7 @@ ERRORS_BY_CODE: dict[str, type[Wp5Error]] = {
         Wp5Error,
         InvalidRequest,
         InvalidDID,
+        PayloadTooLarge,
         NotFound,
         Forbidden,
         Conflict,
@@ -117,6 +142,15 @@ def error_from_dict(payload: dict[str, Any], status: int) -> Wp5Error:
 
 class Record:
     """Mixin giving dataclasses one wire shape: ``to_dict`` and ``from_dict``."""
+
+    def __post_init__(self) -> None:
+        # Rucio on PostgreSQL answers sums (a dataset's bytes, its replicas' lengths) as floats:
+        # its server loads every NUMERIC as float. A whole number typed int goes out as an int.
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            integral = isinstance(value, float) and value.is_integer()
+            if integral and str(f.type).split("|")[0].strip() == "int":
+                object.__setattr__(self, f.name, int(value))  # frozen records too
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
@@ -167,6 +201,9 @@ class DID:
             raise InvalidDID(f"'{scope}' is not a valid scope (letters, digits, '._-', max 30)")
         if not _NAME_RE.match(name):
             raise InvalidDID(f"'{name}' is not a valid name (letters, digits, '._/+-', max 250)")
+        if any(set(part) <= {"."} for part in name.split("/")):
+            # Names become paths (downloads, storage): no empty, '.' or '..' segment, no final /.
+            raise InvalidDID(f"'{name}' has an empty, '.' or '..' path segment")
         return cls(scope, name)
 
 
@@ -206,11 +243,29 @@ class SearchQuery:
             m = cls._FILTER_RE.match(part)
             if not m:
                 raise InvalidRequest(f"'{part}' is not a filter: expected key=value or key>value")
-            parsed.append((m.group(1), m.group(2), m.group(3)))
+            parsed.append(_filter(*m.groups()))
         return cls(scope, pattern, kind, tuple(parsed))
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.pattern}"
+
+
+def _filter(key: str, op: str, value: str) -> tuple[str, str, str]:
+    """One checked ``key op value`` filter: a known key, and a value Rucio can compare."""
+    if key in _QUERY_KEYS:
+        raise InvalidRequest(f"filter on {key} in q (scope:pattern) or type, not in filters")
+    if key not in FILTER_KEYS:
+        known = ", ".join(sorted(FILTER_KEYS))
+        raise InvalidRequest(f"'{key[:40]}' is not a metadata key (one of {known})")
+    if key in _INTEGER_KEYS and not _INTEGER_RE.match(value):
+        raise InvalidRequest(f"{key} is a whole number, not '{value[:40]}'")
+    try:
+        number = float(value)
+    except ValueError:
+        return key, op, value
+    if not math.isfinite(number):
+        raise InvalidRequest(f"'{value[:40]}' is not a finite number")
+    return key, op, value
 
 
 @dataclass(frozen=True)
@@ -219,6 +274,10 @@ class Cursor:
 
     offset: int
 
+    # Far beyond any listing we page through; above it a cursor is not one we handed out.
+    MAX_OFFSET: ClassVar[int] = 10**9
+    MAX_LENGTH: ClassVar[int] = 200
+
     def encode(self) -> str:
         return base64.urlsafe_b64encode(json.dumps({"o": self.offset}).encode()).decode()
 
@@ -226,12 +285,18 @@ class Cursor:
     def decode(cls, text: str | None) -> Cursor:
         if not text:
             return cls(0)
+        refused = InvalidRequest("cursor is not one this server handed out")
+        if len(text) > cls.MAX_LENGTH:
+            raise refused
         try:
-            offset = int(json.loads(base64.urlsafe_b64decode(text.encode()))["o"])
-        except (ValueError, KeyError, TypeError):
-            raise InvalidRequest("cursor is not one this server handed out") from None
-        if offset < 0:
-            raise InvalidRequest("cursor is not one this server handed out")
+            offset = json.loads(base64.urlsafe_b64decode(text.encode()))["o"]
+        except (ValueError, KeyError, TypeError, IndexError):
+            raise refused from None
+        # Only a bounded whole number: 1e400 is a float (inf) and 2**63 overflows Rucio's offset.
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise refused
+        if not 0 <= offset <= cls.MAX_OFFSET:
+            raise refused
         return cls(offset)
 
 
@@ -416,7 +481,7 @@ class Health(Record):
         return cls(data["version"], [EngineStatus.from_dict(e) for e in data["engines"]])
 
 
-_LIFETIME_RE = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_LIFETIME_RE = re.compile(r"^\s*(\d{1,12})\s*([smhdw]?)\s*$")
 _LIFETIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -487,6 +552,11 @@ class FileReplicaState(WireEnum):
     TEMPORARY_UNAVAILABLE = "TEMPORARY_UNAVAILABLE"
 
 
+# Rucio keeps a rule's comment in 255 characters; an expression longer than this is no selection.
+MAX_COMMENT = 255
+MAX_EXPRESSION = 500
+
+
 class ReplicaMode(WireEnum):
     """How a copy is made: a Rucio rule at a storage element, or a download to scratch."""
 
@@ -521,10 +591,14 @@ class ReplicaRequest:
         expression = str(data.get("rse_expression") or "").strip()
         if not expression and mode is ReplicaMode.RULE:
             raise InvalidRequest("rse_expression is required, e.g. SITE-B")
+        if len(expression) > MAX_EXPRESSION:
+            raise InvalidRequest(f"rse_expression is longer than {MAX_EXPRESSION} characters")
         copies = data.get("copies", 1)
         if not isinstance(copies, int) or isinstance(copies, bool) or copies < 1:
             raise InvalidRequest("copies must be a positive integer")
         comment = data.get("comment")
+        if comment and len(str(comment)) > MAX_COMMENT:
+            raise InvalidRequest(f"comment is longer than {MAX_COMMENT} characters")
         return cls(
             did=DID.parse(str(data.get("did") or "")),
             rse_expression=expression,

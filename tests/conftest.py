@@ -1,7 +1,8 @@
 """Session fixtures: the real playground facility (Rucio server, storage, seeded data) and a
 Jupyter server with the extension configured to use it.
 
-Set ``WP5_TEST_FACILITY_DIR`` to keep the facility's state between runs (faster local iteration).
+Set ``WP5_TEST_FACILITY_DIR`` to keep the facility's state between runs (faster local iteration),
+and ``WP5_TEST_DB=postgresql`` to run the facility's Rucio on PostgreSQL instead of SQLite.
 """
 
 from __future__ import annotations
@@ -16,13 +17,37 @@ from traitlets.config import Config
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run the tests marked slow (minutes each: facility-size data)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses the playground's Rucio (the session facility) ``rucio``, so
+    ``-m rucio`` selects what to run again on PostgreSQL; skip ``slow`` ones without
+    ``--run-slow``."""
+    run_slow = config.getoption("--run-slow")
+    for item in items:
+        if "facility" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.rucio)
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(pytest.mark.skip(reason="slow: run with --run-slow"))
+
+
 @pytest.fixture(scope="session")
 def facility(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """The playground facility, started once for the whole session."""
     from jupyter_wp5.playground import Facility
 
     keep = os.environ.get("WP5_TEST_FACILITY_DIR")
-    fac = Facility(root=Path(keep or tmp_path_factory.mktemp("facility")), events_per_file=2000)
+    fac = Facility(
+        root=Path(keep or tmp_path_factory.mktemp("facility")),
+        events_per_file=2000,
+        database=os.environ.get("WP5_TEST_DB") or None,
+    )
     fac.start()
     yield fac
     if keep:

@@ -19,7 +19,7 @@ from typing import Any
 from distributed import Scheduler, SpecCluster
 from distributed.deploy.spec import ProcessInterface
 
-from .arm_rootfs import QEMU, ArmRootfs, qemu_binary
+from .arm_rootfs import ArmRootfs, python_command
 
 __all__ = [
     "EmulatedCluster",
@@ -28,20 +28,6 @@ __all__ = [
     "python_command",
     "worker_command",
 ]
-
-# The host's Python settings must not leak into the aarch64 interpreter.
-_UNSET = ("PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "MALLOC_TRIM_THRESHOLD_")
-
-
-def python_command(rootfs: ArmRootfs) -> list[str]:
-    """The command line of the emulated aarch64 Python (also usable as a shell prefix)."""
-    qemu = qemu_binary() or QEMU
-    unset = [a for name in _UNSET for a in ("-u", name)]
-    return [
-        "env", *unset,
-        f"PYTHONPATH={rootfs.site}", "PYTHONNOUSERSITE=1", "PYTHONDONTWRITEBYTECODE=1",
-        qemu, "-L", str(rootfs.path), str(rootfs.python),
-    ]  # fmt: skip
 
 
 def dask_worker_command(rootfs: ArmRootfs) -> list[str]:

@@ -4,7 +4,7 @@ The tree is Debian's arm64 Python (``apt-get download`` of the packages below, u
 ``dpkg -x``, no root needed once the arm64 architecture is known to apt) plus aarch64 wheels of the
 host's dask and distributed versions (and numpy, awkward, uproot, coffea) installed from the host
 with ``pip --platform``: nothing is emulated while preparing. Workers then run it under
-``qemu-aarch64-static -L <tree>`` (see :mod:`.arm_launcher`), which needs no binfmt_misc.
+``qemu-aarch64-static -L <tree>`` (see :func:`python_command`), which needs no binfmt_misc.
 
 A manifest (size and SHA-256 of every file) is written last; a tree without one, or whose files no
 longer match it, is prepared again. The tree is built next to its final place and renamed in, so a
@@ -295,8 +295,6 @@ class ArmRootfs:
         if sys.version_info[:2] == (3, 11):
             command = [sys.executable]
         else:
-            from .arm_launcher import python_command
-
             command = python_command(ArmRootfs(build))
         subprocess.run(
             [*command, "-m", "compileall", "-q", "-j", "0", *targets],
@@ -337,3 +335,18 @@ def _host_pins() -> list[str]:
         if name and name.lower() != "jupyter-wp5" and name.lower() not in pins:
             pins[name.lower()] = f"{name}=={dist.version}"
     return sorted(pins.values())
+
+
+# The host's Python settings must not leak into the aarch64 interpreter.
+_UNSET = ("PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "MALLOC_TRIM_THRESHOLD_")
+
+
+def python_command(rootfs: ArmRootfs) -> list[str]:
+    """The command line of the emulated aarch64 Python (also usable as a shell prefix)."""
+    qemu = qemu_binary() or QEMU
+    unset = [a for name in _UNSET for a in ("-u", name)]
+    return [
+        "env", *unset,
+        f"PYTHONPATH={rootfs.site}", "PYTHONNOUSERSITE=1", "PYTHONDONTWRITEBYTECODE=1",
+        qemu, "-L", str(rootfs.path), str(rootfs.python),
+    ]  # fmt: skip

@@ -119,6 +119,11 @@ class FacilityInfo:
     storage: dict[str, str]  # rse -> XRootD URL or directory
     containers: dict[str, list[str]] = field(default_factory=dict)  # container DID -> dataset DIDs
     uses_xrootd: bool = False
+    database: str = "sqlite"  # Rucio's database: "sqlite" or "postgresql"
+    scale: str = "small"  # how much data was seeded: "small", "medium" or "large"
+    # The catalogue-only scope (medium and large): scope, rse, datasets, files, container,
+    # largest_dataset.
+    catalogue: dict[str, Any] | None = None
     quotas: dict[str, int] = field(default_factory=dict)  # rse -> the account's quota in bytes
     # Named users (Facility(users=...), --users): user -> that account's client rucio.cfg.
     users: dict[str, Path] = field(default_factory=dict)
@@ -147,6 +152,9 @@ class FacilityInfo:
             "storage": dict(self.storage),
             "containers": {k: list(v) for k, v in self.containers.items()},
             "uses_xrootd": self.uses_xrootd,
+            "database": self.database,
+            "scale": self.scale,
+            "catalogue": self.catalogue,
             "quotas": dict(self.quotas),
             "users": {name: str(path) for name, path in self.users.items()},
             "ledger": self.ledger.to_dict() if self.ledger is not None else None,
@@ -166,6 +174,9 @@ class FacilityInfo:
             storage=dict(data["storage"]),
             containers={k: list(v) for k, v in data.get("containers", {}).items()},
             uses_xrootd=bool(data.get("uses_xrootd", False)),
+            database=str(data.get("database", "sqlite")),
+            scale=str(data.get("scale", "small")),
+            catalogue=data.get("catalogue"),
             quotas={k: int(v) for k, v in data.get("quotas", {}).items()},
             users={k: Path(v) for k, v in data.get("users", {}).items()},
             ledger=LedgerInfo.from_dict(data["ledger"]) if data.get("ledger") else None,

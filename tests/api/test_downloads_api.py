@@ -5,6 +5,7 @@ in GET replicas like a rule; the list of requests outlives the Jupyter server.""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import time
 import zlib
 from pathlib import Path
@@ -67,7 +68,7 @@ async def test_download_verifies_checksums_and_resumes(jp_fetch, playground, scr
     n = len(seeded.files)
     assert (done["files_total"], done["files_ok"], done["files_stuck"]) == (n, n, 0)
     assert done["bytes_ok"] == done["bytes_total"] == seeded.bytes
-    target = scratch / seeded.scope / seeded.name
+    target = scratch / getpass.getuser() / seeded.scope / seeded.name
     paths = sorted(Path(p) for p in done["paths"])
     assert paths == sorted(target / f.name for f in seeded.files)
     for f in seeded.files:

@@ -11,6 +11,8 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+from jupyter_wp5.contract import validate_event
+
 from .contract import call
 
 pytestmark = pytest.mark.rucio
@@ -35,6 +37,7 @@ async def test_a_new_requests_progress_is_pushed(jp_fetch, jp_ws_fetch, playgrou
         seen = []
         while not seen or seen[-1]["state"] != "OK":
             message = json.loads(await asyncio.wait_for(ws.read_message(), 30))
+            validate_event(message)
             assert message["type"] == "replica"
             if message["data"]["id"] == made["id"]:
                 seen.append(message["data"])

@@ -206,3 +206,15 @@ def test_moving_and_attention_match_the_contract():
     schema = _schemas()["ReplicaState"]
     assert schema["x-moving"] == [s.value for s in ReplicaState if s.is_moving]
     assert schema["x-needs-attention"] == [s.value for s in ReplicaState if s.needs_attention]
+
+
+def test_whole_floats_from_rucio_on_postgresql_go_out_as_integers() -> None:
+    # Rucio's server on PostgreSQL loads NUMERIC sums (bytes, lengths) as floats.
+    copy = SiteCopy("SITE-A", 2.0, 2, 216031.0, 216031.0)  # type: ignore[arg-type]
+    details = DatasetDetails("cms", "ds", "dataset", 216031.0, 2.0, [copy])  # type: ignore[arg-type]
+    wire = details.to_dict()
+    assert wire["bytes"] == 216031 and isinstance(wire["bytes"], int)
+    assert isinstance(wire["files"], int)
+    assert all(
+        isinstance(v, int) for k, v in wire["copies"][0].items() if k != "fraction" and k != "rse"
+    )

@@ -157,7 +157,7 @@ class JobqueueBackend(ClusterBackend):
             if self.queue:
                 kwargs["queue"] = self.queue
             if self.emulated(profile):
-                from ..arm_launcher import python_command
+                from ..arm_rootfs import python_command
 
                 # The job script's last line is `<python> -m distributed.cli.dask_worker ...`.
                 # exec: the worker is then the job's own process, which SLURM tracks and kills
