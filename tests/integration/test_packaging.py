@@ -45,3 +45,5 @@ def test_wheel_carries_the_prebuilt_extension_and_server_config(tmp_path):
         n.startswith(f"{data}/data/share/jupyter/labextensions/jupyter-wp5/static/") for n in names
     )
     assert "jupyter_wp5/openapi.yaml" in names
+    # The demo notebooks are package data (`jupyter wp5 demos`, the playground's lab).
+    assert "jupyter_wp5/demos/01-dimuon-z-peak.ipynb" in names
