@@ -246,6 +246,8 @@ export interface IClusterInfo {
   created_at: string;
   adaptive_minimum: number | null;
   adaptive_maximum: number | null;
+  /** Directory of the cluster's TLS key and certificate (0600), null for a gateway cluster. */
+  credentials: string | null;
 }
 
 /** ``GET clusters``. */

@@ -16,6 +16,10 @@ from traitlets.config import Config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+# Fixtures that start or use the playground's Rucio: every test using one is marked ``rucio``
+# (below), so that ``-m "not rucio"`` selects exactly the tests that run without it.
+RUCIO_FIXTURES = {"facility", "playground"}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -31,7 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ``--run-slow``."""
     run_slow = config.getoption("--run-slow")
     for item in items:
-        if "facility" in getattr(item, "fixturenames", ()):
+        if RUCIO_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.rucio)
         if "slow" in item.keywords and not run_slow:
             item.add_marker(pytest.mark.skip(reason="slow: run with --run-slow"))
@@ -108,3 +112,18 @@ def _no_emulated_arm_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     read before this runs): a tree in the real cache must not change what the arm profile does
     in tests that expect it refused on x86_64."""
     monkeypatch.setenv("WP5_ARM_ROOTFS", "/nonexistent/wp5-test-arm64")
+
+
+@pytest.fixture
+def private_environ(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Secrets set in the environment the Jupyter server starts with (as the playground and
+    users do); request it before ``jp_serverapp``. Returns them by name."""
+    import secrets
+
+    values = {
+        name: secrets.token_hex(16)
+        for name in ("JUPYTER_TOKEN", "JUPYTER_WP5_TOKEN", "WP5_GATEWAY_PASSWORD")
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values

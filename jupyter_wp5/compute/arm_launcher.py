@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from distributed import Scheduler, SpecCluster
+from distributed import Scheduler, Security, SpecCluster
 from distributed.deploy.spec import ProcessInterface
 
 from .arm_rootfs import ArmRootfs, python_command
@@ -46,10 +46,12 @@ def worker_command(
     name: str | None = None,
     host: str | None = None,
     death_timeout: float = 60,
+    tls: tuple[str, str, str] | None = None,
 ) -> list[str]:
     """An aarch64 ``dask worker`` (no nanny) joining ``scheduler``.
 
     ``death_timeout`` ends a worker whose scheduler went away, so none outlives its cluster.
+    ``tls`` is (CA file, certificate, key) for a scheduler that speaks TLS only.
     """
     cmd = [
         *dask_worker_command(rootfs), scheduler, "--nthreads", str(nthreads),
@@ -61,6 +63,9 @@ def worker_command(
         cmd += ["--name", name]
     if host is not None:
         cmd += ["--host", host]
+    if tls is not None:
+        ca, cert, key = tls
+        cmd += ["--tls-ca-file", ca, "--tls-cert", cert, "--tls-key", key]
     return cmd
 
 
@@ -94,7 +99,8 @@ class EmulatedWorker(ProcessInterface):
 class EmulatedCluster(SpecCluster):
     """A scheduler on this machine whose workers are all emulated aarch64 processes.
 
-    Takes the :class:`~distributed.LocalCluster` arguments the local backend uses, plus ``rootfs``.
+    Takes the :class:`~distributed.LocalCluster` arguments the local backend uses (``security``
+    and ``protocol`` included: the workers then get the same TLS files), plus ``rootfs``.
     """
 
     def __init__(
@@ -110,6 +116,8 @@ class EmulatedCluster(SpecCluster):
         dashboard_address: str = ":0",
         asynchronous: bool = False,
         silence_logs: int | bool = False,
+        security: Security | None = None,
+        protocol: str | None = None,
         **ignored: Any,
     ) -> None:
         scheduler = {
@@ -118,8 +126,15 @@ class EmulatedCluster(SpecCluster):
                 "host": host,
                 "port": scheduler_port,
                 "dashboard_address": dashboard_address,
+                "security": security,
+                "protocol": protocol,
             },
         }
+        tls = (
+            (security.tls_ca_file, security.tls_worker_cert, security.tls_worker_key)
+            if security is not None
+            else None
+        )
         worker = {
             "cls": EmulatedWorker,
             "options": {
@@ -128,6 +143,7 @@ class EmulatedCluster(SpecCluster):
                 "memory_limit": memory_limit,
                 "resources": resources or {},
                 "host": host,
+                "tls": tls,
             },
         }
         workers = {f"arm-{i}": worker for i in range(n_workers)}
@@ -137,6 +153,7 @@ class EmulatedCluster(SpecCluster):
             worker=worker,
             asynchronous=asynchronous,
             silence_logs=silence_logs,
+            security=security,
         )
 
     def _new_worker_name(self, worker_number: int) -> str:

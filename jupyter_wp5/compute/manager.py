@@ -12,7 +12,6 @@ whose backend outlives the server (a dask-gateway) are found again, and the othe
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -96,7 +95,7 @@ class ClusterManager(LoggingConfigurable):
         base_url: str = "/",
         registry: ProfileRegistry | None = None,
         backends: dict[str, ClusterBackend] | None = None,
-        proxied: bool | None = None,
+        proxied: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -108,9 +107,8 @@ class ClusterManager(LoggingConfigurable):
         self.store = ClusterStore(self.records_path, self.log)
         self._lock = asyncio.Lock()
         self._restored = False
-        # Only a Jupyter server proxies; a kernel's in-process manager (proxied=False) has none.
-        if proxied is None:
-            proxied = importlib.util.find_spec("jupyter_server_proxy") is not None
+        # A Jupyter server serves dashboards (clusters/{id}/dashboard); a kernel's in-process
+        # manager (proxied=False) links them directly.
         self._proxied = proxied
         # Told of every cluster created, resized or closed (the events hub pushes it to panels).
         self.listeners: list[Callable[[ClusterInfo], None]] = []
@@ -235,6 +233,13 @@ class ClusterManager(LoggingConfigurable):
     async def get(self, cluster_id: str) -> ClusterInfo:
         return await self._info(await self._find(cluster_id))
 
+    async def dashboard_port(self, cluster_id: str) -> int:
+        """The loopback port of one of this server's clusters' dashboard."""
+        _, _, handle = await self._running(cluster_id)
+        if not handle.dashboard_port:
+            raise NotFound(f"cluster '{cluster_id}' has no dashboard here")
+        return handle.dashboard_port
+
     async def resize(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
         """A fixed number of workers, or adaptive bounds; return once the cluster has them."""
         cluster, backend, handle = await self._running(cluster_id)
@@ -342,14 +347,14 @@ class ClusterManager(LoggingConfigurable):
                 f"not {size.largest}"
             )
 
-    def dashboard_link(self, status: BackendStatus) -> str | None:
-        """A local dashboard through jupyter-server-proxy when installed, else directly; a
-        remote one (the gateway's) as its engine gives it."""
+    def dashboard_link(self, cluster_id: str, status: BackendStatus) -> str | None:
+        """A loopback dashboard through this server's owner-only route, or directly without a
+        server; a remote one (the gateway's) as its engine gives it."""
         port = status.dashboard_port
         if not port:
             return status.dashboard_address
         if self._proxied:
-            return f"{self.base_url}proxy/{port}/status"
+            return f"{self.base_url}wp5/api/clusters/{cluster_id}/dashboard/status"
         return f"http://127.0.0.1:{port}/status"
 
     async def _info(self, cluster: _Cluster) -> ClusterInfo:
@@ -358,6 +363,7 @@ class ClusterManager(LoggingConfigurable):
             status = BackendStatus(False, 0, 0, 0, 0, "", None, None)
         else:
             status = await self._executor.run(backend.status, cluster.handle)
+        credentials = cluster.handle.credentials if cluster.handle else None
         adaptive = cluster.size.adaptive
         return ClusterInfo(
             id=cluster.id,
@@ -370,9 +376,10 @@ class ClusterManager(LoggingConfigurable):
             memory=status.memory,
             gpus=status.gpus,
             scheduler_address=status.scheduler_address,
-            dashboard_link=self.dashboard_link(status),
+            dashboard_link=self.dashboard_link(cluster.id, status),
             created_at=cluster.created_at,
             adaptive_minimum=cluster.size.minimum if adaptive else None,
             adaptive_maximum=cluster.size.maximum if adaptive else None,
             architectures=status.architectures,
+            credentials=str(credentials.directory) if credentials else None,
         )

@@ -13,6 +13,7 @@ import asyncio
 import getpass
 import logging
 import os
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,8 @@ from .request_store import RequestStore
 from .rucio_connection import RucioConnection
 
 SCRATCH_ENV = "WP5_SCRATCH"
+# os.environ is process-wide: one download manager at a time may set $RUCIO_CONFIG briefly.
+_ENVIRON_LOCK = threading.Lock()
 
 
 def now_text() -> str:
@@ -122,10 +125,20 @@ class DownloadManager(LoggingConfigurable):
         return progress
 
     def _share_rucio_config(self) -> None:
-        # DownloadClient loads rucio's process-wide configuration (its policy plugins) and cannot
-        # be handed ours; where the process has none, ours becomes it.
-        if not os.environ.get("RUCIO_CONFIG") and self.connection.rucio_config:
+        # DownloadClient reads rucio's process-wide configuration (its policy plugins), which
+        # rucio loads once from $RUCIO_CONFIG and cannot be handed ours. Where the process has
+        # none, load ours into it, but set the variable only for that moment: left set, it would
+        # reach every later connection and every kernel this server starts.
+        if os.environ.get("RUCIO_CONFIG") or not self.connection.rucio_config:
+            return
+        from rucio.common.config import get_config
+
+        with _ENVIRON_LOCK:
             os.environ["RUCIO_CONFIG"] = self.connection.rucio_config
+            try:
+                get_config()
+            finally:
+                os.environ.pop("RUCIO_CONFIG", None)
 
     def get(self, request_id: str) -> ReplicaProgress | None:
         """A download's progress: live while this server runs it, else as last recorded."""
@@ -181,6 +194,9 @@ class DownloadManager(LoggingConfigurable):
 
     def _download_one(self, client: Any, f: dict[str, Any], target: Path, rse: str) -> str:
         from rucio.client.downloadclient import DownloadClient
+
+        # Some rucio modules empty the cached configuration when they set up logging.
+        self._share_rucio_config()
 
         item: dict[str, Any] = {
             "did": f"{f['scope']}:{f['name']}",

@@ -1,7 +1,8 @@
 """The kernel's public client for the jupyter-wp5 services: the user-facing calls, over a transport.
 
-:meth:`Wp5Client.from_env` picks the transport: :class:`~.rest.RestTransport` to the Jupyter server
-that started this kernel (``JUPYTER_WP5_URL``/``JUPYTER_WP5_TOKEN``), else
+:meth:`Wp5Client.from_env` picks the transport: :class:`~.rest.RestTransport` to
+``$JUPYTER_WP5_URL`` when the user set it, else to the Jupyter server that started this kernel
+(found through its 0600 runtime file, :mod:`jupyter_wp5.server_file`), else
 :class:`~.inprocess.InProcessTransport`, the same services in this process. Both carry the
 contract of :mod:`.transport`, named after the services' own operations.
 """
@@ -34,6 +35,7 @@ from ..models import (
     SearchQuery,
     StorageElement,
 )
+from ..server_file import find_server
 from .inprocess import InProcessTransport
 from .rest import RestTransport
 from .transport import Transport
@@ -59,11 +61,15 @@ class Wp5Client:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Wp5Client:
-        """The server that started this kernel when there is one, else Rucio in-process."""
+        """``$JUPYTER_WP5_URL`` (and ``$JUPYTER_WP5_TOKEN``) when set, else the server that started
+        this kernel when there is one, else Rucio in-process."""
         env = os.environ if environ is None else environ
         url = env.get(URL_ENV)
         if url:
             return cls(RestTransport(url, env.get(TOKEN_ENV)))
+        server = find_server(env.get("JUPYTER_RUNTIME_DIR"))
+        if server is not None:
+            return cls(RestTransport(*server))
         return cls(InProcessTransport())
 
     def __enter__(self) -> Wp5Client:

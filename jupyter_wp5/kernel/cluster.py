@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from ..compute.credentials import ClusterCredentials
 from ..models import ClusterInfo, ClusterStatus
 from .client import Wp5Client
 
@@ -40,7 +42,8 @@ class Cluster:
         return self.info.dashboard_link
 
     def get_client(self, **kwargs: Any) -> Any:
-        """A ``distributed.Client`` connected to this cluster's scheduler.
+        """A ``distributed.Client`` connected to this cluster's scheduler, with the cluster's
+        TLS credentials (a client without them is refused).
 
         Parameters
         ----------
@@ -49,7 +52,15 @@ class Cluster:
         """
         from distributed import Client
 
+        kwargs.setdefault("security", self.security())
         return Client(self.info.scheduler_address, **kwargs)
+
+    def security(self) -> Any:
+        """The ``distributed.Security`` of this cluster (None when its engine holds it), for
+        other Dask clients: ``Client(cluster.scheduler_address, security=cluster.security())``."""
+        if not self.info.credentials:
+            return None
+        return ClusterCredentials(Path(self.info.credentials)).security()
 
     def refresh(self) -> Cluster:
         """Read the cluster's current size again."""

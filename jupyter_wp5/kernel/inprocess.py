@@ -119,7 +119,7 @@ class InProcessTransport:
         return self.run(self.services.health())
 
     def describe_location(self) -> str:
-        return "Rucio, in-process (no Jupyter server: JUPYTER_WP5_URL is not set)"
+        return "Rucio, in-process (no Jupyter server started this kernel)"
 
     def close(self) -> None:
         if self._services is not None:
@@ -142,7 +142,7 @@ def _make_services(catalog: RucioCatalog | None) -> Services:
         except Exception as exc:
             # Without a server the user's rucio.cfg is all we have; say so, with the cause.
             raise EngineUnavailable(
-                "no Jupyter server (JUPYTER_WP5_URL is not set) and Rucio could not be set up "
+                "no Jupyter server started this kernel and Rucio could not be set up "
                 f"in-process: {exc}"
             ) from exc
     return Services(

@@ -91,7 +91,7 @@ class Http:
         except requests.ConnectionError:
             raise EngineUnavailable(
                 f"cannot reach the Jupyter server at {self.url}; it may have stopped "
-                "(restart JupyterLab, or unset JUPYTER_WP5_URL to use Rucio directly)"
+                "(restart JupyterLab and the kernel)"
             ) from None
         except requests.Timeout:
             raise EngineUnavailable(
@@ -257,7 +257,7 @@ class RestTransport:
     url
         The server's base URL, e.g. ``http://127.0.0.1:8888/``.
     token
-        Its token (``JUPYTER_WP5_TOKEN`` in a kernel it started).
+        Its token (from the server's runtime file in a kernel it started).
     timeout, connect_timeout
         Seconds to wait for an answer, and for the connection.
     """

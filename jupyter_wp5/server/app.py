@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Type
+from traitlets import Bool, List, Type, Unicode
 
 from ..communities import AccessService, Communities
 from ..communities.ledger import AccessLedger
+from ..compute.backends.gateway import GatewayBackend
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
 from ..data.fileset import FilesetService
 from ..data.replicas import ReplicaService
+from ..server_file import write_server_file
 from .events import EventHub
 from .handlers import ROUTES
 from .services import Services
 
 API_PREFIX = "wp5/api"
-
-# Kernels started by this server find it through these variables (see jupyter_wp5.kernel.client).
-URL_ENV = "JUPYTER_WP5_URL"
-TOKEN_ENV = "JUPYTER_WP5_TOKEN"
 
 
 class Wp5App(ExtensionApp):
@@ -46,13 +45,22 @@ class Wp5App(ExtensionApp):
     export_to_kernels = Bool(
         True,
         config=True,
-        help=f"Export this server's URL and token as ${URL_ENV} and ${TOKEN_ENV} to the kernels "
-        "it starts, so %%wp5 and jupyter_wp5.* talk to the same services as the panel.",
+        help="Write this server's URL and token to a 0600 file in the Jupyter runtime directory "
+        "(wp5-server-<pid>.json), where the kernels it starts find it, so %%wp5 and "
+        "jupyter_wp5.* talk to the same services as the panel.",
+    )
+    private_environment = List(
+        Unicode(),
+        ["JUPYTER_TOKEN", "JUPYTER_WP5_TOKEN", "WP5_GATEWAY_PASSWORD"],
+        config=True,
+        help="Variables removed from this server's environment once read, so that no kernel, "
+        "terminal, local Dask worker or batch job inherits them.",
     )
 
     classes = [Communities, AccessLedger]
 
     def initialize_settings(self) -> None:
+        self._take_private_environment()
         catalog = self.catalog_class(parent=self, log=self.log)
         replicas = ReplicaService(catalog.connection, parent=self, log=self.log)
         clusters = self.cluster_manager_class(
@@ -73,7 +81,7 @@ class Wp5App(ExtensionApp):
             ),
         )
         self.settings["wp5_services"] = self.services
-        self._env_before = {name: os.environ.get(name) for name in (URL_ENV, TOKEN_ENV)}
+        self._server_file: Path | None = None
         self._export_to_kernels()
 
     def initialize_handlers(self) -> None:
@@ -87,15 +95,22 @@ class Wp5App(ExtensionApp):
 
     async def stop_extension(self) -> None:
         self.services.close()
-        # Leave the process as we found it (matters when servers come and go, as in tests).
-        for name, value in self._env_before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        if self._server_file is not None:
+            self._server_file.unlink(missing_ok=True)
+
+    def _take_private_environment(self) -> None:
+        # Read what needs these variables first: the server's token and the gateway's password
+        # are read lazily, from the environment, by default.
+        _ = self.serverapp.identity_provider.token
+        GatewayBackend.take_password_from_environ(self.config)
+        for name in self.private_environment:
+            os.environ.pop(name, None)
 
     def _export_to_kernels(self) -> None:
         if not self.export_to_kernels:
             return
-        os.environ[URL_ENV] = self.serverapp.connection_url
-        os.environ[TOKEN_ENV] = self.serverapp.identity_provider.token or ""
+        self._server_file = write_server_file(
+            self.serverapp.connection_url,
+            self.serverapp.identity_provider.token or "",
+            self.serverapp.runtime_dir,
+        )

@@ -84,11 +84,12 @@ export function cluster(
     cores: 1,
     memory: 2000000000,
     gpus: 0,
-    scheduler_address: 'tcp://127.0.0.1:8786',
+    scheduler_address: 'tls://127.0.0.1:8786',
     dashboard_link: 'http://127.0.0.1:8787/status',
     created_at: `2026-11-25T20:00:0${id.length}`,
     adaptive_minimum: null,
     adaptive_maximum: null,
+    credentials: '/run/user/1000/jupyter/wp5-dask-x',
     ...overrides
   };
 }

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 import pytest
 from traitlets.config import Config
 
-from .test_clusters_api import HOST_ARCH, call
+from ..hosts import HOST_ARCH
+from .test_clusters_api import call
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,12 +1,18 @@
 """``%wp5 cluster ...`` and ``jupyter_wp5.new_cluster`` through the REST client against a real
-Jupyter server with the extension, and in-process when there is no server; real LocalClusters."""
+Jupyter server with the extension, and in-process when there is no server; real LocalClusters.
+
+A cluster's scheduler speaks TLS with credentials made for it: ``Cluster.get_client()`` (what the
+notebook, the widget and the magics use) connects; a plain ``distributed.Client`` without them, or
+with another cluster's, is refused. The credentials are files only the user can read, removed when
+the cluster closes."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import stat
+from pathlib import Path
 
-import psutil
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
@@ -19,7 +25,8 @@ from jupyter_wp5.kernel.inprocess import InProcessTransport
 from jupyter_wp5.kernel.rest import RestTransport
 from jupyter_wp5.models import Conflict, NotFound
 
-from .test_clusters_api import HOST_ARCH
+from ..hosts import HOST_ARCH, OTHER_ARCH, OTHER_ARCH_PROFILE, PROFILES
+from ..processes import assert_all_ended, descendants, started_since
 
 pytestmark = pytest.mark.timeout(120)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -27,7 +34,12 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 @pytest.fixture
 def jp_server_config() -> Config:
-    return Config({"ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}}})
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
+            "ProfileRegistry": {"profiles": PROFILES},
+        }
+    )
 
 
 @pytest.fixture
@@ -49,7 +61,7 @@ def square_sum(cluster: wp5.Cluster) -> int:
 async def test_python_api_over_rest(rest_client):
     def scenario() -> None:
         profiles = {p.name: p for p in wp5.profiles()}
-        assert profiles["cpu"].servable and not profiles["arm"].servable
+        assert profiles["cpu"].servable and not profiles[OTHER_ARCH_PROFILE].servable
         cluster = wp5.new_cluster("cpu", workers=1, name="analysis")
         try:
             assert cluster.info.workers == 1 and cluster.name == "analysis"
@@ -58,8 +70,8 @@ async def test_python_api_over_rest(rest_client):
             assert again.id == cluster.id
             assert wp5.cluster(cluster.id).scale(2).info.workers == 2
             assert [c.id for c in wp5.clusters()] == [cluster.id]
-            with pytest.raises(Conflict, match="aarch64"):
-                wp5.new_cluster("arm", workers=1)
+            with pytest.raises(Conflict, match=f"needs {OTHER_ARCH} workers"):
+                wp5.new_cluster(OTHER_ARCH_PROFILE, workers=1)
         finally:
             cluster.close()
         with pytest.raises(NotFound):
@@ -88,7 +100,7 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
             assert "architectures" in str(listed) and f"{HOST_ARCH}: 1" in str(listed)
             assert wp5_magic(f"cluster scale {cid} 2")[0].workers == 2
             assert wp5_magic("cluster scale m1 1")[0].workers == 1
-            assert wp5_magic("cluster new --profile arm --workers 1") is None
+            assert wp5_magic(f"cluster new --profile {OTHER_ARCH_PROFILE} --workers 1") is None
         finally:
             wp5_magic("cluster close m1")
         assert list(wp5_magic("cluster list")) == []
@@ -96,22 +108,57 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
 
     await asyncio.to_thread(scenario)
     err = ANSI.sub("", capsys.readouterr().err)
-    assert "wp5: profile 'arm' needs aarch64 workers and this machine is" in err
+    assert (
+        f"wp5: profile '{OTHER_ARCH_PROFILE}' needs {OTHER_ARCH} workers and this machine is "
+        f"{HOST_ARCH}" in err
+    )
     assert "wp5: no open cluster with id or name 'm1'" in err
 
 
 def test_in_process_clusters_without_a_server():
     """Plain IPython or a batch job: the kernel runs its own manager, clusters end with it."""
+    before, started = descendants(), {}
     client = Wp5Client(InProcessTransport())
     api.set_client(client)
     try:
         cluster = wp5.new_cluster("cpu", workers=1)
-        pid = next(
-            p.pid
-            for p in psutil.Process().children()
-            if any(a.endswith("_local_runner.py") for a in p.cmdline())
-        )
+        started = started_since(before)
+        assert len(started) >= 2  # the cluster's process and its worker
         assert square_sum(cluster) == 285
     finally:
         api.set_client(None)  # closes the client, and with it every cluster it started
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert_all_ended(started)
+
+
+def _refused(address: str, **kwargs) -> bool:
+    from distributed import Client
+
+    try:
+        Client(address, timeout="3s", **kwargs).close()
+    except (OSError, TimeoutError, ValueError, TypeError):
+        return True
+    return False
+
+
+async def test_only_the_clusters_own_credentials_connect(rest_client):
+    def scenario() -> None:
+        from distributed import Security
+
+        cluster = wp5.new_cluster("cpu", workers=1)
+        try:
+            address = cluster.scheduler_address
+            assert address.startswith("tls://127.0.0.1:")
+            directory = Path(cluster.info.credentials or "")
+            assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+            for pem in directory.iterdir():
+                assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+            assert _refused(address)  # no credentials at all
+            assert _refused(address.replace("tls://", "tcp://", 1))  # plain TCP
+            assert _refused(address, security=Security.temporary())  # another cluster's
+            with cluster.get_client() as dask:
+                assert dask.submit(sum, range(101)).result() == 5050
+        finally:
+            cluster.close()
+        assert not directory.exists()
+
+    await asyncio.to_thread(scenario)

@@ -103,6 +103,7 @@ class Hub:
     url: str
     admin_token: str
     log: Path
+    python: Path
     tokens: dict[str, str] = field(default_factory=dict)
 
     def request(self, method: str, path: str, token: str, body: Any = None, **kwargs: Any) -> Any:
@@ -260,7 +261,7 @@ c.JupyterHub.load_roles = [{{"name": "admin", "services": ["wp5-test"]}}]
         env=env,
         cwd=work,
     )
-    hub = Hub(f"http://127.0.0.1:{public}", admin_token, proc.log)
+    hub = Hub(f"http://127.0.0.1:{public}", admin_token, proc.log, prefix / "bin" / "python")
 
     def answers() -> bool:
         import requests

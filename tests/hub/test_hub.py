@@ -4,11 +4,13 @@ neither can see, change or reach the other's requests, clusters or dashboards.""
 from __future__ import annotations
 
 import stat
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.rucio_admin import admin_client, discard_new_rules, rule_ids
@@ -127,7 +129,7 @@ def test_alice_cannot_list_bobs_clusters_or_open_his_dashboard(hub, bobs_cluster
     assert status == 403
 
     link = bobs_cluster["dashboard_link"]
-    assert link.startswith("/user/bob/proxy/"), link
+    assert link == f"/user/bob/wp5/api/clusters/{cluster_id}/dashboard/status", link
     assert hub.request("GET", link, bob).status_code == 200
     refused = hub.request("GET", link, alice, allow_redirects=False)
     # The single-user server refuses (API) or sends her to the hub's login (a page).
@@ -136,17 +138,62 @@ def test_alice_cannot_list_bobs_clusters_or_open_his_dashboard(hub, bobs_cluster
         assert "/hub/" in refused.headers["Location"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10, item 2: jupyter-server-proxy's /proxy/<port>/ reaches any loopback port, "
-    "so alice's own server opens bob's dashboard; dashboards move to an owner-checked wp5 route",
-)
+def _bobs_cluster_ports() -> set[int]:
+    """The loopback ports bob's local cluster process listens on (scheduler and dashboard)."""
+    ports: set[int] = set()
+    for process in psutil.process_iter(["username", "cmdline"]):
+        if process.info["username"] == "bob" and "_local_runner.py" in " ".join(
+            process.info["cmdline"] or []
+        ):
+            ports |= {c.laddr.port for c in process.net_connections("inet") if c.status == "LISTEN"}
+    return ports
+
+
 def test_alice_cannot_open_bobs_dashboard_through_her_own_server(hub, bobs_cluster):
-    port_and_path = bobs_cluster["dashboard_link"].removeprefix("/user/bob/proxy/")
-    response = hub.request(
-        "GET", f"user/alice/proxy/{port_and_path}", hub.tokens["alice"], allow_redirects=False
-    )
-    assert response.status_code in (403, 404)
+    alice = hub.tokens["alice"]
+    # Her server's dashboard route knows only her clusters.
+    route = f"user/alice/wp5/api/clusters/{bobs_cluster['id']}/dashboard/status"
+    assert hub.request("GET", route, alice, allow_redirects=False).status_code == 404
+    # And her server has no generic proxy to reach his ports with.
+    ports = _bobs_cluster_ports()
+    assert len(ports) >= 2, ports
+    for port in ports:
+        response = hub.request(
+            "GET", f"user/alice/proxy/{port}/status", alice, allow_redirects=False
+        )
+        assert response.status_code in (403, 404), port
+
+
+_CONNECT_AS_ALICE = """
+import sys
+from pathlib import Path
+from distributed import Client, Security
+
+address, credentials = sys.argv[1:]
+try:
+    Path(credentials, "key.pem").read_bytes()
+    print("read bob's key")
+except PermissionError:
+    pass
+for security in (None, Security.temporary()):
+    try:
+        Client(address, security=security, timeout="3s").close()
+        print("connected", security)
+    except (OSError, TimeoutError, ValueError, TypeError):
+        pass
+print("done")
+"""
+
+
+def test_alice_cannot_connect_to_bobs_scheduler(hub, bobs_cluster):
+    address, credentials = bobs_cluster["scheduler_address"], bobs_cluster["credentials"]
+    assert address.startswith("tls://") and credentials
+    done = subprocess.run(
+        ["runuser", "-u", "alice", "--", str(hub.python), "-c", _CONNECT_AS_ALICE, address,
+         credentials],
+        capture_output=True, text=True, timeout=120, cwd="/tmp",
+    )  # fmt: skip
+    assert done.stdout.strip() == "done", done.stdout + done.stderr
 
 
 def _events_handshake(hub: Hub, server: str, token: str) -> int:

@@ -20,10 +20,12 @@ import pytest
 from traitlets.config import Config
 
 import jupyter_wp5 as wp5
+from jupyter_wp5.compute.arm_launcher import worker_command
 from jupyter_wp5.playground.datagen import write_nanoaod
 
 from .. import arm
 from ..api.test_clusters_api import call
+from ..dask_tls import security_of
 from .test_analysis import DimuonMass
 
 pytestmark = [
@@ -58,7 +60,10 @@ async def test_arm_profile_task_runs_on_an_aarch64_worker(jp_fetch, rootfs):
     info = await arm.create_cluster(jp_fetch, {"profile": "arm", "workers": 1})
     try:
         assert info["workers"] == 1 and info["architectures"] == {"aarch64": 1}
-        async with Client(info["scheduler_address"], asynchronous=True) as client:
+        security = security_of(info)
+        async with Client(
+            info["scheduler_address"], security=security, asynchronous=True
+        ) as client:
             machine = await client.submit(platform.machine, resources={"ARM": 1}, pure=False)
             assert machine == "aarch64"
             assert await client.submit(sum, range(101)) == 5050
@@ -136,10 +141,9 @@ async def test_cluster_record_counts_each_architecture_of_a_mixed_cluster(jp_fet
     """A cpu cluster from the API gains an emulated aarch64 worker; the listing counts both."""
     status, _, info = await call(jp_fetch, "POST", "clusters", {"profile": "cpu", "workers": 1})
     assert status == 201 and info["architectures"] == {"x86_64": 1}
-    joiner = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_wp5.cli", "arm", "worker", info["scheduler_address"],
-         f"--rootfs={rootfs.path}"],
-    )  # fmt: skip
+    security = security_of(info)  # the cluster speaks TLS only: the joiner needs its credentials
+    tls = (security.tls_ca_file, security.tls_worker_cert, security.tls_worker_key)
+    joiner = subprocess.Popen(worker_command(rootfs, info["scheduler_address"], tls=tls))
     try:
         deadline = time.monotonic() + 300
         while True:

@@ -2,7 +2,8 @@
 
 The SLURM test runs a single-node SLURM on loopback (tests/slurm.py) and skips, saying why, where
 slurm-wlm is not installed. HTCondor is not installed here, so its side is checked on the job
-script dask-jobqueue would submit.
+script dask-jobqueue would submit. The SLURM job also shows that no secret of the server reaches a
+job's script or its worker's environment.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from collections.abc import Iterator
 import pytest
 from traitlets.config import Config
 
-from jupyter_wp5.compute.backends.base import normalise_arch
 from jupyter_wp5.compute.backends.jobqueue import JobqueueBackend
 from jupyter_wp5.compute.profiles import ProfileRegistry
 
 from .. import arm, slurm
 from ..api.test_clusters_api import call
+from ..child_environ import secrets_in_environ_of
+from ..dask_tls import security_of
+from ..hosts import HOST_ARCH
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -130,7 +133,7 @@ def slurm_conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def jp_server_config(slurm_conf, tmp_path) -> Config:
+def jp_server_config(slurm_conf, private_environ, tmp_path) -> Config:
     return Config(
         {
             "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
@@ -146,20 +149,46 @@ def jp_server_config(slurm_conf, tmp_path) -> Config:
     )
 
 
-async def test_slurm_workers_are_real_jobs(jp_fetch, slurm_conf):
+def batch_script(job_id: str) -> str:
+    """The script SLURM runs for a job, as it stored it."""
+    done = subprocess.run(
+        ["scontrol", "write", "batch_script", job_id, "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return done.stdout
+
+
+async def test_slurm_workers_are_real_jobs(jp_serverapp, jp_fetch, slurm_conf, private_environ):
     from distributed import Client
+
+    secrets = [jp_serverapp.identity_provider.token, *private_environ.values()]
 
     status, _, info = await call(jp_fetch, "POST", "clusters", {"profile": "batch", "workers": 1})
     assert status == 201, info
     try:
         assert info["backend"] == "jobqueue" and info["workers"] == 1
-        assert info["architectures"] == {normalise_arch(platform.machine()): 1}
+        assert info["architectures"] == {HOST_ARCH: 1}
+        assert info["scheduler_address"].startswith("tls://")
         # The worker is a SLURM job, placed by --constraint=x86_64 on the node with that feature.
         assert slurm_conf.jobs() == ["wp5-batch"]
-        async with Client(info["scheduler_address"], asynchronous=True) as client:
+        async with Client(
+            info["scheduler_address"], security=security_of(info), asynchronous=True
+        ) as client:
             assert await client.submit(sum, range(101)) == 5050
             hosts = await client.run(lambda: os.environ.get("SLURM_JOB_ID"))
             assert all(hosts.values())
+            pids = await client.run(os.getpid)
+        # Neither the job's script nor the environment its worker started with holds a secret.
+        for job_id in hosts.values():
+            script = batch_script(job_id)
+            assert "dask" in script and [s for s in secrets if s in script] == []
+            # The worker is given the cluster's TLS credentials by path, never their content.
+            assert "--tls-key" in script and "PRIVATE KEY" not in script
+        for pid in pids.values():
+            assert secrets_in_environ_of(pid, secrets) == []
     finally:
         status, _, _ = await call(jp_fetch, "DELETE", f"clusters/{info['id']}")
     assert status == 204
@@ -181,7 +210,10 @@ async def test_arm_profile_runs_aarch64_workers_on_the_arm_partition(jp_fetch, s
         assert slurm_conf.jobs() == ["wp5-arm"]
         assert slurm_conf.partitions() == ["arm"]
         assert info["architectures"] == {"aarch64": 1}
-        async with Client(info["scheduler_address"], asynchronous=True) as client:
+        security = security_of(info)
+        async with Client(
+            info["scheduler_address"], security=security, asynchronous=True
+        ) as client:
             machine = await client.submit(platform.machine, resources={"ARM": 1}, pure=False)
             assert machine == "aarch64"
             # A lambda travels by value; os.environ.get would carry this process's environment.

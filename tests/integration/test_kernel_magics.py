@@ -1,8 +1,8 @@
 """``%wp5`` in a real ipykernel, talking to a real Jupyter server with the extension, over the
 playground's real Rucio.
 
-The server runs in this test process (``jp_serverapp`` + ``http_server``) and exports
-``JUPYTER_WP5_URL``/``JUPYTER_WP5_TOKEN``; the kernel nbclient starts inherits them. The tests are
+The server runs in this test process (``jp_serverapp`` + ``http_server``) and writes its runtime
+file (``wp5-server-<pid>.json``), where the kernel nbclient starts finds it. The tests are
 coroutines so that the server keeps answering while the kernel runs the notebook.
 """
 
@@ -19,6 +19,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from jupyter_wp5.kernel.display import format_bytes
+from jupyter_wp5.server_file import server_file
 
 pytestmark = pytest.mark.rucio
 
@@ -47,7 +48,7 @@ class Cell:
 
 async def run_notebook(tmp_path: Path, *sources: str) -> list[Cell]:
     """Execute the cells in a fresh python3 kernel; return what each cell showed."""
-    assert os.environ.get("JUPYTER_WP5_URL"), "the server extension did not export its URL"
+    assert server_file(os.getpid()).exists(), "the server extension wrote no runtime file"
     nb = new_notebook(cells=[new_code_cell(s) for s in sources])
     nbformat.validate(nb)
     client = NotebookClient(
@@ -68,16 +69,18 @@ async def test_search_and_info_in_a_real_kernel(
     dy = playground.dataset(DY)
     cms = [d for d in playground.datasets if d.scope == "cms"]
 
-    load, transport, search, info, rse_list = await run_notebook(
+    load, transport, search, info, rse_list, files, health = await run_notebook(
         tmp_path,
         "%load_ext jupyter_wp5",
         "import jupyter_wp5.api\ntype(jupyter_wp5.api.get_client().transport).__name__",
         "%wp5 search cms:*",
         f"%wp5 info {DY}",
         "%wp5 rses",
+        f"%wp5 files {DY}",
+        "%wp5 health",
     )
 
-    for cell in (load, transport, search, info, rse_list):
+    for cell in (load, transport, search, info, rse_list, files, health):
         assert not cell.errors, cell.text
         assert "Traceback" not in cell.text
         assert "wp5:" not in cell.stderr, cell.stderr  # no error line either
@@ -101,6 +104,18 @@ async def test_search_and_info_in_a_real_kernel(
 
     for rse in playground.rses:
         assert rse in rse_list.text
+
+    assert f"{len(dy.files)} files of {DY}" in files.text
+    for f in dy.files:
+        row = next((line for line in files.text.splitlines() if line.startswith(f.name)), "")
+        assert f.adler32 in row, files.text
+        for rse in dy.rses:  # (other tests may have added copies elsewhere)
+            assert f"{rse}: AVAILABLE" in row, row
+
+    assert f"via Jupyter server at {os.environ['JUPYTER_WP5_URL']}" in health.text
+    rucio = next((line for line in health.text.splitlines() if line.startswith("rucio ")), "")
+    assert rucio.split()[1] == "yes", health.text
+    assert playground.account in rucio.split() and playground.rucio_url in rucio.split(), rucio
 
 
 async def test_unknown_dataset_is_one_readable_line(

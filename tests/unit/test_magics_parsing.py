@@ -365,12 +365,14 @@ def test_rest_quotes_each_path_segment() -> None:
 
 
 def test_unreachable_server_is_a_clear_error() -> None:
+    # A port we hold without listening: connections are refused, and no other program can
+    # start listening there meanwhile.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    transport = RestTransport(f"http://127.0.0.1:{port}/", connect_timeout=2)
-    with pytest.raises(EngineUnavailable, match="cannot reach the Jupyter server"):
-        transport.health()
+        transport = RestTransport(f"http://127.0.0.1:{port}/", connect_timeout=2)
+        with pytest.raises(EngineUnavailable, match="cannot reach the Jupyter server"):
+            transport.health()
 
 
 class MemoryRucioCatalog(RucioCatalog):

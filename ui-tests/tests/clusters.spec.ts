@@ -58,12 +58,12 @@ test.describe('wp5 panel: clusters', () => {
     await expect(row.locator('.wp5-cluster-workers')).toHaveText('1 worker');
     await expect(row.locator('.wp5-cluster-cores')).not.toHaveText('0 cores');
 
-    // The dashboard is served through Jupyter (jupyter-server-proxy), so it opens under the
-    // server's base URL, as it would behind JupyterHub.
+    // The dashboard is served through Jupyter (the owner-only wp5 route), so it opens under
+    // the server's base URL, as it would behind JupyterHub.
     const dashboard = row.locator('.wp5-cluster-dashboard');
     await expect(dashboard).toBeVisible();
     const href = await dashboard.getAttribute('href');
-    expect(href).toContain('/proxy/');
+    expect(href).toMatch(/\/wp5\/api\/clusters\/[^/]+\/dashboard\/status$/);
     const dash = await page.context().newPage();
     const response = await dash.goto(new URL(href!, page.url()).toString());
     expect(response?.status()).toBe(200);

@@ -17,6 +17,7 @@ from traitlets.config import LoggingConfigurable
 from ...models import ClusterSize, EngineUnavailable
 
 if TYPE_CHECKING:
+    from ..credentials import ClusterCredentials
     from ..profiles import Profile
 
 
@@ -29,10 +30,13 @@ class ClusterHandle:
         Where clients connect, e.g. ``tcp://127.0.0.1:40123``.
     dashboard_port
         The scheduler's dashboard port on 127.0.0.1, None when there is no dashboard.
+    credentials
+        The cluster's own TLS credentials, None when its engine keeps its own (the gateway's).
     """
 
     scheduler_address: str
     dashboard_port: int | None
+    credentials: ClusterCredentials | None = None
 
 
 @dataclass

@@ -7,7 +7,8 @@ the profile's cores and memory where the gateway offers such options.
 
 Settings come from configuration (``c.GatewayBackend.address = ...``) or, for the playground,
 from ``WP5_GATEWAY_ADDRESS``, ``WP5_GATEWAY_PROXY_ADDRESS``, ``WP5_GATEWAY_USER`` and
-``WP5_GATEWAY_PASSWORD`` (the password then stays out of command lines and config files).
+``WP5_GATEWAY_PASSWORD`` (the password then stays out of command lines and config files; the
+server takes it out of its environment at start: ``GatewayBackend.take_password_from_environ``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .base import BackendStatus, ClusterBackend, ClusterHandle, normalise_arch, 
 
 if TYPE_CHECKING:
     from dask_gateway import Gateway, GatewayCluster
+    from traitlets.config import Config
 
     from ..profiles import Profile
 
@@ -94,6 +96,14 @@ class GatewayBackend(ClusterBackend):
     @default("password")
     def _password_default(self) -> str:
         return os.environ.get(ENV_PREFIX + "PASSWORD", "")
+
+    @staticmethod
+    def take_password_from_environ(config: Config) -> None:
+        """Move ``$WP5_GATEWAY_PASSWORD`` into ``config`` (unless it sets one) and out of the
+        environment, which every kernel, worker and batch job would otherwise inherit."""
+        password = os.environ.pop(ENV_PREFIX + "PASSWORD", None)
+        if password and "password" not in config.GatewayBackend:
+            config.GatewayBackend.password = password
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -6,9 +6,10 @@ and every resource is also given to the worker (``--resources GPU=1``) so that t
 with it are routed there. The scheduler runs in the Jupyter server's process (dask-jobqueue's
 design), so these clusters end with the server and are reported lost after a restart.
 
-With ``arm_queue`` set, aarch64 profiles go to that partition and their jobs run the emulated
-aarch64 Python of :mod:`..arm_launcher` (x86_64 nodes running real aarch64 workers under qemu,
-without a nanny) instead of asking for ``--constraint=aarch64``.
+Each cluster speaks TLS with credentials of its own (:mod:`..credentials`); its dashboard listens
+on loopback. With ``arm_queue`` set, aarch64 profiles go to that partition and their jobs run the
+emulated aarch64 Python of :mod:`..arm_launcher` (x86_64 nodes running real aarch64 workers under
+qemu, without a nanny) instead of asking for ``--constraint=aarch64``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from traitlets import Dict, Enum, Float, List, Unicode
 
 from ...models import ClusterSize, EngineUnavailable
 from ..arm_rootfs import ArmRootfs
+from ..credentials import PROTOCOL, ClusterCredentials
 from .base import (
     BackendStatus,
     ClusterBackend,
@@ -43,8 +45,9 @@ SUBMIT = {"slurm": "sbatch", "htcondor": "condor_submit"}
 class JobqueueHandle(ClusterHandle):
     """A dask-jobqueue cluster (its scheduler lives in this process)."""
 
-    def __init__(self, cluster: JobQueueCluster) -> None:
+    def __init__(self, cluster: JobQueueCluster, credentials: ClusterCredentials) -> None:
         self.cluster = cluster
+        self.credentials = credentials
         self.scheduler_address = cluster.scheduler_address
         self.dashboard_port = cluster.scheduler.services.get("dashboard", None) and (
             cluster.scheduler.services["dashboard"].port
@@ -89,6 +92,12 @@ class JobqueueBackend(ClusterBackend):
         help="The emulated workers' aarch64 tree, at the same path on the arm_queue nodes "
         "(default: $WP5_ARM_ROOTFS or ~/.cache/jupyter-wp5/arm64-py311).",
     )
+    credentials_directory = Unicode(
+        "",
+        config=True,
+        help="Where each cluster's TLS key and certificate are written (0600), on a filesystem "
+        "the worker nodes share (empty: the Jupyter runtime directory).",
+    )
 
     @classmethod
     def preload(cls) -> None:
@@ -131,8 +140,11 @@ class JobqueueBackend(ClusterBackend):
     def rootfs(self) -> ArmRootfs:
         return ArmRootfs.configured(self.arm_rootfs)
 
-    def cluster_kwargs(self, profile: Profile) -> dict[str, Any]:
-        """The dask-jobqueue arguments for ``profile`` (job directives, worker resources)."""
+    def cluster_kwargs(
+        self, profile: Profile, credentials: ClusterCredentials | None = None
+    ) -> dict[str, Any]:
+        """The dask-jobqueue arguments for ``profile`` (job directives, worker resources), over
+        TLS with ``credentials`` when given."""
         tags = ",".join(f"{name}={n:g}" for name, n in profile.resources.items())
         kwargs: dict[str, Any] = {
             "cores": profile.worker_cores,
@@ -144,8 +156,13 @@ class JobqueueBackend(ClusterBackend):
         }
         if self.log_directory:
             kwargs["log_directory"] = self.log_directory
+        # The dashboard is served through the Jupyter server only (clusters/{id}/dashboard).
+        kwargs["scheduler_options"] = {"dashboard_address": "127.0.0.1:0"}
         if self.scheduler_host:
-            kwargs["scheduler_options"] = {"host": self.scheduler_host}
+            kwargs["scheduler_options"]["host"] = self.scheduler_host
+        if credentials is not None:
+            kwargs["security"] = credentials.security()
+            kwargs["protocol"] = PROTOCOL
         if self.system == "slurm":
             directives = list(self.job_extra)
             if profile.gpus:
@@ -177,19 +194,23 @@ class JobqueueBackend(ClusterBackend):
             kwargs["disk"] = "1 GiB"
         return kwargs
 
-    def make_cluster(self, profile: Profile) -> JobQueueCluster:
+    def make_cluster(
+        self, profile: Profile, credentials: ClusterCredentials | None = None
+    ) -> JobQueueCluster:
         """The cluster (scheduler started, no job submitted yet)."""
         from dask_jobqueue import HTCondorCluster, SLURMCluster
 
         cls = SLURMCluster if self.system == "slurm" else HTCondorCluster
-        return cls(**self.cluster_kwargs(profile))
+        return cls(**self.cluster_kwargs(profile, credentials))
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self, profile: Profile, size: ClusterSize) -> JobqueueHandle:
+        credentials = ClusterCredentials.create(self.credentials_directory or None)
         try:
-            handle = JobqueueHandle(self.make_cluster(profile))
+            handle = JobqueueHandle(self.make_cluster(profile, credentials), credentials)
         except Exception as exc:
+            credentials.remove()
             raise EngineUnavailable(f"the {self.system} cluster did not start: {exc}") from None
         try:
             self.resize(handle, size)
@@ -236,3 +257,4 @@ class JobqueueBackend(ClusterBackend):
             handle.cluster.close()
         except Exception as exc:
             self.log.warning("%s cluster: close: %s", self.system, exc)
+        handle.credentials.remove()

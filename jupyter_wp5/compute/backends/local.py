@@ -26,6 +26,7 @@ from traitlets import Bool, Float, Unicode
 
 from ...models import ClusterSize, EngineUnavailable
 from ..arm_rootfs import ArmRootfs
+from ..credentials import ClusterCredentials
 from ..profiles import Profile
 from .base import BackendStatus, ClusterBackend, ClusterHandle, normalise_arch
 
@@ -110,6 +111,8 @@ class LocalHandle(ClusterHandle):
         self.process.wait(timeout=10)
 
     def cleanup(self) -> None:
+        if self.credentials is not None:
+            self.credentials.remove()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -218,6 +221,8 @@ class LocalBackend(ClusterBackend):
         if self.emulated(profile):
             spec["emulated_rootfs"] = str(self.rootfs().path)
             spec["timeout"] = self.arm_start_timeout
+        credentials = ClusterCredentials.create()
+        spec["security"] = credentials.security_kwargs()
         fd, log_path = tempfile.mkstemp(prefix="wp5-cluster-", suffix=".log")
         with os.fdopen(fd, "wb") as log:
             process = subprocess.Popen(
@@ -227,9 +232,12 @@ class LocalBackend(ClusterBackend):
                 stderr=log,
                 env=self._environ(),
                 close_fds=True,
+                # Its own process group: on close it ends everything below it (_local_runner.py).
+                start_new_session=True,
             )
         handle = LocalHandle(process, log_path)
         handle.extra_wait = spec["timeout"] if self.emulated(profile) else 0.0
+        handle.credentials = credentials
         try:
             first = handle.read(spec["timeout"] + 10)
         except (TimeoutError, EOFError, ValueError) as exc:

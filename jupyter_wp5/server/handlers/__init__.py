@@ -7,6 +7,7 @@ from .access import (
     CommunitiesHandler,
 )
 from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
+from .dashboard import DashboardHandler, DashboardSocketHandler
 from .datasets import (
     DatasetFilesetHandler,
     DatasetFilesHandler,
@@ -40,4 +41,6 @@ ROUTES = [
     (r"access/requests", AccessRequestsHandler),
     (rf"access/requests/{_REQUEST}", AccessRequestHandler),
     (rf"access/requests/{_REQUEST}/(?P<decision>grant|deny|revoke)", AccessDecisionHandler),
+    (rf"clusters/{_RECORD}/dashboard/(?P<path>(?:.*/)?ws)", DashboardSocketHandler),
+    (rf"clusters/{_RECORD}/dashboard/(?P<path>.*)", DashboardHandler),
 ]
