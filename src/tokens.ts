@@ -63,6 +63,18 @@ export const CLUSTER_STATUSES = ['running', 'closed', 'lost'] as const;
 /** The state of a Dask cluster (``ClusterStatus``). */
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 
+/** The states of an access request to another community's data (``AccessRequest.status``). */
+export const ACCESS_STATUSES = [
+  'pending',
+  'granted',
+  'denied',
+  'revoked',
+  'expired'
+] as const;
+
+/** The state of an access request (``AccessRequest.status``). */
+export type AccessStatus = (typeof ACCESS_STATUSES)[number];
+
 /** Body of every error response: ``Wp5Error.to_dict()``. */
 export interface IErrorBody {
   /** A stable code: ``invalid_request``, ``invalid_did``, ``not_found``, ``engine_refused``, ... */
@@ -403,6 +415,50 @@ export const IDataModel = new Token<IDataModel>(
   'jupyter-wp5:IDataModel',
   'The jupyter-wp5 data model: catalogue search and dataset details.'
 );
+
+/* ------------------------------------------------------------------ access */
+
+/** A community: its scopes, people, storage elements and profiles (``Community``). */
+export interface ICommunity {
+  name: string;
+  scopes: string[];
+  stewards: string[];
+  accounts: string[];
+  /** The first is the community's default storage element. */
+  rses: string[];
+  profiles: string[];
+}
+
+/** A request for access to another community's DID (``AccessRequest``). */
+export interface IAccessRequest {
+  id: string;
+  requester: string;
+  did: string;
+  /** HMAC-SHA-256 of the purpose; the requester keeps the text and the salt. */
+  purpose_hmac: string;
+  requested: string;
+  status: AccessStatus;
+  steward: string | null;
+  expires: string | null;
+  rses: string[];
+  decided: string | null;
+}
+
+/** What an access operation did, with its ledger entry (``AccessOutcome``). */
+export interface IAccessOutcome {
+  request: IAccessRequest;
+  ledger_index: number | null;
+  purpose_salt?: string;
+  rules_removed?: string[];
+}
+
+/** The user's access requests and those waiting for them as a steward (``AccessOverview``). */
+export interface IAccessOverview {
+  account: string;
+  communities: string[];
+  mine: IAccessRequest[];
+  stewarded: IAccessRequest[];
+}
 
 /* ------------------------------------------------------------------ commands */
 

@@ -6,6 +6,7 @@
 import * as ts from 'typescript';
 
 import {
+  ACCESS_STATUSES,
   CLUSTER_STATUSES,
   DID_TYPE_FILTERS,
   DID_TYPES,
@@ -85,7 +86,11 @@ const MIRRORS: { [schema: string]: string } = {
   Cluster: 'IClusterInfo',
   ReplicaRequest: 'IReplicaRequest',
   ReplicaUpdate: 'IReplicaUpdate',
-  ReplicaProgress: 'IReplicaProgress'
+  ReplicaProgress: 'IReplicaProgress',
+  Community: 'ICommunity',
+  AccessRequest: 'IAccessRequest',
+  AccessOutcome: 'IAccessOutcome',
+  AccessOverview: 'IAccessOverview'
 };
 
 /** The union types of tokens.ts and the constant that lists their values. */
@@ -94,7 +99,8 @@ const UNIONS: { [type: string]: ReadonlyArray<string> } = {
   DidTypeFilter: DID_TYPE_FILTERS,
   ReplicaState: REPLICA_STATES,
   ReplicaMode: REPLICA_MODES,
-  ClusterStatus: CLUSTER_STATUSES
+  ClusterStatus: CLUSTER_STATUSES,
+  AccessStatus: ACCESS_STATUSES
 };
 
 /** The union a property is typed by, without ``| null``. */
