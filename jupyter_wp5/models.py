@@ -740,6 +740,9 @@ class ClusterInfo(Record):
     created_at: str
     adaptive_minimum: int | None = None
     adaptive_maximum: int | None = None
+    # Workers per CPU architecture, e.g. {"x86_64": 2, "aarch64": 1}; {} when the backend
+    # cannot tell.
+    architectures: dict[str, int] = field(default_factory=dict)
     # The directory of the cluster's own TLS key and certificate (files only the user can read);
     # None when its engine holds the credentials (a gateway cluster).
     credentials: str | None = None

@@ -112,8 +112,22 @@ class ClusterManager(LoggingConfigurable):
         self._proxied = proxied
         # Told of every cluster created, resized or closed (the events hub pushes it to panels).
         self.listeners: list[Callable[[ClusterInfo], None]] = []
+        self._preload_backends()
 
     # -- backends and profiles -----------------------------------------------------------------
+
+    def _preload_backends(self) -> None:
+        """Let each backend a profile names import what only the main thread may import."""
+        registry = self.registry
+        named = {
+            entry.get("backend") or registry.default_backend
+            for entry in registry.profiles.values()
+            if isinstance(entry, dict)
+        }
+        for name in sorted(named - set(self.backends)):
+            cls = self.backend_classes.get(name)
+            if cls is not None:
+                cls.preload()
 
     def backend_for(self, profile: Profile) -> ClusterBackend | None:
         """The backend ``profile`` names (made on first use); None when none has that name."""
@@ -366,5 +380,6 @@ class ClusterManager(LoggingConfigurable):
             created_at=cluster.created_at,
             adaptive_minimum=cluster.size.minimum if adaptive else None,
             adaptive_maximum=cluster.size.maximum if adaptive else None,
+            architectures=status.architectures,
             credentials=str(credentials.directory) if credentials else None,
         )

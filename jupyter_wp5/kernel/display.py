@@ -90,6 +90,12 @@ def _resources(r: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in sorted(r.items()))
 
 
+def format_architectures(architectures: dict[str, int]) -> str:
+    """Workers per architecture, most first: ``x86_64: 2, aarch64: 1`` (empty when unknown)."""
+    ranked = sorted(architectures.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{arch}: {n}" for arch, n in ranked)
+
+
 def _adaptive(c: ClusterInfo) -> str:
     if c.adaptive_maximum is None:
         return ""
@@ -140,6 +146,7 @@ COLUMNS: dict[type, list[Column]] = {
         _attr("profile"),
         _attr("status"),
         _attr("workers", True),
+        Column("architectures", lambda c: format_architectures(c.architectures)),
         _attr("cores", True),
         Column("memory", lambda c: _binary_size(c.memory), right=True),
         _attr("gpus", True),

@@ -14,7 +14,7 @@ from typing import Any
 from ..models import ClusterStatus, ProfileInfo, Wp5Error
 from .client import Wp5Client
 from .cluster import Cluster
-from .display import format_bytes
+from .display import format_architectures, format_bytes
 
 
 class ClusterControl:
@@ -112,9 +112,11 @@ class ClusterControl:
             if i.adaptive_maximum is not None
             else ""
         )
+        arches = format_architectures(i.architectures)
         self.status.value = (
             f"<b>{html.escape(i.name)}</b> ({html.escape(i.profile)}, {html.escape(i.status)}): "
-            f"{i.workers} workers, {i.cores} cores, {format_bytes(i.memory)}{adaptive}"
+            f"{i.workers} workers{f' ({html.escape(arches)})' if arches else ''}, "
+            f"{i.cores} cores, {format_bytes(i.memory)}{adaptive}"
         )
         link = i.dashboard_link
         self.dashboard.value = (

@@ -79,6 +79,7 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
         assert headers["Location"].endswith(f"/wp5/api/clusters/{cid}")
         assert info["name"] == "two" and info["profile"] == "cpu" and info["status"] == "running"
         assert info["workers"] == 2 and info["cores"] == 2 and info["gpus"] == 0
+        assert info["architectures"] == {HOST_ARCH: 2}
         # The cluster's process and its two workers' (they are processes, not threads).
         during = started_since(before)
         commands = still_running(during)
@@ -107,7 +108,7 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
         status, _, scaled = await call(jp_fetch, "PATCH", f"clusters/{cid}", {"workers": 1})
         assert status == 200 and scaled["workers"] == 1 and scaled["cores"] == 1
         status, _, got = await call(jp_fetch, "GET", f"clusters/{cid}")
-        assert got["workers"] == 1
+        assert got["workers"] == 1 and got["architectures"] == {HOST_ARCH: 1}
 
         status, _, adapted = await call(
             jp_fetch, "PATCH", f"clusters/{cid}", {"adaptive": {"minimum": 1, "maximum": 2}}

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 from traitlets.config import Config
 
+from ..hosts import HOST_ARCH
 from .test_clusters_api import call
 
 pytestmark = pytest.mark.timeout(120)
@@ -96,6 +97,8 @@ async def _gpu_and_cpu(jp_fetch, gateway_client) -> None:
     try:
         assert gpu["backend"] == "gateway" and gpu["workers"] == 2 and gpu["gpus"] == 2
         assert cpu["workers"] == 1 and cpu["gpus"] == 0
+        # The playground gateway's GPU workers are tagged x86 processes, and say so.
+        assert gpu["architectures"] == {HOST_ARCH: 2} and cpu["architectures"] == {HOST_ARCH: 1}
         assert gpu["dashboard_link"].startswith(gateway_client.address)
         assert await running(gateway_client) - before == {gateway_name(gpu), gateway_name(cpu)}
 
@@ -132,6 +135,7 @@ async def test_scale_through_the_api(jp_fetch, dask_gateway):
     try:
         status, _, scaled = await call(jp_fetch, "PATCH", f"clusters/{info['id']}", {"workers": 2})
         assert status == 200 and scaled["workers"] == 2 and scaled["gpus"] == 0
+        assert scaled["architectures"] == {HOST_ARCH: 2}
     finally:
         await call(jp_fetch, "DELETE", f"clusters/{info['id']}")
     async with gateway_session(dask_gateway) as gateway_client:

@@ -97,6 +97,7 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
             listed = wp5_magic("cluster list")
             assert [c.id for c in listed] == [cid]
             assert "1 open cluster" in str(listed)
+            assert "architectures" in str(listed) and f"{HOST_ARCH}: 1" in str(listed)
             assert wp5_magic(f"cluster scale {cid} 2")[0].workers == 2
             assert wp5_magic("cluster scale m1 1")[0].workers == 1
             assert wp5_magic(f"cluster new --profile {OTHER_ARCH_PROFILE} --workers 1") is None

@@ -49,6 +49,7 @@ async def test_gateway_arm_profile_runs_on_aarch64(jp_fetch, arm_gateway):
     info = await arm.create_cluster(jp_fetch, {"profile": "arm", "workers": 1})
     try:
         assert info["backend"] == "gateway" and info["workers"] == 1
+        assert info["architectures"] == {"aarch64": 1}
         async with gateway_session(arm_gateway) as gateway_client:
             cluster = await gateway_client.connect(gateway_name(info))
             try:

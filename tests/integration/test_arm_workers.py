@@ -20,10 +20,12 @@ import pytest
 from traitlets.config import Config
 
 import jupyter_wp5 as wp5
+from jupyter_wp5.compute.arm_launcher import worker_command
 from jupyter_wp5.playground.datagen import write_nanoaod
 
 from .. import arm
 from ..api.test_clusters_api import call
+from ..dask_tls import security_of
 from .test_analysis import DimuonMass
 
 pytestmark = [
@@ -57,8 +59,11 @@ async def test_arm_profile_task_runs_on_an_aarch64_worker(jp_fetch, rootfs):
 
     info = await arm.create_cluster(jp_fetch, {"profile": "arm", "workers": 1})
     try:
-        assert info["workers"] == 1
-        async with Client(info["scheduler_address"], asynchronous=True) as client:
+        assert info["workers"] == 1 and info["architectures"] == {"aarch64": 1}
+        security = security_of(info)
+        async with Client(
+            info["scheduler_address"], security=security, asynchronous=True
+        ) as client:
             machine = await client.submit(platform.machine, resources={"ARM": 1}, pure=False)
             assert machine == "aarch64"
             assert await client.submit(sum, range(101)) == 5050
@@ -130,3 +135,27 @@ def test_mixed_cluster_routes_by_resources_and_dimuon_counts_match(rootfs, nanoa
     assert arm_out["events"] == x86_out["events"] == 8000
     assert np.array_equal(arm_out["mass"].values(), x86_out["mass"].values())
     assert arm_out["mass"].sum() > 1000
+
+
+async def test_cluster_record_counts_each_architecture_of_a_mixed_cluster(jp_fetch, rootfs):
+    """A cpu cluster from the API gains an emulated aarch64 worker; the listing counts both."""
+    status, _, info = await call(jp_fetch, "POST", "clusters", {"profile": "cpu", "workers": 1})
+    assert status == 201 and info["architectures"] == {"x86_64": 1}
+    security = security_of(info)  # the cluster speaks TLS only: the joiner needs its credentials
+    tls = (security.tls_ca_file, security.tls_worker_cert, security.tls_worker_key)
+    joiner = subprocess.Popen(worker_command(rootfs, info["scheduler_address"], tls=tls))
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            status, _, listed = await call(jp_fetch, "GET", "clusters")
+            (got,) = listed["items"]
+            if got["workers"] == 2 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1)
+        assert got["workers"] == 2, "the aarch64 worker did not join within 300 s"
+        assert got["architectures"] == {"x86_64": 1, "aarch64": 1}
+    finally:
+        joiner.terminate()
+        joiner.wait(timeout=30)
+        status, _, _ = await call(jp_fetch, "DELETE", f"clusters/{info['id']}")
+    assert status == 204

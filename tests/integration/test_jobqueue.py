@@ -12,9 +12,10 @@ import asyncio
 import os
 import platform
 import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 
-import dask_jobqueue  # noqa: F401 - its import sets a SIGINT handler: main thread only
 import pytest
 from traitlets.config import Config
 
@@ -25,6 +26,7 @@ from .. import arm, slurm
 from ..api.test_clusters_api import call
 from ..child_environ import secrets_in_environ_of
 from ..dask_tls import security_of
+from ..hosts import HOST_ARCH
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -63,6 +65,47 @@ def test_htcondor_job_script_only_no_htcondor_here():
     assert "request_gpus = 1" in gpu and "--resources GPU=1" in gpu
     arm = job_script("htcondor", "arm")
     assert 'requirements = (Arch == "aarch64")' in arm
+
+
+# A fresh interpreter, as a fresh server is: nothing has imported dask_jobqueue yet.
+FRESH_MANAGER = textwrap.dedent(
+    """
+    import signal, sys, threading
+    from traitlets.config import Config
+    from jupyter_wp5.compute.manager import ClusterManager
+
+    before = signal.getsignal(signal.SIGINT)
+    config = Config({"ProfileRegistry": {"default_backend": "jobqueue", "profiles": {
+        "batch": {"worker_cores": 1, "worker_memory": "1 GiB", "max_workers": 1}}}})
+    manager = ClusterManager(config=config, records_path="")
+    assert signal.getsignal(signal.SIGINT) is before, "the server's Ctrl-C handler was replaced"
+    scripts = []
+
+    def on_an_executor_thread():
+        profile = manager.registry.get("batch")
+        cluster = manager.backend_for(profile).make_cluster(profile)
+        try:
+            scripts.append(cluster.job_script())
+        finally:
+            cluster.close()
+
+    thread = threading.Thread(target=on_an_executor_thread)
+    thread.start()
+    thread.join()
+    print("#SBATCH" in scripts[0] if scripts else "no job script")
+    """
+)
+
+
+def test_a_fresh_manager_makes_jobqueue_clusters_off_the_main_thread():
+    """dask_jobqueue's import sets a SIGINT handler, which only the main thread may do; the
+    manager imports it as it is made (the server's main thread), so a backend on an executor
+    thread can make its cluster, and the server keeps its own Ctrl-C handling."""
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_MANAGER], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True", done.stderr[-2000:]
 
 
 def test_fpga_and_missing_batch_system_are_refused_with_a_reason():
@@ -127,6 +170,7 @@ async def test_slurm_workers_are_real_jobs(jp_serverapp, jp_fetch, slurm_conf, p
     assert status == 201, info
     try:
         assert info["backend"] == "jobqueue" and info["workers"] == 1
+        assert info["architectures"] == {HOST_ARCH: 1}
         assert info["scheduler_address"].startswith("tls://")
         # The worker is a SLURM job, placed by --constraint=x86_64 on the node with that feature.
         assert slurm_conf.jobs() == ["wp5-batch"]
@@ -165,7 +209,11 @@ async def test_arm_profile_runs_aarch64_workers_on_the_arm_partition(jp_fetch, s
     try:
         assert slurm_conf.jobs() == ["wp5-arm"]
         assert slurm_conf.partitions() == ["arm"]
-        async with Client(info["scheduler_address"], asynchronous=True) as client:
+        assert info["architectures"] == {"aarch64": 1}
+        security = security_of(info)
+        async with Client(
+            info["scheduler_address"], security=security, asynchronous=True
+        ) as client:
             machine = await client.submit(platform.machine, resources={"ARM": 1}, pure=False)
             assert machine == "aarch64"
             # A lambda travels by value; os.environ.get would carry this process's environment.

@@ -13,6 +13,8 @@ from jupyter_wp5.kernel.client import Wp5Client
 from jupyter_wp5.kernel.inprocess import InProcessTransport
 from jupyter_wp5.kernel.widgets import ClusterControl
 
+from ..hosts import HOST_ARCH
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -40,7 +42,7 @@ def test_create_scale_adapt_close_by_clicks(client):
     [info] = client.clusters()
     assert info.workers == 1 and control.cluster is not None and control.cluster.id == info.id
     assert control.box.children[0] is control.cluster_box
-    assert "1 workers" in control.status.value
+    assert f"1 workers ({HOST_ARCH}: 1)" in control.status.value
     # In-process there is no Jupyter server to proxy the dashboard: a direct link.
     assert '<a href="http://127.0.0.1:' in control.dashboard.value
 

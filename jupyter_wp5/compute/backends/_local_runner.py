@@ -36,6 +36,8 @@ async def _wait_for_workers(cluster, n, timeout):
 
 
 def _status(cluster, dashboard_port):
+    from jupyter_wp5.compute.backends.base import worker_architectures
+
     workers = list(cluster.scheduler.workers.values())
     return {
         "workers": len(workers),
@@ -44,6 +46,7 @@ def _status(cluster, dashboard_port):
         "gpus": int(sum(w.resources.get("GPU", 0) for w in workers)),
         "scheduler_address": cluster.scheduler_address,
         "dashboard_port": dashboard_port,
+        "architectures": worker_architectures(workers),
     }
 
 

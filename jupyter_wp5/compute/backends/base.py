@@ -7,8 +7,9 @@ them through a :class:`~jupyter_wp5.executor.BlockingExecutor`, never on the eve
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from traitlets.config import LoggingConfigurable
@@ -50,6 +51,30 @@ class BackendStatus:
     scheduler_address: str
     dashboard_port: int | None
     dashboard_address: str | None
+    architectures: dict[str, int] = field(default_factory=dict)
+
+
+_ARCH_ALIASES = {"arm64": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
+
+
+def normalise_arch(arch: str) -> str:
+    """One name per architecture (``arm64`` is ``aarch64``, ``amd64`` is ``x86_64``)."""
+    arch = arch.strip().lower()
+    return _ARCH_ALIASES.get(arch, arch)
+
+
+def worker_architectures(workers: Iterable[Any]) -> dict[str, int]:
+    """How many of a scheduler's workers (``WorkerState``) run on each CPU architecture.
+
+    Read from what each worker reported when it registered (``versions["host"]["machine"]``),
+    so counting costs no message to the workers; one that did not say counts as ``unknown``.
+    """
+    counts = Counter(
+        normalise_arch((getattr(w, "versions", None) or {}).get("host", {}).get("machine") or "")
+        or "unknown"
+        for w in workers
+    )
+    return dict(sorted(counts.items()))
 
 
 class ClusterBackend(LoggingConfigurable):
@@ -59,6 +84,13 @@ class ClusterBackend(LoggingConfigurable):
     """
 
     name: str = ""
+
+    @classmethod
+    def preload(cls) -> None:
+        """Import what only the main thread may import; called where the manager is made.
+
+        Backends themselves are made, and used, on executor threads. Default: nothing.
+        """
 
     def can_serve(self, profile: Profile) -> str | None:
         """Whether this backend can run ``profile`` here.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from traitlets import Float, Unicode, default
 
 from ...models import ClusterSize, EngineUnavailable
-from .base import BackendStatus, ClusterBackend, ClusterHandle, wait_for_workers
+from .base import BackendStatus, ClusterBackend, ClusterHandle, normalise_arch, wait_for_workers
 
 if TYPE_CHECKING:
     from dask_gateway import Gateway, GatewayCluster
@@ -44,6 +45,9 @@ class GatewayHandle(ClusterHandle):
         self.name: str = cluster.name
         self.scheduler_address = cluster.scheduler_address or ""
         self.dashboard_port = None
+        # Worker address -> its CPU architecture. The client's view of the scheduler carries no
+        # worker versions, so each worker is asked once, when it is first seen.
+        self.machines: dict[str, str] = {}
 
     def workers(self) -> dict[str, dict[str, Any]]:
         # Kept current by the cluster's worker-status subscription; copied because that runs on
@@ -242,7 +246,8 @@ class GatewayBackend(ClusterBackend):
         assert isinstance(handle, GatewayHandle)
         report = self._run("reading the cluster", lambda: self.gateway().get_cluster(handle.name))
         running = report.status.name == "RUNNING"
-        workers = list(handle.workers().values()) if running else []
+        by_address = handle.workers() if running else {}
+        workers = list(by_address.values())
         return BackendStatus(
             running=running,
             workers=len(workers),
@@ -252,7 +257,26 @@ class GatewayBackend(ClusterBackend):
             scheduler_address=handle.scheduler_address,
             dashboard_port=None,
             dashboard_address=report.dashboard_link,
+            architectures=self._architectures(handle, list(by_address)),
         )
+
+    async def _ask_machines(self, handle: GatewayHandle, addresses: list[str]) -> None:
+        async with handle.cluster.get_client(set_as_default=False) as client:
+            answers = await client.run(platform.machine, workers=addresses, on_error="ignore")
+        handle.machines.update({a: normalise_arch(m) for a, m in answers.items()})
+
+    def _architectures(self, handle: GatewayHandle, addresses: list[str]) -> dict[str, int]:
+        new = [a for a in addresses if a not in handle.machines]
+        if new:
+            try:
+                self._run("asking new workers their CPU", lambda: self._ask_machines(handle, new))
+            except EngineUnavailable as exc:
+                self.log.warning("gateway cluster %s: %s", handle.name, exc)
+        counts: dict[str, int] = {}
+        for address in addresses:
+            arch = handle.machines.get(address, "unknown")
+            counts[arch] = counts.get(arch, 0) + 1
+        return dict(sorted(counts.items()))
 
     def close(self, handle: ClusterHandle) -> None:
         assert isinstance(handle, GatewayHandle)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, Enum, Float, List, Unicode
@@ -24,7 +26,13 @@ from traitlets import Dict, Enum, Float, List, Unicode
 from ...models import ClusterSize, EngineUnavailable
 from ..arm_rootfs import ArmRootfs
 from ..credentials import PROTOCOL, ClusterCredentials
-from .base import BackendStatus, ClusterBackend, ClusterHandle, wait_for_workers
+from .base import (
+    BackendStatus,
+    ClusterBackend,
+    ClusterHandle,
+    wait_for_workers,
+    worker_architectures,
+)
 
 if TYPE_CHECKING:
     from dask_jobqueue.core import JobQueueCluster
@@ -90,6 +98,23 @@ class JobqueueBackend(ClusterBackend):
         help="Where each cluster's TLS key and certificate are written (0600), on a filesystem "
         "the worker nodes share (empty: the Jupyter runtime directory).",
     )
+
+    @classmethod
+    def preload(cls) -> None:
+        """Import dask_jobqueue now, on the main thread, keeping this process's SIGINT handler.
+
+        Its ``runner`` module sets a SIGINT handler when imported, which Python allows only on
+        the main thread: imported first by a backend on an executor thread, it fails.
+        """
+        on_main = threading.current_thread() is threading.main_thread()
+        if "dask_jobqueue" in sys.modules or not on_main:
+            return
+        handler = signal.getsignal(signal.SIGINT)
+        try:
+            import dask_jobqueue  # noqa: F401
+        finally:
+            if handler is not None:
+                signal.signal(signal.SIGINT, handler)
 
     # -- mapping profiles ------------------------------------------------------------------------
 
@@ -223,6 +248,7 @@ class JobqueueBackend(ClusterBackend):
             scheduler_address=handle.scheduler_address,
             dashboard_port=handle.dashboard_port,
             dashboard_address=None,
+            architectures=worker_architectures(workers),
         )
 
     def close(self, handle: ClusterHandle) -> None:

@@ -28,20 +28,13 @@ from ...models import ClusterSize, EngineUnavailable
 from ..arm_rootfs import ArmRootfs
 from ..credentials import ClusterCredentials
 from ..profiles import Profile
-from .base import BackendStatus, ClusterBackend, ClusterHandle
+from .base import BackendStatus, ClusterBackend, ClusterHandle, normalise_arch
 
 RUNNER = Path(__file__).with_name("_local_runner.py")
 
 # Dask reads this before its nanny spawns a worker: None removes the variable (see RECIPES.md).
 PRE_SPAWN_ENV = "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"
 NO_MALLOC_TRIM = "{'MALLOC_TRIM_THRESHOLD_': None}"
-
-_ARCH_ALIASES = {"arm64": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
-
-
-def normalise_arch(arch: str) -> str:
-    arch = arch.strip().lower()
-    return _ARCH_ALIASES.get(arch, arch)
 
 
 def count_nvidia_gpus() -> int:
@@ -304,6 +297,7 @@ class LocalBackend(ClusterBackend):
             scheduler_address=s["scheduler_address"],
             dashboard_port=port,
             dashboard_address=f"127.0.0.1:{port}" if port else None,
+            architectures=s.get("architectures", {}),
         )
 
     def close(self, handle: ClusterHandle) -> None:
