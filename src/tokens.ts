@@ -260,6 +260,8 @@ export interface IClusterInfo {
   adaptive_maximum: number | null;
   /** Directory of the cluster's TLS key and certificate (0600), null for a gateway cluster. */
   credentials: string | null;
+  /** Workers per CPU architecture (``platform.machine()``), e.g. ``{x86_64: 2, aarch64: 1}``. */
+  architectures: { [arch: string]: number };
 }
 
 /** ``GET clusters``. */

@@ -90,6 +90,7 @@ export function cluster(
     adaptive_minimum: null,
     adaptive_maximum: null,
     credentials: '/run/user/1000/jupyter/wp5-dask-x',
+    architectures: { x86_64: 1 },
     ...overrides
   };
 }

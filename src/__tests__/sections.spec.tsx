@@ -305,6 +305,10 @@ describe('ClustersSection', () => {
       'wp5-a',
       'mine'
     ]);
+    // Each row says which CPU architectures its workers have.
+    expect(rows[0].querySelector('.wp5-cluster-archs')?.textContent).toBe(
+      'x86_64: 1'
+    );
     const mine = rows[1];
     expect(mine.querySelector('.wp5-cluster-workers')?.textContent).toBe(
       '2 workers'

@@ -202,6 +202,16 @@ export function ClusterRow(props: IClusterRowProps): JSX.Element {
         <span className="wp5-cluster-workers">
           {plural(c.workers, 'worker')}
         </span>
+        {Object.keys(c.architectures).length > 0 && (
+          <span
+            className="wp5-cluster-archs"
+            title="Workers per CPU architecture"
+          >
+            {Object.entries(c.architectures)
+              .map(([arch, n]) => `${arch}: ${n}`)
+              .join(', ')}
+          </span>
+        )}
         <span className="wp5-cluster-cores">{plural(c.cores, 'core')}</span>
         <span className="wp5-cluster-memory">{formatBytes(c.memory)}</span>
         {c.gpus > 0 && (
