@@ -8,7 +8,8 @@ import pytest
 from traitlets.config import Config
 
 from .. import arm
-from ..api.test_clusters_api import call, runner_pids
+from ..api.test_clusters_api import call
+from ..processes import assert_nothing_started, descendants
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -39,11 +40,11 @@ async def test_arm_without_its_python_is_refused_with_the_command_and_starts_not
     assert profile["servable"] is False
     assert "jupyter wp5 arm prepare" in profile["reason"]
 
-    before = runner_pids()
+    before = descendants()
     status, _, body = await call(jp_fetch, "POST", "clusters", {"profile": "arm", "workers": 1})
     assert status == 409
     assert body["error"] == "conflict" and "jupyter wp5 arm prepare" in body["message"]
-    assert runner_pids() == before
+    assert_nothing_started(before)
     from jupyter_wp5.compute.arm_rootfs import ArmRootfs
 
     assert arm.emulated_workers(ArmRootfs(missing)) == []

@@ -116,7 +116,7 @@ def test_events_messages_have_their_own_schema():
         "id": "c1", "name": "n", "profile": "cpu", "backend": "local", "status": "running",
         "workers": 1, "cores": 1, "memory": 1, "gpus": 0, "scheduler_address": "tls://x:1",
         "dashboard_link": None, "created_at": "now", "adaptive_minimum": None,
-        "adaptive_maximum": None, "credentials": None,
+        "adaptive_maximum": None, "credentials": None, "architectures": {},
     }  # fmt: skip
     contract.validate_event({"type": "cluster", "data": cluster})
     with pytest.raises(ContractError):
