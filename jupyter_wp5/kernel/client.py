@@ -23,7 +23,6 @@ from ..models import (
     ClusterInfo,
     ClusterSize,
     Conflict,
-    Cursor,
     DatasetDetails,
     DidSummary,
     EngineRefused,
@@ -398,13 +397,13 @@ class LocalBackend(Backend):
         return self._loop.run(coro, self.timeout)
 
     def search(self, query: SearchQuery, limit: int, cursor: str | None) -> SearchPage:
-        return self._run(self.catalog.search(query, limit, _cursor(cursor)))
+        return self._run(self.catalog.search(query, limit, cursor))
 
     def describe(self, did: DID) -> DatasetDetails:
         return self._run(self.catalog.describe(did))
 
     def files(self, did: DID, rse: str | None, limit: int, cursor: str | None) -> FilePage:
-        return self._run(self.catalog.files(did, rse, limit, _cursor(cursor)))
+        return self._run(self.catalog.files(did, rse, limit, cursor))
 
     def rses(self) -> list[StorageElement]:
         return self._run(self.catalog.rses())
@@ -478,10 +477,6 @@ class LocalBackend(Backend):
         if self._catalog is not None:
             self._catalog.close()
         self._loop.close()
-
-
-def _cursor(text: str | None) -> Cursor | None:
-    return Cursor.decode(text) if text else None
 
 
 def _package_version() -> str:

@@ -10,6 +10,7 @@ from traitlets import Bool, Type
 
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
+from ..data.details import deep_event
 from ..data.fileset import FilesetService
 from ..data.replicas import ReplicaService
 from .events import EventHub
@@ -59,6 +60,10 @@ class Wp5App(ExtensionApp):
             ),
             filesets=FilesetService(catalog.connection, parent=self, log=self.log),
             events=EventHub(replicas, parent=self, log=self.log),
+        )
+        # Exact (?deep=1) counts report their progress as "details" events.
+        catalog.details.listeners.append(
+            lambda count, exact: self.services.events.publish("details", deep_event(count, exact))
         )
         self.settings["wp5_services"] = self.services
         self._env_before = {name: os.environ.get(name) for name in (URL_ENV, TOKEN_ENV)}
