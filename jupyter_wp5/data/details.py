@@ -92,7 +92,11 @@ class DetailsService(LoggingConfigurable):
             "copies": lambda c: _summary_copies(c, did, kind, info.get("bytes") or 0),
         }
         if kind == "container":
-            parts["size"] = lambda c: _container_size(c, did)
+            parts["size"] = lambda c: _size(c, did, "DATASET")
+        elif kind == "dataset" and info.get("length") is None:
+            # Rucio stores an open dataset's size only when it is closed: sum it in Rucio's
+            # database (one aggregate over the dataset's contents, no per-file transfer).
+            parts["size"] = lambda c: _size(c, did, "FILE")
         got, missing = await self._gather(did, parts)
         files, size = got.get("size", (1 if kind == "file" else info.get("length"), None))
         details = DatasetDetails(
@@ -180,9 +184,9 @@ class DetailsService(LoggingConfigurable):
             datasets = [did]
         else:
             datasets = await run(did, lambda c: datasets_in(c, did, self.max_datasets + 1))
-        if len(datasets) > self.max_datasets:
+        capped = len(datasets) > self.max_datasets
+        if capped:
             datasets = datasets[: self.max_datasets]
-            count.state = DeepState.CAPPED
             count.message = (
                 f"{did} holds more than {self.max_datasets} datasets; counted the first "
                 f"{self.max_datasets} (DetailsService.max_datasets)"
@@ -211,6 +215,8 @@ class DetailsService(LoggingConfigurable):
             files, size = files + ds_files, size + ds_bytes
             count.datasets_done += 1
         count.files_total = files
+        if capped:
+            count.state = DeepState.CAPPED
         return DatasetDetails(
             scope=did.scope,
             name=did.name,
@@ -290,9 +296,10 @@ def _summary_copies(client: Any, did: DID, kind: str, size: int) -> list[SiteCop
     return [SiteCopy(rse, *t) for rse, t in totals.items()]
 
 
-def _container_size(client: Any, did: DID) -> tuple[int, int]:
-    """Files and bytes of a container: the sum of its datasets' stored length and bytes."""
-    info = client.get_did(did.scope, did.name, dynamic_depth="DATASET")
+def _size(client: Any, did: DID, depth: str) -> tuple[int, int]:
+    """Files and bytes of a collection, summed by Rucio from its children's stored sizes
+    (``DATASET``) or from its files' rows (``FILE``)."""
+    info = client.get_did(did.scope, did.name, dynamic_depth=depth)
     return info.get("length") or 0, info.get("bytes") or 0
 
 

@@ -51,7 +51,9 @@ def retry(call: Callable[..., T], *args: Any, attempts: int = 6, **kwargs: Any) 
         except RucioException as err:
             if attempt == attempts - 1 or not _database_locked(err):
                 raise
-            time.sleep(0.2 * (attempt + 1))
+            # Exponential, capped: the daemons' own long transactions (a judge digesting
+            # thousands of attachments) hold the lock for seconds.
+            time.sleep(min(0.2 * 2**attempt, 5.0))
     raise AssertionError("unreachable")
 
 
