@@ -102,6 +102,26 @@ export interface IDatasetDetails {
   copies: ISiteCopy[];
   rules: IRuleSummary[];
   metadata: { [key: string]: unknown };
+  /** Counts are Rucio's stored summaries (true), or exact per-file counts (``?deep=1``). */
+  summary?: boolean;
+  /** Rucio was slow: the parts named in ``missing`` are left out. */
+  partial?: boolean;
+  missing?: Array<'metadata' | 'rules' | 'copies' | 'size'>;
+  deep?: IDeepCount | null;
+}
+
+/** Progress of an exact count (``?deep=1``), also pushed as ``details`` events: ``DeepCount``. */
+export interface IDeepCount {
+  did: string;
+  state: 'running' | 'done' | 'capped' | 'failed';
+  files_done: number;
+  files_total: number | null;
+  datasets_done: number;
+  datasets_total: number;
+  /** Most datasets one count walks, and the setting that says so. */
+  cap: number;
+  cap_setting: string;
+  message?: string | null;
 }
 
 /** One file of a dataset with its replica state per storage element: ``FileEntry``. */

@@ -1,10 +1,14 @@
 """Parsing of what users type: DIDs, searches, filters and cursors."""
 
+import json
+
 import pytest
 
 from jupyter_wp5.models import (
     DID,
     DatasetDetails,
+    DeepCount,
+    DeepState,
     DidTypeFilter,
     InvalidDID,
     InvalidRequest,
@@ -73,7 +77,12 @@ def test_records_survive_the_wire():
     wire = details.to_dict()
     assert wire["did"] == "cms:DY"
     assert wire["copies"][0]["fraction"] == pytest.approx(2 / 3)
+    assert (wire["summary"], wire["partial"], wire["deep"]) == (True, False, None)
     assert DatasetDetails.from_dict(wire) == details
+    details.deep = DeepCount("cms:DY", DeepState.CAPPED, 3, 3, 1, 1, 1, "x.max_datasets")
+    wire = details.to_dict()
+    assert wire["deep"]["state"] == "capped"
+    assert DatasetDetails.from_dict(json.loads(json.dumps(wire))) == details
     page = SearchPage.from_dict({"query": "cms:*", "items": [], "next_cursor": None})
     assert page.items == []
 
