@@ -197,27 +197,30 @@ async def test_details_of_a_10000_file_dataset_are_a_summary(jp_fetch, scale_dat
     assert body["files"] == DATASETS
 
 
-async def _details_events(ws: Any, did: str) -> list[dict[str, Any]]:
-    """The "details" events for ``did`` until its count has finished."""
-    seen: list[dict[str, Any]] = []
-    while not seen or seen[-1]["state"] == "running":
-        message = json.loads(await asyncio.wait_for(ws.read_message(), EVENT_WAIT))
-        if message["type"] == "details" and message["data"]["did"] == did:
-            seen.append(message["data"])
-    return seen
+async def _deep(
+    jp_fetch: Any, jp_ws_fetch: Any, name: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Ask for ``?deep=1`` details of ``name`` while listening on the events websocket: the
+    answer, and the "details" events for it until its count has finished."""
+    ws = await jp_ws_fetch("wp5", "api", "events")
+    try:
+        status, body = await call(jp_fetch, "GET", f"datasets/{SCOPE}/{name}", deep="1")
+        assert status == 200, body
+        seen: list[dict[str, Any]] = []
+        while not seen or seen[-1]["state"] == "running":
+            message = json.loads(await asyncio.wait_for(ws.read_message(), EVENT_WAIT))
+            if message["type"] == "details" and message["data"]["did"] == f"{SCOPE}:{name}":
+                seen.append(message["data"])
+    finally:
+        ws.close()
+    return body, seen
 
 
 async def test_deep_counts_report_progress_over_the_websocket_and_end_exact(
     jp_fetch, jp_ws_fetch, scale_data
 ):
-    ws = await jp_ws_fetch("wp5", "api", "events")
-    try:
-        status, body = await call(jp_fetch, "GET", f"datasets/{SCOPE}/big", deep="1")
-        assert status == 200
-        assert body["summary"] is True and body["deep"]["state"] == "running"
-        seen = await _details_events(ws, f"{SCOPE}:big")
-    finally:
-        ws.close()
+    body, seen = await _deep(jp_fetch, jp_ws_fetch, "big")
+    assert body["summary"] is True and body["deep"]["state"] == "running"
     done = seen[-1]
     assert done["state"] == "done"
     progress = [e["files_done"] for e in seen[:-1]]
@@ -231,23 +234,15 @@ async def test_deep_counts_report_progress_over_the_websocket_and_end_exact(
 
     # The next ?deep=1 answers the exact counts.
     status, body = await call(jp_fetch, "GET", f"datasets/{SCOPE}/big", deep="1")
+    assert status == 200
     assert (body["summary"], body["files"], body["deep"]["state"]) == (False, BIG_FILES, "done")
 
 
 async def test_deep_counts_of_a_container_of_containers_stop_at_the_named_cap(
     jp_fetch, jp_ws_fetch, scale_data
 ):
-    ws = await jp_ws_fetch("wp5", "api", "events")
-    try:
-        status, body = await call(jp_fetch, "GET", f"datasets/{SCOPE}/nested", deep="1")
-        assert status == 200
-        assert (body["deep"]["cap"], body["deep"]["cap_setting"]) == (
-            3,
-            "DetailsService.max_datasets",
-        )
-        seen = await _details_events(ws, f"{SCOPE}:nested")
-    finally:
-        ws.close()
+    body, seen = await _deep(jp_fetch, jp_ws_fetch, "nested")
+    assert (body["deep"]["cap"], body["deep"]["cap_setting"]) == (3, "DetailsService.max_datasets")
     done = seen[-1]
     assert done["state"] == "capped"
     assert done["datasets_done"] == 3 and done["files_done"] == 3
