@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if wanted("B1") or wanted("B2"):
             sizes = catalog.SMOKE if args.smoke else catalog.FULL
-            scope = "benchsmoke" if args.smoke else "bench"
+            scope = "benchsmoke" if args.smoke else "bench1k"
             bench = catalog.CatalogBench(info, scope, sizes, repeat)
             try:
                 if wanted("B1"):

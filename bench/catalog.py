@@ -39,7 +39,7 @@ class Sizes:
         )
 
 
-FULL = Sizes(datasets=1000, files_per_dataset=10, big_files=10_000)
+FULL = Sizes(datasets=1000, files_per_dataset=1, big_files=10_000)
 SMOKE = Sizes(datasets=50, files_per_dataset=1, big_files=500, page=10, big_page=100)
 
 _users = itertools.count()
