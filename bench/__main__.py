@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     from jupyter_wp5.playground import Facility
 
     from . import catalog, cluster, copy
+    from .report import table, write
 
     results: list[Result] = []
     root = args.root or Path(tempfile.mkdtemp(prefix="wp5-bench-"))
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 if wanted("B1"):
                     results += bench.b1()
+                    print(table(results), flush=True)
                 if wanted("B2"):
                     results += bench.b2()
             finally:
@@ -82,8 +84,6 @@ def main(argv: list[str] | None = None) -> None:
                 "needs a headless-Chromium harness (ui-tests) not wired into this suite yet",
             )
         )
-    from .report import table, write
-
     paths = write(results, args.out, {"smoke": args.smoke, "repeat": repeat})
     print(table(results))
     print("written:", ", ".join(str(p) for p in paths.values()))

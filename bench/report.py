@@ -29,7 +29,7 @@ def table(results: list[Result]) -> str:
         if r.not_run:
             lines.append(f"| {r.id} | {r.what} | not run | - | {r.baseline} | - | {r.not_run} |")
             continue
-        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
+        ratio = f"{r.ratio:.2g}x" if r.ratio is not None else "-"
         lines.append(
             f"| {r.id} | {r.what} | {_cell(r.ours, r.unit)} | {_cell(r.base, r.unit)} "
             f"| {r.baseline} | {ratio} | {r.goal} |"
