@@ -6,48 +6,56 @@ kernel, or to the services in-process when there is none.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-try:
-    from ._version import __version__
-except ImportError:  # a source checkout that was never built
-    __version__ = "0.0.0.dev0"
+from .version import __version__
 
-from .analysis import run
-from .api import (
-    cluster,
-    cluster_control,
-    clusters,
-    dataset,
-    files,
-    fileset,
-    health,
-    new_cluster,
-    profiles,
-    replicate,
-    rses,
-    search,
-    transfers,
-)
+# The public names, loaded on first use (PEP 562): the server and the kernel's internals import
+# jupyter_wp5.<subpackage>, which runs this file first; they must not pay for, or depend on, the
+# Python API above them.
+_PUBLIC = {
+    "run": "analysis",
+    **dict.fromkeys(
+        (
+            "cluster",
+            "cluster_control",
+            "clusters",
+            "dataset",
+            "files",
+            "fileset",
+            "health",
+            "new_cluster",
+            "profiles",
+            "replicate",
+            "rses",
+            "search",
+            "transfers",
+        ),
+        "api",
+    ),
+}
 
-__all__ = [
-    "__version__",
-    "cluster",
-    "cluster_control",
-    "clusters",
-    "dataset",
-    "files",
-    "fileset",
-    "health",
-    "load_ipython_extension",
-    "new_cluster",
-    "profiles",
-    "replicate",
-    "rses",
-    "run",
-    "search",
-    "transfers",
-]
+__all__ = ["__version__", "load_ipython_extension", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        # ``wp5.api``, ``wp5.models``...: a submodule not imported yet.
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

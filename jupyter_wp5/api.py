@@ -7,11 +7,10 @@ started by JupyterLab it talks to that server, elsewhere to Rucio in-process. Re
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from .kernel.client import Wp5Client
 from .kernel.cluster import Cluster
+from .kernel.current import get_client, set_client
 from .kernel.progress import wait as wait_for
 from .models import (
     DID,
@@ -42,39 +41,6 @@ __all__ = [
     "set_client",
     "transfers",
 ]
-
-_client: Wp5Client | None = None
-_lock = threading.Lock()
-
-
-def get_client() -> Wp5Client:
-    """The client the API functions and the ``%wp5`` magics use.
-
-    Returns
-    -------
-    Wp5Client
-        The one set with :func:`set_client`, else one made from the environment on first use.
-    """
-    global _client
-    with _lock:
-        if _client is None:
-            _client = Wp5Client.from_env()
-        return _client
-
-
-def set_client(client: Wp5Client | None) -> None:
-    """Use ``client`` from now on; ``None`` makes a fresh one from the environment on next use.
-
-    Parameters
-    ----------
-    client
-        The client to use, e.g. ``Wp5Client(RestBackend(url, token))`` for another server.
-    """
-    global _client
-    with _lock:
-        old, _client = _client, client
-    if old is not None and old is not client:
-        old.close()
 
 
 def search(

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.application import JupyterApp
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Enum, Integer, Unicode
 
-__all__ = ["PlaygroundApp", "WP5App", "main"]
+__all__ = ["LedgerApp", "LedgerVerifyApp", "PlaygroundApp", "Wp5CommandApp", "main"]
 
 READY_LINE = "wp5 playground ready"
 
@@ -45,6 +45,10 @@ class PlaygroundApp(JupyterApp):
     jupyter wp5 playground --fresh --port 8890
     jupyter wp5 playground --no-lab --root /tmp/wp5
     jupyter wp5 playground --gateway
+    jupyter wp5 playground --users alice,bob
+    jupyter wp5 playground --arm
+    jupyter wp5 playground --fresh --db postgresql
+    jupyter wp5 playground --fresh --db postgresql --scale medium
     """
 
     fresh = Bool(False, config=True, help="Remove the previous playground state first.")
@@ -66,11 +70,48 @@ class PlaygroundApp(JupyterApp):
     gateway = Bool(
         False,
         config=True,
-        help="Also run a dask-gateway server (cpu, gpu, arm profiles; its gpu and arm workers are "
-        "x86 processes tagged GPU=1 / ARM=1 for routing) and let JupyterLab's profiles use it.",
+        help="Also run a dask-gateway server (cpu and gpu profiles, and arm with --arm; its gpu "
+        "workers are x86 processes tagged GPU=1 for routing) and let JupyterLab's profiles use it.",
+    )
+    arm = Bool(
+        False,
+        config=True,
+        help="Prepare (once, cached; see `jupyter wp5 arm prepare`) the aarch64 Python that the "
+        "arm profile's emulated workers run, so the profile serves real aarch64 workers (qemu).",
+    )
+    users = Unicode(
+        "",
+        config=True,
+        help="Comma-separated user names; each gets a Rucio account, userpass identity, scope "
+        "user.<name> and quota of their own, and a client rucio.cfg under the state directory "
+        "(for a JupyterHub in front of the playground: docs/admin-guide.md).",
+    )
+    db = Enum(
+        ["sqlite", "postgresql"],
+        None,
+        allow_none=True,
+        config=True,
+        help="Rucio's database: sqlite (a file) or postgresql (a PostgreSQL server of the "
+        "playground's own, from Debian's postgresql package). Default: what the playground was "
+        "created with, else sqlite. Fixed at the first start.",
+    )
+    scale = Enum(
+        ["small", "medium", "large"],
+        None,
+        allow_none=True,
+        config=True,
+        help="How much data to seed. small: 3 NanoAOD datasets of 2 files (--events each) and a "
+        "table; medium: 42 NanoAOD files with 2.1 M events in all on the storage, plus a "
+        "catalogue-only scope 'archive' of 100,000 files (names, sizes and checksums in Rucio, "
+        "no bytes): 1,000 datasets of 90 files in one container and one of 10,000; large: as "
+        "medium with 8.4 M events. Generated files are cached in $WP5_DATA_CACHE (default "
+        "~/.cache/jupyter-wp5/data). Default: what the playground was created with, else small. "
+        "Fixed at the first start.",
     )
     events = Integer(
-        5000, config=True, help="Events per seeded NanoAOD file (used on the first start only)."
+        5000,
+        config=True,
+        help="Events per seeded NanoAOD file at --scale small (used on the first start only).",
     )
 
     flags = {
@@ -80,6 +121,10 @@ class PlaygroundApp(JupyterApp):
         "gateway": (
             {"PlaygroundApp": {"gateway": True}},
             "Run a dask-gateway server too; JupyterLab's profiles then use it.",
+        ),
+        "arm": (
+            {"PlaygroundApp": {"arm": True}},
+            "Prepare the aarch64 Python for emulated ARM workers (once, cached).",
         ),
         "no-xrootd": (
             {"PlaygroundApp": {"xrootd": False}},
@@ -92,6 +137,9 @@ class PlaygroundApp(JupyterApp):
         "port": "PlaygroundApp.port",
         "token": "PlaygroundApp.token",
         "events": "PlaygroundApp.events",
+        "users": "PlaygroundApp.users",
+        "db": "PlaygroundApp.db",
+        "scale": "PlaygroundApp.scale",
     }
 
     def start(self) -> None:
@@ -100,19 +148,24 @@ class PlaygroundApp(JupyterApp):
 
         signal.signal(signal.SIGINT, _raise_stop)
         signal.signal(signal.SIGTERM, _raise_stop)
+        arm_worker = self._prepare_arm() if self.arm else None
         facility = Facility(
             root=Path(self.root) if self.root else None,
             fresh=self.fresh,
             events_per_file=self.events,
             use_xrootd=self.xrootd,
             gateway=self.gateway,
+            users=[name.strip() for name in self.users.split(",") if name.strip()],
+            arm_worker=arm_worker,
+            database=self.db,
+            scale=self.scale,
         )
         code = 0
         try:
             self._say(f"Starting the playground in {facility.root} ...")
             info = facility.start()
             lab_url = self._start_lab(facility, info) if self.lab else None
-            self._report(info, lab_url)
+            self._report(facility, info, lab_url)
             self._wait(facility)
         except _Stop:
             pass
@@ -130,6 +183,19 @@ class PlaygroundApp(JupyterApp):
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def _prepare_arm(self) -> list[str]:
+        """Prepare the aarch64 tree (once) and return the gateway's emulated worker command."""
+        from jupyter_wp5.compute.arm_launcher import dask_worker_command
+        from jupyter_wp5.compute.arm_rootfs import ArmRootfs, RootfsError
+
+        rootfs = ArmRootfs.default()
+        try:
+            rootfs.ensure(log=self._say)
+        except RootfsError as err:
+            self.log.error("cannot prepare the aarch64 Python: %s", err)
+            self.exit(1)
+        return dask_worker_command(rootfs)
+
     @staticmethod
     def _say(text: str) -> None:
         print(text, flush=True)
@@ -142,12 +208,17 @@ class PlaygroundApp(JupyterApp):
         return 8888 if port_is_free(8888) else free_ports(1)[0]
 
     def _start_lab(self, facility: Any, info: Any) -> str:
+        from jupyter_wp5.playground.communities import write_lab_config
         from jupyter_wp5.playground.processes import wait_until
 
         port = self._lab_port()
         token = self.token or secrets.token_hex(24)
         notebooks = info.root / "notebooks"
         notebooks.mkdir(exist_ok=True)
+        # The communities, and the ledger's append token (in a 0600 file, not argv or env).
+        config = write_lab_config(
+            info.root / "lab-state" / "wp5_config.json", info.account, info.ledger
+        )
         cmd = [
             sys.executable,
             "-m",
@@ -161,6 +232,7 @@ class PlaygroundApp(JupyterApp):
             # user's Jupyter data directory: another or a fresh playground starts clean.
             f"--RequestStore.path={info.root / 'lab-state' / 'requests.sqlite'}",
             f"--ClusterManager.records_path={info.root / 'lab-state' / 'clusters.json'}",
+            f"--config={config}",
         ]
         if os.geteuid() == 0:
             cmd.append("--ServerApp.allow_root=True")
@@ -189,14 +261,23 @@ class PlaygroundApp(JupyterApp):
         wait_until(answers, 120, f"JupyterLab on {base}", proc=proc, interval=0.25)
         return f"{base}/lab?token={token}"
 
-    def _report(self, info: Any, lab_url: str | None) -> None:
+    def _report(self, facility: Any, info: Any, lab_url: str | None) -> None:
         lines = ["", "jupyter-wp5 playground"]
         if lab_url:
             lines.append(f"  JupyterLab:    {lab_url}")
         lines += [
-            f"  Rucio:         {info.rucio_url}  (account {info.account})",
+            f"  Rucio:         {info.rucio_url}  (account {info.account}, {info.database})",
             f"  rucio.cfg:     {info.rucio_config}",
             f"                 (export RUCIO_CONFIG={info.rucio_config} to use it from a shell)",
+            *(
+                [
+                    f"  PostgreSQL:    127.0.0.1:{facility.postgres.port}  (PGPASSFILE="
+                    f"{facility.files.pgpass} psql -h 127.0.0.1 -p {facility.postgres.port} "
+                    "-U wp5 rucio)"
+                ]
+                if facility.postgres is not None
+                else []
+            ),
             "  Storage elements:",
             *(f"    {rse:8s} {info.storage[rse]}" for rse in info.rses),
             "  Datasets:",
@@ -205,14 +286,37 @@ class PlaygroundApp(JupyterApp):
                 f"{', '.join(d.rses)})"
                 for d in info.datasets
             ),
+            *(
+                [
+                    f"  Catalogue only: {info.catalogue['scope']}  ({info.catalogue['files']:,} "
+                    f"files in {info.catalogue['datasets']:,} datasets, registered at "
+                    f"{info.catalogue['rse']}, no bytes)"
+                ]
+                if info.catalogue
+                else []
+            ),
             "  Transfers:     Rucio's judge and conveyor daemons with the playground's copy tool",
             "                 (xrdcp or file copy, adler32-verified: the stand-in for FTS)",
             *(
                 [
-                    f"  dask-gateway:  {info.gateway.address}  (profiles cpu, gpu, arm; "
-                    "gpu and arm are x86 workers tagged GPU=1 / ARM=1)"
+                    f"  dask-gateway:  {info.gateway.address}  (profiles cpu, gpu"
+                    f"{', arm' if self.arm else ''}; gpu workers are x86 ones tagged GPU=1)"
                 ]
                 if info.gateway is not None
+                else []
+            ),
+            *(f"  User {name}: rucio.cfg {path}" for name, path in info.users.items()),
+            *(
+                [
+                    f"  Ledger:        {info.ledger.url}  (witnesses: "
+                    f"{', '.join(info.ledger.witnesses)}; keys in {info.ledger.keys_file})"
+                ]
+                if info.ledger is not None
+                else []
+            ),
+            *(
+                ["  ARM workers:   real aarch64 under qemu (profile arm; jupyter wp5 arm --help)"]
+                if self.arm
                 else []
             ),
             f"  State and logs: {info.root}",
@@ -227,25 +331,60 @@ class PlaygroundApp(JupyterApp):
         # Sleep until a signal arrives; stop early if a child dies.
         while True:
             time.sleep(1)
-            for name in ("rucio-server", "rucio-transfers", "jupyterlab"):
+            for name in ("postgres", "rucio-server", "rucio-transfers", "jupyterlab"):
                 proc = facility.processes.get(name)
                 if proc is not None and not proc.running():
                     raise RuntimeError(f"{name} exited unexpectedly; see {proc.log}")
 
 
-class WP5App(JupyterApp):
-    """``jupyter wp5``: tools of the jupyter-wp5 analysis-facility extension."""
+class LedgerVerifyApp(JupyterApp):
+    """Verify ledger receipts offline."""
 
-    name = "jupyter-wp5"
-    description = """jupyter-wp5: find data in Rucio, move it next to the compute, run Dask
-    clusters, from JupyterLab. See the subcommands below."""
-    examples = """
-    jupyter wp5 playground --help
-    jupyter wp5 playground
+    name = "jupyter-wp5-ledger-verify"
+    description = """Verify ledger receipts offline: each receipt's entry must be included in its
+    checkpoint's Merkle tree (RFC 9162), and the checkpoint must be signed by the log operator and
+    cosigned by every witness. Nothing but the receipt file is needed. With --keys, the receipt is
+    checked against those published verifier keys instead of the ones it carries.
+    Exits 0 when every receipt verifies, 1 otherwise.
     """
-    subcommands = {
-        "playground": (PlaygroundApp, PlaygroundApp.description.splitlines()[0]),
-    }
+    examples = """
+    jupyter wp5 ledger verify receipt.json
+    jupyter wp5 ledger verify --keys PLAYGROUND_ROOT/ledger/verifier-keys.txt receipt.json
+    """
+
+    keys = Unicode(
+        "",
+        config=True,
+        help="File of trusted verifier keys (name+hash+base64, one a line; the log operator's "
+        "and every witness's) to check against instead of the receipt's own.",
+    )
+    aliases = {**JupyterApp.aliases, "keys": "LedgerVerifyApp.keys"}
+
+    def start(self) -> None:
+        """Verify each receipt named on the command line."""
+        from jupyter_wp5.ledger import ReceiptError, verify
+
+        if not self.extra_args:
+            self.print_help()
+            self.log.error("name one or more receipt files")
+            self.exit(2)
+        trusted = None
+        if self.keys:
+            trusted = [k for k in Path(self.keys).read_text().splitlines() if k.strip()]
+        failed = 0
+        for path in self.extra_args:
+            try:
+                result = verify(path, trusted_keys=trusted)
+            except ReceiptError as err:
+                failed += 1
+                print(f"{path}: FAILED: {err}", flush=True)
+            else:
+                print(f"{path}: OK: {result.summary()}", flush=True)
+        self.exit(1 if failed else 0)
+
+
+class CommandGroup(JupyterApp):
+    """A command that only holds subcommands."""
 
     def start(self) -> None:
         """Run the chosen subcommand, or list them."""
@@ -257,7 +396,38 @@ class WP5App(JupyterApp):
         self.exit(1)
 
 
-main = WP5App.launch_instance
+class LedgerApp(CommandGroup):
+    """``jupyter wp5 ledger``: the access ledger's tools."""
+
+    name = "jupyter-wp5-ledger"
+    description = """Tools of the access ledger (the tamper-evident log of access events)."""
+    examples = """
+    jupyter wp5 ledger verify receipt.json
+    """
+    subcommands = {
+        "verify": (LedgerVerifyApp, LedgerVerifyApp.description.splitlines()[0]),
+    }
+
+
+class Wp5CommandApp(CommandGroup):
+    """``jupyter wp5``: tools of the jupyter-wp5 analysis-facility extension."""
+
+    name = "jupyter-wp5"
+    description = """jupyter-wp5: find data in Rucio, move it next to the compute, run Dask
+    clusters, from JupyterLab. See the subcommands below."""
+    examples = """
+    jupyter wp5 playground --help
+    jupyter wp5 playground
+    jupyter wp5 ledger verify receipt.json
+    """
+    subcommands = {
+        "playground": (PlaygroundApp, PlaygroundApp.description.splitlines()[0]),
+        "ledger": (LedgerApp, LedgerApp.description.splitlines()[0]),
+        "arm": ("jupyter_wp5.cli_arm.ArmApp", "Emulated aarch64 (ARM) workers."),
+    }
+
+
+main = Wp5CommandApp.launch_instance
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, get_args, get_type_hints
 
 # Rucio's generic schema: scopes are short identifiers, names may contain dots, dashes and slashes.
 _SCOPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
@@ -23,6 +23,8 @@ class Wp5Error(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
+    # Seconds after which the same request may succeed (sent as Retry-After); None: not transient.
+    retry_after: ClassVar[int | None] = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -70,6 +72,21 @@ class EngineUnavailable(Wp5Error):
 
     status = 503
     code = "engine_unavailable"
+    retry_after = 5
+
+
+class TransferStuck(Wp5Error):
+    """A copy request ended STUCK (or was suspended): the reason is Rucio's, or the download's."""
+
+    status = 409
+    code = "transfer_stuck"
+
+
+class TransferTimeout(Wp5Error):
+    """A wait ended before the copy did; the request itself goes on."""
+
+    status = 504
+    code = "transfer_timeout"
 
 
 ERRORS_BY_CODE: dict[str, type[Wp5Error]] = {
@@ -83,6 +100,8 @@ ERRORS_BY_CODE: dict[str, type[Wp5Error]] = {
         Conflict,
         EngineRefused,
         EngineUnavailable,
+        TransferStuck,
+        TransferTimeout,
     )
 }
 
@@ -96,6 +115,15 @@ def error_from_dict(payload: dict[str, Any], status: int) -> Wp5Error:
 
 class Record:
     """Mixin giving dataclasses one wire shape: ``to_dict`` and ``from_dict``."""
+
+    def __post_init__(self) -> None:
+        # Rucio on PostgreSQL answers sums (a dataset's bytes, its replicas' lengths) as floats:
+        # its server loads every NUMERIC as float. A whole number typed int goes out as an int.
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            integral = isinstance(value, float) and value.is_integer()
+            if integral and str(f.type).split("|")[0].strip() == "int":
+                object.__setattr__(self, f.name, int(value))  # frozen records too
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
@@ -211,28 +239,6 @@ class DidSummary(Record):
 
 
 @dataclass
-class SearchPage(Record):
-    query: str
-    items: list[DidSummary]
-    next_cursor: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "items": [i.to_dict() for i in self.items],
-            "next_cursor": self.next_cursor,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SearchPage:
-        return cls(
-            query=data["query"],
-            items=[DidSummary.from_dict(i) for i in data["items"]],
-            next_cursor=data.get("next_cursor"),
-        )
-
-
-@dataclass
 class SiteCopy(Record):
     """How much of a DID one storage element holds."""
 
@@ -257,13 +263,16 @@ class RuleSummary(Record):
     id: str
     account: str
     rse_expression: str
-    state: str
+    state: ReplicaState
     copies: int
     locks_ok: int
     locks_replicating: int
     locks_stuck: int
     created_at: str | None = None
     expires_at: str | None = None
+
+    def __post_init__(self) -> None:
+        self.state = ReplicaState(self.state)
 
 
 class DeepState(StrEnum):
@@ -369,29 +378,41 @@ class FileEntry(Record):
     name: str
     bytes: int | None
     adler32: str | None
-    states: dict[str, str] = field(default_factory=dict)
+    states: dict[str, FileReplicaState] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.states = {rse: FileReplicaState(state) for rse, state in self.states.items()}
+
+
+class Page(Record):
+    """One page of a listing: its ``items`` and ``next_cursor``, the opaque position of the next
+    page (None on the last). The items' record type is read from the ``items`` annotation."""
+
+    def to_dict(self) -> dict[str, Any]:
+        wire = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        wire["items"] = [i.to_dict() for i in wire["items"]]
+        return wire
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        (item_type,) = get_args(get_type_hints(cls)["items"])
+        page = super().from_dict(data)
+        page.items = [item_type.from_dict(i) for i in data["items"]]  # type: ignore[attr-defined]
+        return page
 
 
 @dataclass
-class FilePage(Record):
+class SearchPage(Page):
+    query: str
+    items: list[DidSummary]
+    next_cursor: str | None = None
+
+
+@dataclass
+class FilePage(Page):
     did: str
     items: list[FileEntry]
     next_cursor: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "did": self.did,
-            "items": [i.to_dict() for i in self.items],
-            "next_cursor": self.next_cursor,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FilePage:
-        return cls(
-            did=data["did"],
-            items=[FileEntry.from_dict(i) for i in data["items"]],
-            next_cursor=data.get("next_cursor"),
-        )
 
 
 @dataclass
@@ -447,7 +468,64 @@ def parse_lifetime(text: str | int | None) -> int | None:
     return int(m.group(1)) * _LIFETIME_UNITS[m.group(2)]
 
 
-class ReplicaMode(StrEnum):
+class WireEnum(StrEnum):
+    """A value as it travels: it compares, prints and serialises as its text (``'OK'``), so the
+    records read in a notebook as they did when their states were plain strings."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class ReplicaState(WireEnum):
+    """A copy request's state: Rucio's rule state (a download uses the same words).
+
+    Three kinds, and only these names say which: :attr:`is_moving` (files are on their way
+    without anyone acting: wait, poll, show a bar), :attr:`needs_attention` (stopped short of OK
+    until the user retries, extends or cancels: still listed, no longer waited for) and ``OK``.
+    """
+
+    OK = "OK"
+    REPLICATING = "REPLICATING"
+    INJECT = "INJECT"
+    WAITING_APPROVAL = "WAITING_APPROVAL"
+    STUCK = "STUCK"
+    SUSPENDED = "SUSPENDED"
+
+    @property
+    def is_moving(self) -> bool:
+        """Rucio (or the download) is still moving files: worth waiting and polling for."""
+        return self in _MOVING
+
+    @property
+    def needs_attention(self) -> bool:
+        """Stopped short of complete; only the user's retry (or a new request) moves it on."""
+        return self in _NEEDS_ATTENTION
+
+
+_MOVING = frozenset({ReplicaState.REPLICATING, ReplicaState.INJECT, ReplicaState.WAITING_APPROVAL})
+_NEEDS_ATTENTION = frozenset({ReplicaState.STUCK, ReplicaState.SUSPENDED})
+
+
+class LockState(WireEnum):
+    """One file copy a rule asked for (a Rucio replica lock)."""
+
+    OK = "OK"
+    REPLICATING = "REPLICATING"
+    STUCK = "STUCK"
+
+
+class FileReplicaState(WireEnum):
+    """A file's replica at one storage element, as ``files`` reports it (Rucio's words)."""
+
+    AVAILABLE = "AVAILABLE"
+    UNAVAILABLE = "UNAVAILABLE"
+    COPYING = "COPYING"
+    BEING_DELETED = "BEING_DELETED"
+    BAD = "BAD"
+    TEMPORARY_UNAVAILABLE = "TEMPORARY_UNAVAILABLE"
+
+
+class ReplicaMode(WireEnum):
     """How a copy is made: a Rucio rule at a storage element, or a download to scratch."""
 
     RULE = "rule"
@@ -530,6 +608,13 @@ class ReplicaUpdate:
             raise InvalidRequest("nothing to change: give a lifetime (e.g. 7d) or retry: true")
         return cls(lifetime=lifetime, retry=retry)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The PATCH body that :meth:`from_dict` reads back."""
+        body: dict[str, Any] = {"retry": self.retry}
+        if self.lifetime is not None:
+            body["lifetime"] = self.lifetime
+        return body
+
 
 @dataclass
 class ReplicaProgress(Record):
@@ -541,7 +626,7 @@ class ReplicaProgress(Record):
     id: str
     did: str
     rse_expression: str
-    state: str
+    state: ReplicaState
     copies: int
     files_total: int
     files_ok: int
@@ -553,17 +638,21 @@ class ReplicaProgress(Record):
     comment: str | None = None
     created_at: str | None = None
     expires_at: str | None = None
-    mode: str = ReplicaMode.RULE.value
+    mode: ReplicaMode = ReplicaMode.RULE
     paths: list[str] = field(default_factory=list)  # download mode: the local files so far
+
+    def __post_init__(self) -> None:
+        self.state = ReplicaState(self.state)
+        self.mode = ReplicaMode(self.mode)
 
     @property
     def fraction(self) -> float:
         return self.files_ok / self.files_total if self.files_total else 0.0
 
     @property
-    def active(self) -> bool:
-        """Still moving: worth polling again."""
-        return self.state in ("REPLICATING", "INJECT", "WAITING_APPROVAL")
+    def is_moving(self) -> bool:
+        """Files are still on their way: worth waiting and polling for (see ReplicaState)."""
+        return self.state.is_moving
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "fraction": self.fraction}
@@ -572,7 +661,9 @@ class ReplicaProgress(Record):
 # -- compute ------------------------------------------------------------------------------------
 
 
-class ClusterStatus(StrEnum):
+class ClusterStatus(WireEnum):
+    """A cluster as the manager reports it (closed clusters are no longer listed)."""
+
     RUNNING = "running"
     CLOSED = "closed"
     LOST = "lost"  # the cluster's process ended without being asked to
@@ -603,7 +694,7 @@ class ClusterInfo(Record):
     name: str
     profile: str
     backend: str
-    status: str
+    status: ClusterStatus
     workers: int
     cores: int
     memory: int
@@ -613,6 +704,9 @@ class ClusterInfo(Record):
     created_at: str
     adaptive_minimum: int | None = None
     adaptive_maximum: int | None = None
+
+    def __post_init__(self) -> None:
+        self.status = ClusterStatus(self.status)
 
 
 def _int_field(data: dict[str, Any], key: str, minimum: int = 0) -> int | None:
@@ -639,6 +733,8 @@ class ClusterSize:
     @classmethod
     def parse(cls, data: dict[str, Any], default_workers: int | None = None) -> ClusterSize:
         """``{"workers": N}`` or ``{"adaptive": {"minimum": a, "maximum": b}}``."""
+        if not isinstance(data, dict):
+            raise InvalidRequest("the request body must be a JSON object")
         workers = _int_field(data, "workers")
         adaptive = data.get("adaptive")
         if workers is not None and adaptive is not None:
@@ -659,9 +755,37 @@ class ClusterSize:
             raise InvalidRequest(f"adaptive minimum {minimum} is above its maximum {maximum}")
         return cls(minimum=minimum, maximum=maximum)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The body that :meth:`parse` reads back."""
+        if self.workers is not None:
+            return {"workers": self.workers}
+        return {"adaptive": {"minimum": self.minimum or 0, "maximum": self.maximum}}
+
     @property
     def largest(self) -> int:
         return self.workers if self.workers is not None else self.maximum or 0
+
+
+@dataclass(frozen=True)
+class ClusterRequest:
+    """A new cluster: a profile, its size (one worker unless given) and, optionally, a name."""
+
+    profile: str
+    size: ClusterSize
+    name: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClusterRequest:
+        """``{"profile": "cpu", "workers": 2 | "adaptive": {...}, "name": "mine"}``."""
+        if not isinstance(data, dict):
+            raise InvalidRequest("the request body must be a JSON object")
+        profile = data.get("profile")
+        if not isinstance(profile, str) or not profile:
+            raise InvalidRequest('profile is required, e.g. {"profile": "cpu", "workers": 2}')
+        name = data.get("name")
+        if name is not None and not isinstance(name, str):
+            raise InvalidRequest("name must be a string")
+        return cls(profile, ClusterSize.parse(data, default_workers=1), name)
 
 
 # -- filesets -----------------------------------------------------------------------------------

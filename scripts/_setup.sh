@@ -26,6 +26,21 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Emulated aarch64 workers: qemu-user-static, and apt's arm64 architecture so that
+# `jupyter wp5 arm prepare` can `apt-get download` Debian's arm64 Python (no root needed then).
+arm_apt_setup() {
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    log "not setting up arm64 emulation (needs root and apt); the arm tests will skip"
+    return 0
+  fi
+  apt_install qemu-aarch64-static:qemu-user-static
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    log "dpkg --add-architecture arm64"
+    dpkg --add-architecture arm64
+    apt-get update -qq >/dev/null
+  fi
+}
+
 python_env() {
   local extra="$1"
   if [ ! -x "$VENV/bin/python" ]; then
@@ -38,9 +53,16 @@ python_env() {
   # Reinstall when the dependency list or the front end changed since the last install.
   local digest
   digest="$(cat "$ROOT/pyproject.toml" "$ROOT/package.json" | sha256sum | cut -c1-16)"
+  # The wheel's shared data holds the root install.json; one inside the build folder (written
+  # there through the link below by an install before this was fixed) would be added twice.
+  rm -f "$ROOT/jupyter_wp5/labextension/install.json"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ] || [ ! -d "$ROOT/jupyter_wp5/labextension" ]; then
     log "installing jupyter-wp5[$extra] (builds the JupyterLab extension; first time takes minutes)"
     "$VENV/bin/pip" install -q "jupyterlab>=4.6,<5" "hatch-jupyter-builder>=0.10" "hatchling>=1.5"
+    # Unlink the lab extension first: pip would install the wheel's shared data (and remove the
+    # previous install's) through the link, that is inside our source tree.
+    local link="$VENV/share/jupyter/labextensions/jupyter-wp5"
+    if [ -L "$link" ]; then rm "$link"; fi
     (cd "$ROOT" && "$VENV/bin/pip" install -q -e ".[$extra]")
     # An editable install links the lab extension's build folder instead of copying it.
     (cd "$ROOT" && "$VENV/bin/jupyter-builder" develop --overwrite . >/dev/null)

@@ -1,7 +1,8 @@
 """Session fixtures: the real playground facility (Rucio server, storage, seeded data) and a
 Jupyter server with the extension configured to use it.
 
-Set ``WP5_TEST_FACILITY_DIR`` to keep the facility's state between runs (faster local iteration).
+Set ``WP5_TEST_FACILITY_DIR`` to keep the facility's state between runs (faster local iteration),
+and ``WP5_TEST_DB=postgresql`` to run the facility's Rucio on PostgreSQL instead of SQLite.
 """
 
 from __future__ import annotations
@@ -16,13 +17,37 @@ from traitlets.config import Config
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run the tests marked slow (minutes each: facility-size data)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses the playground's Rucio (the session facility) ``rucio``, so
+    ``-m rucio`` selects what to run again on PostgreSQL; skip ``slow`` ones without
+    ``--run-slow``."""
+    run_slow = config.getoption("--run-slow")
+    for item in items:
+        if "facility" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.rucio)
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(pytest.mark.skip(reason="slow: run with --run-slow"))
+
+
 @pytest.fixture(scope="session")
 def facility(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """The playground facility, started once for the whole session."""
     from jupyter_wp5.playground import Facility
 
     keep = os.environ.get("WP5_TEST_FACILITY_DIR")
-    fac = Facility(root=Path(keep or tmp_path_factory.mktemp("facility")), events_per_file=2000)
+    fac = Facility(
+        root=Path(keep or tmp_path_factory.mktemp("facility")),
+        events_per_file=2000,
+        database=os.environ.get("WP5_TEST_DB") or None,
+    )
     fac.start()
     yield fac
     if keep:
@@ -33,7 +58,7 @@ def facility(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def dask_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """The playground's dask-gateway server (cpu, gpu, arm profiles), without Rucio."""
+    """The playground's dask-gateway server (cpu and gpu profiles), without Rucio."""
     from jupyter_wp5.playground.gateway import PlaygroundGateway
     from jupyter_wp5.playground.processes import ProcessRegistry
 
@@ -43,6 +68,19 @@ def dask_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     )
     yield gateway.start()
     gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def ledger_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The playground's ledger (log + INAF and Leonardo witness processes), without Rucio."""
+    from jupyter_wp5.playground.ledger import PlaygroundLedger
+    from jupyter_wp5.playground.processes import ProcessRegistry
+
+    root = tmp_path_factory.mktemp("ledger")
+    service = PlaygroundLedger(root / "ledger", ProcessRegistry(root / "pids.json", root / "logs"))
+    service.start()
+    yield service
+    service.stop()
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +100,11 @@ def jp_server_config(playground: object) -> Config:
             },
         }
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_emulated_arm_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see no prepared aarch64 tree unless they configure one (tests/arm.py's ROOTFS,
+    read before this runs): a tree in the real cache must not change what the arm profile does
+    in tests that expect it refused on x86_64."""
+    monkeypatch.setenv("WP5_ARM_ROOTFS", "/nonexistent/wp5-test-arm64")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_wp5.data.db_retry import retry_when_locked
+
 
 def admin_client(playground: Any) -> Any:
     """A rucio-clients ``Client`` as the playground's admin account ``root``."""
@@ -19,7 +21,9 @@ def discard(client: Any, rule_id: str) -> None:
     the same copy is a duplicate until then); judge-cleaner removes the expired rule at once and
     the reaper deletes replicas no rule protects from storage.
     """
-    client.update_replication_rule(rule_id, {"lifetime": 1, "purge_replicas": True})
+    retry_when_locked(
+        lambda: client.update_replication_rule(rule_id, {"lifetime": 1, "purge_replicas": True})
+    )
 
 
 def rule_ids(client: Any, account: str) -> set[str]:

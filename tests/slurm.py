@@ -3,7 +3,8 @@
 Needs Debian's slurm-wlm and munge (``apt-get install slurm-wlm munge``) and root (slurmd runs
 jobs as their users). Its configuration lives in a temporary directory and reaches sbatch and
 squeue through ``SLURM_CONF``; /etc/slurm is not touched. The node offers the feature ``x86_64``
-(the profile's ``--constraint``) and no GPUs.
+(the profile's ``--constraint``) and no GPUs. Partition ``arm`` holds the same node: the jobqueue
+backend's ``arm_queue``, whose jobs run aarch64 workers under qemu (the job's own command).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ SelectTypeParameters=CR_Core
 ReturnToService=2
 NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=16000 Feature=x86_64 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+PartitionName=arm Nodes=ALL Default=NO MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 """
 
 
@@ -109,6 +111,14 @@ class SingleNodeSlurm:
         env = {**os.environ, "SLURM_CONF": str(self.conf)}
         out = subprocess.run(
             ["squeue", "-h", "-o", "%j"], capture_output=True, text=True, env=env, check=True
+        )
+        return out.stdout.split()
+
+    def partitions(self) -> list[str]:
+        """The partition of each job in the queue."""
+        env = {**os.environ, "SLURM_CONF": str(self.conf)}
+        out = subprocess.run(
+            ["squeue", "-h", "-o", "%P"], capture_output=True, text=True, env=env, check=True
         )
         return out.stdout.split()
 

@@ -4,17 +4,15 @@ It checks requests (profile exists and is servable here, sizes within the profil
 anything starts, routes each profile to the backend it names, runs every blocking backend call
 through a :class:`BlockingExecutor`, and returns :class:`ClusterInfo` records.
 
-It also keeps a small JSON file of its clusters (``records_path``): after a restart, clusters whose
-backend outlives the server (a dask-gateway) are found again, and the others are reported ``lost``
-until closed.
+It records its clusters in a :class:`ClusterStore` (``records_path``): after a restart, clusters
+whose backend outlives the server (a dask-gateway) are found again, and the others are reported
+``lost`` until closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +34,7 @@ from ..models import (
     ProfileInfo,
 )
 from .backends.base import BackendStatus, ClusterBackend, ClusterHandle
+from .cluster_store import ClusterStore, StoredCluster
 from .profiles import Profile, ProfileRegistry
 
 BACKENDS = {
@@ -43,7 +42,6 @@ BACKENDS = {
     "gateway": "jupyter_wp5.compute.backends.gateway.GatewayBackend",
     "jobqueue": "jupyter_wp5.compute.backends.jobqueue.JobqueueBackend",
 }
-RECORDS_VERSION = 1
 
 
 @dataclass
@@ -57,16 +55,16 @@ class _Cluster:
     record: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "profile": self.profile.name,
-            "backend": self.profile.backend,
-            "created_at": self.created_at,
-            "size": [self.size.workers, self.size.minimum, self.size.maximum],
-            "record": self.record,
-        }
+    def stored(self) -> StoredCluster:
+        return StoredCluster(
+            id=self.id,
+            name=self.name,
+            profile=self.profile.name,
+            backend=self.profile.backend,
+            created_at=self.created_at,
+            size=self.size,
+            record=self.record,
+        )
 
 
 class ClusterManager(LoggingConfigurable):
@@ -106,6 +104,7 @@ class ClusterManager(LoggingConfigurable):
         self.backends: dict[str, ClusterBackend] = dict(backends or {})
         self._executor = BlockingExecutor("Dask", max_workers=4, timeout=self.timeout)
         self._clusters: dict[str, _Cluster] = {}
+        self.store = ClusterStore(self.records_path, self.log)
         self._lock = asyncio.Lock()
         self._restored = False
         # Only a Jupyter server proxies; a kernel's in-process manager (proxied=False) has none.
@@ -125,17 +124,26 @@ class ClusterManager(LoggingConfigurable):
             backend = self.backends[profile.backend] = cls(parent=self, log=self.log)
         return backend
 
-    def _servable(self, profile: Profile) -> str | None:
+    def check_servable(self, profile: Profile) -> str | None:
+        """None when ``profile`` can run here, else the reason it cannot (blocking: a backend
+        may ask its engine)."""
         backend = self.backend_for(profile)
         if backend is None:
             known = ", ".join(self.backend_classes)
             return f"profile '{profile.name}' names backend '{profile.backend}' (known: {known})"
-        return profile.check_servable(backend)
+        if backend.name != profile.backend:
+            return (
+                f"profile '{profile.name}' needs the '{profile.backend}' backend, "
+                f"not '{backend.name}'"
+            )
+        return backend.can_serve(profile)
 
     async def profiles(self) -> list[ProfileInfo]:
         """Every configured profile, with whether (and why not) it can run here."""
         # A backend may ask its engine (the gateway's options), so off the event loop.
-        return [p.info(await self._executor.run(self._servable, p)) for p in self.registry.all()]
+        return [
+            p.info(await self._executor.run(self.check_servable, p)) for p in self.registry.all()
+        ]
 
     # -- clusters ------------------------------------------------------------------------------
 
@@ -155,11 +163,11 @@ class ClusterManager(LoggingConfigurable):
         self._check_size(prof, size)
         if name is not None and (not name.strip() or len(name) > 64):
             raise InvalidRequest("name must be 1 to 64 characters")
-        reason = await self._executor.run(self._servable, prof)
+        reason = await self._executor.run(self.check_servable, prof)
         if reason:
             raise Conflict(reason)
         backend = self.backend_for(prof)
-        assert backend is not None  # _servable said so
+        assert backend is not None  # check_servable said so
         await self._restore()
         async with self._lock:
             open_clusters = [c for c in self._clusters.values() if not c.closed]
@@ -210,30 +218,14 @@ class ClusterManager(LoggingConfigurable):
     async def get(self, cluster_id: str) -> ClusterInfo:
         return await self._info(await self._find(cluster_id))
 
-    async def scale(self, cluster_id: str, workers: int) -> ClusterInfo:
-        """Set a fixed number of workers; return once the cluster has them."""
-        cluster, backend, handle = await self._running(cluster_id)
-        size = ClusterSize(workers=workers)
-        self._check_size(cluster.profile, size)
-        await self._executor.run(backend.scale, handle, workers)
-        cluster.size = size
-        self._save()
-        return await self._info(cluster)
-
-    async def adapt(self, cluster_id: str, minimum: int, maximum: int) -> ClusterInfo:
-        """Let the cluster grow and shrink between ``minimum`` and ``maximum`` workers."""
-        cluster, backend, handle = await self._running(cluster_id)
-        size = ClusterSize(minimum=minimum, maximum=maximum)
-        self._check_size(cluster.profile, size)
-        await self._executor.run(backend.adapt, handle, minimum, maximum)
-        cluster.size = size
-        self._save()
-        return await self._info(cluster)
-
     async def resize(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
-        if size.workers is not None:
-            return await self.scale(cluster_id, size.workers)
-        return await self.adapt(cluster_id, size.minimum or 0, size.maximum or 0)
+        """A fixed number of workers, or adaptive bounds; return once the cluster has them."""
+        cluster, backend, handle = await self._running(cluster_id)
+        self._check_size(cluster.profile, size)
+        await self._executor.run(backend.resize, handle, size)
+        cluster.size = size
+        self._save()
+        return await self._info(cluster)
 
     async def close(self, cluster_id: str) -> None:
         """Stop the cluster and its processes (a lost cluster is only forgotten)."""
@@ -275,38 +267,16 @@ class ClusterManager(LoggingConfigurable):
     # -- records across restarts -----------------------------------------------------------------
 
     def _save(self) -> None:
-        if not self.records_path:
-            return
-        path = Path(self.records_path)
-        entries = [c.to_json() for c in self._clusters.values() if not c.closed]
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps({"version": RECORDS_VERSION, "clusters": entries}))
-            os.replace(tmp, path)
-        except OSError as exc:
-            # The clusters still work; only a restart would not find them.
-            self.log.warning("could not record clusters in %s: %s", path, exc)
+        self.store.save([c.stored() for c in self._clusters.values() if not c.closed])
 
-    def _load(self) -> list[dict[str, Any]]:
-        if not self.records_path:
-            return []
+    def _profile_of(self, stored: StoredCluster) -> Profile:
         try:
-            data = json.loads(Path(self.records_path).read_text())
-        except (OSError, ValueError):
-            return []
-        if not isinstance(data, dict) or data.get("version") != RECORDS_VERSION:
-            return []
-        return [e for e in data.get("clusters", []) if isinstance(e, dict)]
-
-    def _profile_of(self, entry: dict[str, Any]) -> Profile:
-        try:
-            prof = self.registry.get(entry["profile"])
+            prof = self.registry.get(stored.profile)
         except NotFound:
             prof = None
-        if prof is None or prof.backend != entry.get("backend"):
+        if prof is None or prof.backend != stored.backend:
             # Configuration changed since: keep the cluster reachable under what it was.
-            prof = Profile.from_config(entry["profile"], {"backend": entry.get("backend", "")})
+            prof = Profile.from_config(stored.profile, {"backend": stored.backend})
         return prof
 
     async def _restore(self) -> None:
@@ -316,21 +286,16 @@ class ClusterManager(LoggingConfigurable):
         async with self._lock:
             if self._restored:
                 return
-            for entry in self._load():
-                try:
-                    workers, minimum, maximum = entry["size"]
-                    cluster = _Cluster(
-                        id=str(entry["id"]),
-                        name=str(entry["name"]),
-                        profile=self._profile_of(entry),
-                        handle=None,
-                        created_at=str(entry["created_at"]),
-                        size=ClusterSize(workers=workers, minimum=minimum, maximum=maximum),
-                        record=dict(entry.get("record") or {}),
-                    )
-                except (KeyError, TypeError, ValueError) as exc:
-                    self.log.warning("ignoring a cluster record %r: %s", entry, exc)
-                    continue
+            for stored in self.store.load():
+                cluster = _Cluster(
+                    id=stored.id,
+                    name=stored.name,
+                    profile=self._profile_of(stored),
+                    handle=None,
+                    created_at=stored.created_at,
+                    size=stored.size,
+                    record=stored.record,
+                )
                 backend = self.backend_for(cluster.profile)
                 if backend is not None and cluster.record:
                     cluster.handle = await self._executor.run(backend.reconnect, cluster.record)
@@ -375,7 +340,7 @@ class ClusterManager(LoggingConfigurable):
             name=cluster.name,
             profile=cluster.profile.name,
             backend=cluster.profile.backend,
-            status=(ClusterStatus.RUNNING if status.running else ClusterStatus.LOST).value,
+            status=ClusterStatus.RUNNING if status.running else ClusterStatus.LOST,
             workers=status.workers,
             cores=status.cores,
             memory=status.memory,

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from traitlets import Dict, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 from ..models import NotFound, ProfileInfo
-
-if TYPE_CHECKING:
-    from .backends.base import ClusterBackend
 
 _UNITS = {
     "": 1, "b": 1,
@@ -141,12 +138,6 @@ class Profile:
             environment=entry.get("environment") or None,
             max_workers=max_workers,
         )
-
-    def check_servable(self, backend: ClusterBackend) -> str | None:
-        """None when ``backend`` can run this profile here, else the reason it cannot."""
-        if backend.name != self.backend:
-            return f"profile '{self.name}' needs the '{self.backend}' backend, not '{backend.name}'"
-        return backend.can_serve(self)
 
     def info(self, reason: str | None) -> ProfileInfo:
         return ProfileInfo(

@@ -23,7 +23,16 @@ from typing import Any, TypeVar
 from traitlets import Float, Int
 from traitlets.config import LoggingConfigurable
 
-from ..models import DID, DatasetDetails, DeepCount, DeepState, NotFound, SiteCopy, Wp5Error
+from ..models import (
+    DID,
+    DatasetDetails,
+    DeepCount,
+    DeepState,
+    FileReplicaState,
+    NotFound,
+    SiteCopy,
+    Wp5Error,
+)
 from .rucio_connection import RucioConnection
 from .rucio_rows import (
     REPLICA_BATCH,
@@ -202,7 +211,7 @@ class DetailsService(LoggingConfigurable):
                 for row, by_rse in zip(batch, states, strict=True):
                     for rse, state in by_rse.items():
                         have = available[rse]  # a site with copies on the way counts too
-                        if state == "AVAILABLE":
+                        if state is FileReplicaState.AVAILABLE:
                             have[0] += 1
                             have[1] += row.get("bytes") or 0
                 ds_files += len(batch)
@@ -280,8 +289,9 @@ def _summary_copies(client: Any, did: DID, kind: str, size: int) -> list[SiteCop
     if kind == "file":
         states = replica_states(client, [{"scope": did.scope, "name": did.name}], None)
         return [
-            SiteCopy(rse, int(state == "AVAILABLE"), 1, size if state == "AVAILABLE" else 0, size)
+            SiteCopy(rse, int(available), 1, size if available else 0, size)
             for rse, state in states.get((did.scope, did.name), {}).items()
+            for available in [state is FileReplicaState.AVAILABLE]
         ]
     datasets = [did] if kind == "dataset" else datasets_in(client, did)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
@@ -303,7 +313,7 @@ def _size(client: Any, did: DID, depth: str) -> tuple[int, int]:
     return info.get("length") or 0, info.get("bytes") or 0
 
 
-def _states(client: Any, files: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _states(client: Any, files: list[dict[str, Any]]) -> list[dict[str, FileReplicaState]]:
     """Each file's replica state per storage element, in the order of ``files``."""
     states = replica_states(client, files, None)
     return [states.get((f["scope"], f["name"]), {}) for f in files]

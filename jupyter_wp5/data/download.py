@@ -21,7 +21,7 @@ from traitlets import Float, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..executor import BlockingExecutor
-from ..models import ReplicaMode, ReplicaProgress, ReplicaRequest, Wp5Error
+from ..models import ReplicaMode, ReplicaProgress, ReplicaRequest, ReplicaState, Wp5Error
 from .request_store import RequestStore
 from .rucio_connection import RucioConnection
 
@@ -71,7 +71,7 @@ class DownloadManager(LoggingConfigurable):
             id=uuid.uuid4().hex,
             did=str(did),
             rse_expression=req.rse_expression,
-            state="REPLICATING",
+            state=ReplicaState.REPLICATING,
             copies=1,
             files_total=len(listed),
             files_ok=0,
@@ -81,7 +81,7 @@ class DownloadManager(LoggingConfigurable):
             bytes_ok=0,
             comment=req.comment,
             created_at=now_text(),
-            mode=ReplicaMode.DOWNLOAD.value,
+            mode=ReplicaMode.DOWNLOAD,
         )
         self.store.save(progress)
         self._jobs[progress.id] = progress
@@ -100,11 +100,11 @@ class DownloadManager(LoggingConfigurable):
         if live is not None:
             return live
         stored = self.store.get(request_id)
-        if stored is None or stored.mode != ReplicaMode.DOWNLOAD.value:
+        if stored is None or stored.mode is not ReplicaMode.DOWNLOAD:
             return None
-        if stored.active:
+        if stored.is_moving:
             # Recorded as running, but no server runs it now: it was interrupted.
-            stored.state = "STUCK"
+            stored.state = ReplicaState.STUCK
             stored.error = (
                 "interrupted (the Jupyter server stopped); request it again to resume: files "
                 "already downloaded are kept and verified"
@@ -139,7 +139,7 @@ class DownloadManager(LoggingConfigurable):
                     progress.paths.append(path)
                 progress.files_replicating -= 1
                 self.store.save(progress)
-            progress.state = "STUCK" if failures else "OK"
+            progress.state = ReplicaState.STUCK if failures else ReplicaState.OK
             progress.error = "; ".join(failures) or None
             self.store.save(progress)
         finally:

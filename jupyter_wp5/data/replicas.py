@@ -18,16 +18,19 @@ from traitlets.config import LoggingConfigurable
 from ..models import (
     DID,
     InvalidRequest,
+    LockState,
     NotFound,
     ReplicaMode,
     ReplicaProgress,
     ReplicaRequest,
+    ReplicaState,
     ReplicaUpdate,
     Wp5Error,
 )
+from .db_retry import retry_when_locked
 from .download import DownloadManager
 from .request_store import RequestStore
-from .rucio_connection import RucioConnection
+from .rucio_connection import RucioConnection, state_name
 
 _RULE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -62,6 +65,7 @@ class ReplicaService(LoggingConfigurable):
     async def request(self, req: ReplicaRequest) -> ReplicaProgress:
         """Create the rule (or start the download); return only once Rucio accepted it (its
         refusals raise, with reason)."""
+        self.store.check_writable()
         if req.mode is ReplicaMode.DOWNLOAD:
             progress = await self.downloads.start(req)
         else:
@@ -75,13 +79,15 @@ class ReplicaService(LoggingConfigurable):
             # Check what can be checked before anything is created.
             client.get_did(req.did.scope, req.did.name)
             _check_expression(client, req.rse_expression)
-            (rule_id,) = client.add_replication_rule(
-                dids=[{"scope": req.did.scope, "name": req.did.name}],
-                copies=req.copies,
-                rse_expression=req.rse_expression,
-                lifetime=req.lifetime,
-                comment=req.comment,
-                account=client.account,
+            (rule_id,) = retry_when_locked(
+                lambda: client.add_replication_rule(
+                    dids=[{"scope": req.did.scope, "name": req.did.name}],
+                    copies=req.copies,
+                    rse_expression=req.rse_expression,
+                    lifetime=req.lifetime,
+                    comment=req.comment,
+                    account=client.account,
+                )
             )
             return _progress(client, client.get_replication_rule(rule_id))
 
@@ -94,15 +100,22 @@ class ReplicaService(LoggingConfigurable):
         stored = self.store.all()
         return list(await asyncio.gather(*(self._fresh(s, with_bytes=False) for s in stored)))
 
-    async def get(self, request_id: str) -> ReplicaProgress:
-        """One request with its progress in files and bytes."""
+    def _own(self, request_id: str) -> str:
+        """The id of one of this user's requests; :class:`NotFound` before any Rucio call when
+        the store does not hold it (another user's rule, or no rule at all)."""
         rid = _rule_id(request_id)
+        if self.store.get(rid) is None:
+            raise NotFound(f"you have no copy request {rid}")
+        return rid
+
+    async def get(self, request_id: str) -> ReplicaProgress:
+        """One of the user's requests with its progress in files and bytes."""
+        rid = self._own(request_id)
         download = self.downloads.get(rid)
         if download is not None:
             return download
         progress = await self.connection.run(lambda c: _progress(c, c.get_replication_rule(rid)))
-        if self.store.get(rid) is not None:
-            self.store.save(progress)
+        self.store.save(progress)
         return progress
 
     async def update(self, request_id: str, change: ReplicaUpdate) -> ReplicaProgress:
@@ -111,7 +124,7 @@ class ReplicaService(LoggingConfigurable):
         A retry is Rucio's ``boost_rule``: the STUCK locks become due for judge-repairer at once
         instead of after Rucio's hours-long back-off.
         """
-        rid = _rule_id(request_id)
+        rid = self._own(request_id)
         if self.downloads.get(rid) is not None:
             raise InvalidRequest("a download has no lifetime or retry; request it again to resume")
         options: dict[str, Any] = {}
@@ -121,22 +134,38 @@ class ReplicaService(LoggingConfigurable):
             options["boost_rule"] = True
 
         def apply(client: Any) -> ReplicaProgress:
-            client.update_replication_rule(rid, options)
+            _on_own_rule(
+                client,
+                rid,
+                lambda: retry_when_locked(lambda: client.update_replication_rule(rid, options)),
+            )
             return _progress(client, client.get_replication_rule(rid))
 
         progress = await self.connection.run(apply)
-        if self.store.get(rid) is not None:
-            self.store.save(progress)
+        self.store.save(progress)
         return progress
 
     async def cancel(self, request_id: str) -> None:
         """Stop a download, or remove the rule (Rucio's reaper deletes replicas no other rule
         protects)."""
-        rid = _rule_id(request_id)
+        rid = self._own(request_id)
         if self.downloads.get(rid) is not None:
             await self.downloads.cancel(rid)
             return
-        await self.connection.run(lambda c: c.delete_replication_rule(rid, purge_replicas=False))
+        try:
+            await self.connection.run(
+                lambda c: _on_own_rule(
+                    c,
+                    rid,
+                    lambda: retry_when_locked(
+                        lambda: c.delete_replication_rule(rid, purge_replicas=False)
+                    ),
+                )
+            )
+        except NotFound:
+            # Gone from Rucio already (expired, or removed by an admin): nothing left to keep.
+            self.store.remove(rid)
+            raise
         self.store.remove(rid)
 
     async def _fresh(self, stored: ReplicaProgress, with_bytes: bool) -> ReplicaProgress:
@@ -162,13 +191,30 @@ class ReplicaService(LoggingConfigurable):
         self.store.close()
 
 
+def _on_own_rule(client: Any, rule_id: str, change: Callable[[], object]) -> None:
+    """Run ``change`` (an update or delete of the rule); a rule that is gone or not the account's
+    is :class:`NotFound`.
+
+    Rucio answers 401, not 404, to PUT and DELETE of a rule it cannot find or that the account
+    may not touch, and rucio-clients reports that as a failed login.
+    """
+    from rucio.common.exception import AccessDenied, CannotAuthenticate, RuleNotFound
+
+    try:
+        change()
+    except (CannotAuthenticate, AccessDenied):
+        try:
+            owner = client.get_replication_rule(rule_id).get("account")
+        except RuleNotFound:
+            raise NotFound(f"no replication rule {rule_id} in Rucio (removed or expired)") from None
+        if owner != client.account:
+            raise NotFound(f"replication rule {rule_id} is not one of your account's") from None
+        raise
+
+
 def _check_expression(client: Any, expression: str) -> None:
     if not list(client.list_rses(expression)):
         raise InvalidRequest(f"no storage element matches '{expression}'")
-
-
-def _state(raw: Any) -> str:
-    return str(raw).upper().rsplit(".", 1)[-1]
 
 
 def _progress(client: Any, rule: dict[str, Any], with_bytes: bool = True) -> ReplicaProgress:
@@ -184,16 +230,16 @@ def _progress(client: Any, rule: dict[str, Any], with_bytes: bool = True) -> Rep
             for f in client.list_files(rule["scope"], rule["name"])
         }
         locks = [
-            (sizes.get((lk["scope"], lk["name"]), 0), _state(lk["state"]))
+            (sizes.get((lk["scope"], lk["name"]), 0), LockState(state_name(lk["state"])))
             for lk in client.list_replica_locks(rule["id"])
         ]
         bytes_total = sum(size for size, _ in locks)
-        bytes_ok = sum(size for size, state in locks if state == "OK")
+        bytes_ok = sum(size for size, state in locks if state is LockState.OK)
     return ReplicaProgress(
         id=rule["id"],
         did=str(DID(rule["scope"], rule["name"])),
         rse_expression=rule.get("rse_expression", ""),
-        state=_state(rule.get("state", "")),
+        state=ReplicaState(state_name(rule.get("state", ""))),
         copies=copies,
         files_total=ok + replicating + stuck,
         files_ok=ok,

@@ -7,16 +7,18 @@ re-read from Rucio; the last known progress is kept as well (downloads have no o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from traitlets import Unicode, default
+from traitlets import Float, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from ..models import ReplicaProgress
+from ..models import EngineUnavailable, ReplicaProgress
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -35,13 +37,21 @@ class RequestStore(LoggingConfigurable):
     """Remember the user's requests (rule id, DID, expression, mode, created, comment).
 
     Calls are a local SQLite read or write of one small row: fast enough for the event loop,
-    unlike anything that goes over the network.
+    unlike anything that goes over the network. When another process holds the file locked, a
+    call waits at most :attr:`lock_timeout` and then raises :class:`EngineUnavailable` (a 503).
     """
 
     path = Unicode(
         config=True,
         help="The SQLite file holding the user's copy requests. "
         "Default: <jupyter data dir>/wp5/requests.sqlite.",
+    )
+
+    lock_timeout = Float(
+        1.0,
+        config=True,
+        help="Seconds a call waits for the store's file when another process holds it locked; "
+        "then the request fails with 503 (the event loop waits meanwhile: keep it short).",
     )
 
     @default("path")
@@ -55,12 +65,28 @@ class RequestStore(LoggingConfigurable):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # Download jobs update their rows from executor threads: one connection, one lock.
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute(_SCHEMA)
+        self._db = sqlite3.connect(
+            self.path, timeout=self.lock_timeout, check_same_thread=False, isolation_level=None
+        )
+        with self._locked():
+            self._db.execute(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold this process's lock; SQLite's "database is locked" becomes a 503."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                raise EngineUnavailable(
+                    f"the request store {self.path} is locked by another process; try again"
+                ) from None
 
     def save(self, progress: ReplicaProgress) -> None:
         """Insert a new request or record its latest progress."""
-        with self._lock:
+        with self._locked():
             self._db.execute(
                 "INSERT INTO requests (id, did, rse_expression, mode, created, comment, progress)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
@@ -76,9 +102,16 @@ class RequestStore(LoggingConfigurable):
                 ),
             )
 
+    def check_writable(self) -> None:
+        """Raise :class:`EngineUnavailable` now when a new request could not be recorded, so
+        that nothing is created in Rucio that the store then forgets."""
+        with self._locked():
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("ROLLBACK")
+
     def get(self, request_id: str) -> ReplicaProgress | None:
         """The last progress recorded for a request, or None when this user never made it."""
-        with self._lock:
+        with self._locked():
             row = self._db.execute(
                 "SELECT progress FROM requests WHERE id = ?", (request_id,)
             ).fetchone()
@@ -86,7 +119,7 @@ class RequestStore(LoggingConfigurable):
 
     def all(self) -> list[ReplicaProgress]:
         """Every request with its last recorded progress, newest first."""
-        with self._lock:
+        with self._locked():
             rows = self._db.execute(
                 "SELECT progress FROM requests ORDER BY created DESC"
             ).fetchall()
@@ -94,7 +127,7 @@ class RequestStore(LoggingConfigurable):
 
     def remove(self, request_id: str) -> None:
         """Forget a request."""
-        with self._lock:
+        with self._locked():
             self._db.execute("DELETE FROM requests WHERE id = ?", (request_id,))
 
     def close(self) -> None:

@@ -62,7 +62,9 @@ def translate_rucio_error(exc: BaseException, host: str | None) -> Wp5Error:
     if isinstance(exc, rucio.InsufficientTargetRSEs):
         return Conflict(f"not enough storage elements to place the copies: {_first_line(exc)}")
     if isinstance(exc, rucio.AccessDenied):
-        return Forbidden(f"Rucio does not allow this: {_first_line(exc)}")
+        # The reason (a policy's message, e.g. the missing access grant) is in the details.
+        reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else _first_line(exc)
+        return Forbidden(f"Rucio does not allow this: {reason}")
     if isinstance(exc, rucio.CannotAuthenticate):
         return EngineRefused(f"Rucio{where} refused the credentials: {_first_line(exc)}")
     if isinstance(exc, rucio.ConfigNotFound):
@@ -77,6 +79,12 @@ def translate_rucio_error(exc: BaseException, host: str | None) -> Wp5Error:
     if isinstance(exc, rucio.RucioException):
         return EngineRefused(f"Rucio{where} answered with an error: {_first_line(exc)}")
     return Wp5Error(f"Unexpected error talking to Rucio: {type(exc).__name__}: {exc}")
+
+
+def state_name(raw: Any) -> str:
+    """A Rucio state (an enum such as ``RuleState.OK``, or its name) as its upper-case name,
+    the value of our matching state enum."""
+    return str(raw).upper().rsplit(".", 1)[-1]
 
 
 def _first_line(exc: BaseException) -> str:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import DID, RuleSummary
+from ..models import DID, FileReplicaState, ReplicaState, RuleSummary
+from .rucio_connection import state_name
 
 # list_replicas takes at most this many DIDs per call (see RECIPES.md).
 REPLICA_BATCH = 1000
@@ -15,11 +16,6 @@ REPLICA_BATCH = 1000
 def did_type_name(raw: Any) -> str:
     """Rucio's DIDType (an enum or its string) as our lower-case type name."""
     return str(raw).lower().removeprefix("didtype.")
-
-
-def state_name(raw: Any) -> str:
-    """A Rucio state enum (or its string) as its upper-case name."""
-    return str(raw).upper().removeprefix("REPLICASTATE.")
 
 
 def jsonable(value: Any) -> Any:
@@ -35,7 +31,7 @@ def rule_summary(r: dict[str, Any]) -> RuleSummary:
         id=r["id"],
         account=r.get("account", ""),
         rse_expression=r.get("rse_expression", ""),
-        state=state_name(r.get("state", "")).removeprefix("RULESTATE."),
+        state=ReplicaState(state_name(r.get("state", ""))),
         copies=r.get("copies", 1),
         locks_ok=r.get("locks_ok_cnt", 0),
         locks_replicating=r.get("locks_replicating_cnt", 0),
@@ -47,15 +43,17 @@ def rule_summary(r: dict[str, Any]) -> RuleSummary:
 
 def replica_states(
     client: Any, files: list[dict[str, Any]], rse: str | None
-) -> dict[tuple[str, str], dict[str, str]]:
+) -> dict[tuple[str, str], dict[str, FileReplicaState]]:
     """``{(scope, name): {rse: state}}`` for ``files``, optionally at one ``rse`` only."""
-    result: dict[tuple[str, str], dict[str, str]] = {}
+    result: dict[tuple[str, str], dict[str, FileReplicaState]] = {}
     for start in range(0, len(files), REPLICA_BATCH):
         batch = [
             {"scope": f["scope"], "name": f["name"]} for f in files[start : start + REPLICA_BATCH]
         ]
         for rep in client.list_replicas(batch, all_states=True, ignore_availability=True):
-            states = {k: state_name(v) for k, v in (rep.get("states") or {}).items()}
+            states = {
+                k: FileReplicaState(state_name(v)) for k, v in (rep.get("states") or {}).items()
+            }
             if rse:
                 states = {k: v for k, v in states.items() if k == rse}
             result[(rep["scope"], rep["name"])] = states

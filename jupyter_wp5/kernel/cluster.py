@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import ClusterInfo
+from ..models import ClusterInfo, ClusterStatus
 from .client import Wp5Client
 
 
@@ -69,13 +69,13 @@ class Cluster:
     def close(self) -> None:
         """Close the cluster and end its processes."""
         self._wp5.close_cluster(self.info.id)
-        self.info.status = "closed"
+        self.info.status = ClusterStatus.CLOSED
 
     def __enter__(self) -> Cluster:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.info.status != "closed":
+        if self.info.status is not ClusterStatus.CLOSED:
             self.close()
 
     def __repr__(self) -> str:

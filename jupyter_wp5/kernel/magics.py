@@ -20,6 +20,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from ..models import ClusterInfo, DatasetDetails, DidTypeFilter, Health, Wp5Error
 from .client import Wp5Client
 from .cluster import Cluster
+from .current import get_client
 from .display import ResultTable, register_formatters
 from .progress import show_widget_bars, wait
 
@@ -264,7 +265,7 @@ def _rses(client: Wp5Client, args: argparse.Namespace) -> ResultTable[Any]:
 
 @subcommand("health", "versions, and whether Rucio and the other engines answer")
 def _health(client: Wp5Client, args: argparse.Namespace) -> Health:
-    print(f"via {client.backend.describe_location()}")
+    print(f"via {client.transport.describe_location()}")
     return client.health()
 
 
@@ -368,9 +369,7 @@ class Wp5Magics(Magics):
     def client(self) -> Wp5Client:
         if self._client is not None:
             return self._client
-        from .. import api
-
-        return api.get_client()
+        return get_client()
 
     @line_magic
     def wp5(self, line: str = "") -> Any:

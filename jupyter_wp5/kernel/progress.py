@@ -10,22 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..models import ReplicaProgress, Wp5Error
+from ..models import ReplicaProgress, ReplicaState, TransferStuck, TransferTimeout
 from .display import format_bytes
-
-
-class TransferStuck(Wp5Error):
-    """A copy request ended STUCK (or was suspended): the reason is Rucio's, or the download's."""
-
-    status = 409
-    code = "transfer_stuck"
-
-
-class TransferTimeout(Wp5Error):
-    """The wait ended before the copy did; the request itself goes on."""
-
-    status = 504
-    code = "transfer_timeout"
 
 
 class Bar(Protocol):
@@ -56,7 +42,10 @@ class WidgetBar:
     def update(self, progress: ReplicaProgress) -> None:
         self.bar.max = max(progress.files_total, 1)
         self.bar.value = progress.files_ok
-        self.bar.bar_style = {"OK": "success", "STUCK": "danger"}.get(progress.state, "")
+        if progress.state is ReplicaState.OK:
+            self.bar.bar_style = "success"
+        else:
+            self.bar.bar_style = "danger" if progress.state.needs_attention else ""
         self.label.value = _label(progress)
 
     def close(self) -> None:
@@ -112,7 +101,7 @@ def show_widget_bars(items: list[ReplicaProgress]) -> list[WidgetBar]:
     if not in_notebook():
         return []
     try:
-        return [WidgetBar(p) for p in items if p.active]
+        return [WidgetBar(p) for p in items if p.is_moving]
     except ImportError:
         return []
 
@@ -157,7 +146,7 @@ def wait(
     progress = first
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        while progress.active:
+        while progress.is_moving:
             if deadline is not None and time.monotonic() > deadline:
                 raise TransferTimeout(
                     f"{progress.did} is still {progress.state} after {timeout:g} s "
@@ -171,7 +160,7 @@ def wait(
     finally:
         if shown:
             shown.close()
-    if progress.state != "OK":
+    if progress.state is not ReplicaState.OK:
         reason = progress.error or "no reason given"
         raise TransferStuck(
             f"{progress.did} is {progress.state} ({progress.files_stuck} of "

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..models import ProfileInfo, Wp5Error
+from ..models import ClusterStatus, ProfileInfo, Wp5Error
 from .client import Wp5Client
 from .cluster import Cluster
 from .display import format_bytes
@@ -98,7 +98,7 @@ class ClusterControl:
 
     def _show(self) -> None:
         """Swap between the create form and the attached cluster's controls."""
-        attached = self.cluster is not None and self.cluster.info.status != "closed"
+        attached = self.cluster is not None and self.cluster.info.status is not ClusterStatus.CLOSED
         self.box.children = [self.cluster_box if attached else self.create_box, self.message]
         if attached:
             self._render()

@@ -1,8 +1,8 @@
 """The playground: a self-contained analysis facility on loopback.
 
-A real Rucio server (its own virtualenv, SQLite), storage elements (XRootD servers, or plain
-directories without XRootD) and seeded datasets. ``jupyter wp5 playground`` and the test suite's
-fixtures both use :class:`Facility`.
+A real Rucio server (its own virtualenv; SQLite, or a PostgreSQL server of its own), storage
+elements (XRootD servers, or plain directories without XRootD) and seeded datasets.
+``jupyter wp5 playground`` and the test suite's fixtures both use :class:`Facility`.
 """
 
 from .facility import Facility, default_root

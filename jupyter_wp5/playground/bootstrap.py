@@ -18,7 +18,7 @@ from typing import Any
 
 from .rucio_config import read_password
 
-__all__ = ["bootstrap"]
+__all__ = ["add_user", "bootstrap"]
 
 MB = 1000**2
 GB = 1000**3
@@ -36,8 +36,30 @@ def bootstrap(spec: dict[str, Any]) -> None:
     from .rucio_calls import create, retry
 
     client = Client()
-    account = spec["account"]
-    password = read_password(Path(spec["account_cfg"]))
+    names = [rse["name"] for rse in spec["rses"]]
+    for rse in spec["rses"]:
+        create(client.add_rse, rse["name"], deterministic=True, rse_type="DISK")
+        create(client.add_protocol, rse["name"], rse["protocol"])
+        for key, value in rse["attributes"].items():
+            retry(client.add_rse_attribute, rse["name"], key, value)
+        retry(client.set_local_account_limit, "root", rse["name"], int(spec["admin_quota"]))
+    for source, destination in itertools.permutations(names, 2):
+        create(client.add_distance, source, destination, {"distance": 1})
+    add_user(
+        client,
+        spec["account"],
+        read_password(Path(spec["account_cfg"])),
+        spec["scopes"],
+        {rse["name"]: int(rse["quota"]) for rse in spec["rses"]},
+    )
+
+
+def add_user(
+    client: Any, account: str, password: str, scopes: list[str], quotas: dict[str, int]
+) -> None:
+    """An ordinary account with its userpass identity (login name = account), its scopes and a
+    quota at each storage element; what already exists is left as it is."""
+    from .rucio_calls import create, retry
 
     create(client.add_account, account, "USER", f"{account}@localhost")
     create(
@@ -49,19 +71,10 @@ def bootstrap(spec: dict[str, Any]) -> None:
         default=True,
         password=password,
     )
-    for scope in spec["scopes"]:
+    for scope in scopes:
         create(client.add_scope, account, scope)
-
-    names = [rse["name"] for rse in spec["rses"]]
-    for rse in spec["rses"]:
-        create(client.add_rse, rse["name"], deterministic=True, rse_type="DISK")
-        create(client.add_protocol, rse["name"], rse["protocol"])
-        for key, value in rse["attributes"].items():
-            retry(client.add_rse_attribute, rse["name"], key, value)
-        retry(client.set_local_account_limit, account, rse["name"], int(rse["quota"]))
-        retry(client.set_local_account_limit, "root", rse["name"], int(spec["admin_quota"]))
-    for source, destination in itertools.permutations(names, 2):
-        create(client.add_distance, source, destination, {"distance": 1})
+    for rse, quota in quotas.items():
+        retry(client.set_local_account_limit, account, rse, quota)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,8 +28,6 @@ _DONE = "catalogue-only.complete"
 # Datasets per attach call: a longer write transaction meets the daemons' writes on SQLite and
 # fails with "database is locked" every time it is replayed.
 _ATTACHMENTS = 100
-# Datasets per rule call: one rule call is one transaction over all their files.
-_RULES = 100
 # Rucio's daemons digest each batch (new attachments, rules) in long transactions of their own:
 # replay a locked write for longer than the seed does.
 _ATTEMPTS = 20
@@ -90,9 +88,10 @@ def register(client: Any, plan: CatalogueOnlyPlan, account: str = "root") -> boo
             create(client.attach_dids, scope, plan.container, refs, attempts=_ATTEMPTS)
     # Rules last: Rucio's daemons digest them in long transactions, which a later write (the
     # container's attachments) would then wait for.
-    for batch in _chunks([n for n, _ in sizes], _RULES):
+    for batch in _by_files(sizes, BATCH):
         # The replicas exist, so the locks are OK at once; the rule also starts Rucio's
-        # per-dataset replica summary.
+        # per-dataset replica summary. One lock per file: at most BATCH locks per call (500
+        # datasets' rules in one call did not finish within rucio-clients' 600 s on SQLite).
         create(
             client.add_replication_rule,
             [{"scope": scope, "name": n} for n in batch],
@@ -152,6 +151,20 @@ def _names(client: Any, scope: str, did_type: str) -> set[str]:
 
 def _exists(client: Any, scope: str, name: str) -> bool:
     return any(True for _ in client.list_dids(scope, [{"name": name}], did_type="dataset"))
+
+
+def _by_files(sizes: list[tuple[str, int]], limit: int) -> Iterator[list[str]]:
+    """Dataset names in runs of at most ``limit`` files (a larger dataset alone)."""
+    run: list[str] = []
+    files = 0
+    for name, n in sizes:
+        if run and files + n > limit:
+            yield run
+            run, files = [], 0
+        run.append(name)
+        files += n
+    if run:
+        yield run
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

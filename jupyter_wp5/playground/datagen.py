@@ -1,30 +1,42 @@
 """Synthetic data for the playground: NanoAOD-like ROOT files and an orbital-debris table.
 
-Everything is drawn from seeded generators, so the same arguments always give the same events.
+Everything is drawn from seeded generators, so the same arguments always give the same events,
+and the same bytes: a ROOT file's UUID is derived from the seed and its write timestamps are
+fixed (see :func:`_fixed_root_clock`), so a file's adler32 depends only on what it holds.
 """
 
 from __future__ import annotations
 
+import datetime
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 __all__ = [
+    "DATAGEN_VERSION",
     "DEBRIS_COLUMNS",
     "MUON_MASS",
     "NANOAOD_BRANCHES",
     "PROCESSES",
     "Z_MASS",
     "Z_WIDTH",
+    "cached",
     "debris_table",
+    "default_cache_dir",
     "nanoaod_events",
     "orbital_regime",
     "write_debris_parquet",
     "write_nanoaod",
 ]
 
+# Part of every cache key: bump it when a generator changes what it draws.
+DATAGEN_VERSION = 1
 Z_MASS = 91.1876  # GeV (PDG)
 Z_WIDTH = 2.4952  # GeV (PDG)
 W_MASS = 80.379  # GeV
@@ -216,10 +228,42 @@ def nanoaod_events(
     }
 
 
+_ROOT_EPOCH = datetime.datetime(2026, 1, 1)
+
+
+class _FixedClock:
+    """Stands in for the ``datetime`` module inside uproot's writers: ``now()`` is fixed."""
+
+    class datetime(datetime.datetime):  # the module attribute's name
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return _ROOT_EPOCH
+
+
+@contextmanager
+def _fixed_root_clock() -> Iterator[None]:
+    """ROOT files record when they, their directories and trees were written; uproot offers no
+    option for that (it does for the UUID), so its writers see a fixed clock while we write."""
+    from uproot.writing import _cascade, _cascadetree, writable
+
+    modules = (_cascade, _cascadetree, writable)
+    saved = [m.datetime for m in modules]  # type: ignore[attr-defined]
+    for module in modules:
+        module.datetime = _FixedClock  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module, original in zip(modules, saved, strict=True):
+            module.datetime = original  # type: ignore[attr-defined]
+
+
 def write_nanoaod(
     path: Path, process: Process, n_events: int, seed: int, first_event: int = 1
 ) -> int:
-    """Write a ROOT file with a NanoAOD-like TTree ``Events``; returns the number of events."""
+    """Write a ROOT file with a NanoAOD-like TTree ``Events``; returns the number of events.
+
+    The same arguments (``path``'s file name included: ROOT stores it) give the same bytes.
+    """
     import uproot
 
     arrays = nanoaod_events(process, n_events, seed, first_event)
@@ -227,11 +271,40 @@ def write_nanoaod(
         name: (value.type.content if name == "Muon" else value.dtype)  # type: ignore[attr-defined]
         for name, value in arrays.items()
     }
+    file_uuid = uuid.UUID(int=seed)
     # mktree + extend gives a TTree; plain assignment would write an RNTuple.
-    with uproot.recreate(path) as out:
+    with _fixed_root_clock(), uproot.recreate(path, uuid_function=lambda: file_uuid) as out:
         tree = out.mktree("Events", types, title="Events")
         tree.extend(arrays)
     return n_events
+
+
+def default_cache_dir() -> Path:
+    """``$WP5_DATA_CACHE``, else ``~/.cache/jupyter-wp5/data``: generated files kept between
+    playground runs (and across ``--fresh``)."""
+    env = os.environ.get("WP5_DATA_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "jupyter-wp5" / "data"
+
+
+def cached(cache_dir: Path, key: str, write: Callable[[Path], int]) -> tuple[Path, int]:
+    """The file ``cache_dir/key`` and its event (or row) count, written by ``write(path)``
+    first when it is not cached yet.
+
+    ``key`` must name everything the bytes depend on. The count is kept beside the file; a file
+    half written by an interrupted run is never taken (it is renamed into place when complete).
+    """
+    path = cache_dir / key
+    count_file = path.with_name(path.name + ".count")
+    if path.exists() and count_file.exists():
+        return path, int(count_file.read_text())
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    count = write(partial)
+    os.replace(partial, path)
+    count_file.write_text(str(count))
+    return path, count
 
 
 # -- orbital debris ---------------------------------------------------------------------------

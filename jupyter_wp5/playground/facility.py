@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from . import storage as storage_mod
+from .communities import ACCOUNTS as COMMUNITY_ACCOUNTS
+from .datagen import default_cache_dir
 from .gateway import GatewayInfo, PlaygroundGateway
 from .info import FacilityInfo, SeededDataset
+from .ledger import PlaygroundLedger
+from .postgres import PostgresServer, postgres_bin, write_passfile
+from .privileges import reachable_dir, running_as_root
 from .processes import ProcessRegistry, free_ports
 from .rucio_config import (
     ROOT_IDENTITY,
@@ -26,10 +34,11 @@ from .rucio_config import (
 )
 from .rucio_env import ensure_server_venv
 from .rucio_server import RucioServer
+from .scales import SCALES, catalogue_plan
 from .storage import StorageElement
 from .transfers import TransferDaemons
 
-__all__ = ["ACCOUNT", "RSES", "Facility", "default_root"]
+__all__ = ["ACCOUNT", "DATABASES", "RSES", "Facility", "default_root"]
 
 ACCOUNT = "jovyan"
 RSES = ("SITE-A", "SITE-B", "SITE-C")
@@ -39,6 +48,9 @@ GB = 1000**3
 # it (with the default 5000 events per file, datasets are 0.3 to 0.5 MB).
 QUOTAS = {"SITE-A": 50 * GB, "SITE-B": 50 * GB, "SITE-C": 100 * 1000}
 ADMIN_QUOTA = 1000 * GB
+# Names of the users --users adds: each becomes a Rucio account and a scope user.<name>.
+_USER_RE = re.compile(r"^[a-z][a-z0-9_-]{0,19}$")
+DATABASES = ("sqlite", "postgresql")
 # 2: the server's rucio.cfg selects the owners' policy package and turns multi-hop off; a
 # playground made before is set up again on its next start.
 STATE_VERSION = 2
@@ -47,16 +59,19 @@ STATE_VERSION = 2
 _OWNED = (
     "rucio",
     "storage",
+    "postgres",
     "logs",
     "gateway",
+    "ledger",
     "lab-state",
-    "staging",
+    "staging",  # no longer made (generated files are cached): removed from older playgrounds
     "state.json",
     "facility.json",
     "seed.json",
     "pids.json",
     "bootstrap-spec.json",
     "seed-spec.json",
+    "users-spec.json",
 )
 
 
@@ -78,14 +93,30 @@ class Facility:
     fresh:
         Remove the previous state under ``root`` first (``root/notebooks`` is kept).
     events_per_file, files_per_dataset:
-        Size of the seeded NanoAOD datasets (only used when seeding, i.e. on the first start).
+        Size of the seeded NanoAOD datasets at the ``small`` scale (only used when seeding, i.e.
+        on the first start).
     use_xrootd:
         Serve storage with XRootD (``None``: when the ``xrootd`` binary is installed). Fixed at the
         first start, since RSE protocols in the database name it.
     gateway:
         Also run a dask-gateway server with cpu, gpu and arm profiles (see
-        :mod:`jupyter_wp5.playground.gateway`: its gpu and arm workers are x86 processes tagged
-        ``GPU=1`` / ``ARM=1`` for routing, not real hardware). New ports and password each start.
+        :mod:`jupyter_wp5.playground.gateway`: its gpu workers are x86 processes tagged ``GPU=1``
+        for routing, not real hardware). New ports and password each start.
+    users:
+        Named users, each with a Rucio account, userpass identity, scope ``user.<name>`` and
+        quotas of their own (see :meth:`add_users`), made on every start if missing.
+    database:
+        Rucio's database: ``"sqlite"`` (a file) or ``"postgresql"`` (a PostgreSQL server of the
+        playground's own, see :mod:`.postgres`). ``None``: what the playground was created with,
+        else SQLite. Fixed at the first start.
+    scale:
+        How much data to seed: ``"small"``, ``"medium"`` or ``"large"`` (see :mod:`.scales`).
+        ``None``: what the playground was created with, else small. Fixed at the first start.
+    ledger:
+        Also run the access ledger: its log and the INAF and Leonardo witnesses (see
+        :mod:`jupyter_wp5.playground.ledger`). Keys and entries are kept under ``root/ledger``.
+    arm_worker:
+        The emulated aarch64 worker command for the gateway's arm profile (none without it).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -98,19 +129,37 @@ class Facility:
         files_per_dataset: int = 2,
         use_xrootd: bool | None = None,
         gateway: bool = False,
+        users: Iterable[str] = (),
+        database: str | None = None,
+        scale: str | None = None,
+        ledger: bool = True,
+        arm_worker: list[str] | None = None,
     ) -> None:
+        if scale is not None and scale not in SCALES:
+            raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
+        if database is not None and database not in DATABASES:
+            raise ValueError(f"database must be one of {', '.join(DATABASES)}, not {database!r}")
         self.root = Path(root or default_root()).expanduser().resolve()
         self.fresh = fresh
         self.events_per_file = events_per_file
         self.files_per_dataset = files_per_dataset
         self.use_xrootd = use_xrootd
+        self.users = list(users)
+        self.database = database
+        self.scale = scale
+        self.postgres: PostgresServer | None = None
         self.files = RucioFiles(self.root / "rucio")
         self.processes = ProcessRegistry(self.root / "pids.json", self.root / "logs")
         self.storage: list[StorageElement] = []
         self.info: FacilityInfo | None = None
         self._rucio: RucioServer | None = None
         self._transfers: TransferDaemons | None = None
-        self.gateway = PlaygroundGateway(self.root / "gateway", self.processes) if gateway else None
+        self.gateway = (
+            PlaygroundGateway(self.root / "gateway", self.processes, arm_worker)
+            if gateway
+            else None
+        )
+        self.ledger = PlaygroundLedger(self.root / "ledger", self.processes) if ledger else None
         self._lock: IO[str] | None = None
 
     # -- public API --------------------------------------------------------------------------
@@ -138,6 +187,38 @@ class Facility:
         """Bring a storage element taken offline by :meth:`stop_storage` back."""
         self._storage_element(rse).start(self.processes)
 
+    def add_users(self, names: Iterable[str]) -> dict[str, Path]:
+        """Give each named user a Rucio account of that name, a userpass identity, a scope
+        ``user.<name>`` and the ordinary account's quotas; return each user's client rucio.cfg
+        (0600, under the playground's root; the password is only there). Users made before keep
+        their password. Needs a started facility."""
+        wanted = list(dict.fromkeys(names))
+        for name in wanted:
+            if not _USER_RE.match(name) or name in (ACCOUNT, "root"):
+                raise ValueError(
+                    f"'{name}' cannot be a playground user: use lower-case letters, digits, '_' "
+                    f"and '-' (at most 20), and neither '{ACCOUNT}' nor 'root'"
+                )
+        for name in wanted:
+            cfg = self.files.client_cfg(name)
+            if not cfg.exists():
+                write_client_config(cfg, self.files, self.rucio.url, name, name, new_password())
+        self._run_admin(
+            "users",
+            {
+                "users": [
+                    {"account": name, "cfg": str(self.files.client_cfg(name))} for name in wanted
+                ],
+                "quotas": QUOTAS,
+            },
+        )
+        state = self._load_state()
+        state["users"] = sorted({*state.get("users", []), *wanted})
+        self._save_state(state)
+        if self.info is not None:
+            self.info.users.update({name: self.files.client_cfg(name) for name in wanted})
+        return {name: self.files.client_cfg(name) for name in wanted}
+
     def _storage_element(self, rse: str) -> StorageElement:
         for element in self.storage:
             if element.rse == rse:
@@ -162,17 +243,18 @@ class Facility:
         return self.processes.pids()
 
     def stop(self) -> None:
-        """Stop everything the facility started (newest first) and wait for it to be gone."""
+        """Stop everything the facility started (newest first), wait for it to be gone, and let
+        go of the root (another :class:`Facility` may start there now)."""
         self.processes.stop_all()
         self.info = None
+        self._release_lock()
 
     def remove(self) -> None:
         """Stop, then delete all the state the facility owns (``root/notebooks`` is kept)."""
-        self.stop()
+        self.processes.stop_all()
+        self.info = None
         self._wipe()
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        self._release_lock()
 
     def __enter__(self) -> Facility:
         self.start()
@@ -197,6 +279,11 @@ class Facility:
             raise RuntimeError(f"another playground is running with root {self.root}") from None
         self._lock = lock
 
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
     def _start(self) -> FacilityInfo:
         # Only our own lock is held, so anything recorded in pids.json is a crashed run's.
         self.processes.kill_leftovers()
@@ -207,8 +294,14 @@ class Facility:
         self._save_state(state)
 
         venv = ensure_server_venv(log=self.root / "logs" / "rucio-venv.log")
-        if not self.files.database.exists():
-            write_alembic_ini(self.files, venv.rucio_package)
+        if state["database"] == "postgresql":
+            self.postgres = PostgresServer(
+                self.root / "postgres", state["postgres_port"], self.files.pgpass, self.processes
+            )
+            self.postgres.start()
+        database_url = self.postgres.url if self.postgres is not None else self.files.sqlite_url
+        if not self._schema_built(state):
+            write_alembic_ini(self.files, venv.rucio_package, database_url)
 
         self.storage = [
             StorageElement(rse, Path(state["storage_base"]) / rse, state["xrootd_ports"].get(rse))
@@ -219,23 +312,41 @@ class Facility:
             element.start(self.processes)
 
         self._rucio = RucioServer(venv, self.files, state["rucio_port"], self.processes)
-        if not self.files.database.exists():
+        if not self._schema_built(state):
             self._rucio.init_database()
+            self.files.schema_marker.touch()
         self._rucio.start()
 
         if not state.get("complete"):
             self._run_admin("bootstrap", self._bootstrap_spec())
-            self._run_admin("seed", self._seed_spec())
+            self._run_admin("seed", self._seed_spec(state))
             state["complete"] = True
             self._save_state(state)
+        if not state.get("communities"):
+            # Its own step, so that a playground seeded before communities existed gains them.
+            self.add_users(COMMUNITY_ACCOUNTS)
+            self._run_admin("communities", {"member": ACCOUNT})
+            state = self._load_state()
+            state["communities"] = True
+            self._save_state(state)
+
+        if self.users:
+            self.add_users(self.users)
+            state = self._load_state()
 
         # After seeding: the seed's own writes then never compete with the daemons' for SQLite.
         self._transfers = TransferDaemons(self._rucio, self.processes)
         self._transfers.start()
         gateway = self.gateway.start() if self.gateway is not None else None
-        self.info = self._make_info(state, gateway)
+        ledger = self.ledger.start() if self.ledger is not None else None
+        self.info = dataclasses.replace(self._make_info(state, gateway), ledger=ledger)
         self.info.write(self.root / "facility.json")
         return self.info
+
+    def _schema_built(self, state: dict[str, Any]) -> bool:
+        # Before the marker existed, an SQLite file meant a built schema.
+        legacy = state["database"] == "sqlite" and self.files.database.exists()
+        return self.files.schema_marker.exists() or legacy
 
     def _load_state(self) -> dict[str, Any]:
         try:
@@ -250,6 +361,15 @@ class Facility:
                 f"the playground in {self.root} was created with use_xrootd="
                 f"{state.get('use_xrootd')}; start it fresh to change that"
             )
+        # Playgrounds made before these choices existed are small and on SQLite.
+        state.setdefault("database", "sqlite")
+        state.setdefault("scale", "small")
+        for key, wanted in (("database", self.database), ("scale", self.scale)):
+            if wanted is not None and wanted != state[key] and not self.fresh:
+                raise RuntimeError(
+                    f"the playground in {self.root} was created with {key}={state[key]}; "
+                    "start it fresh to change that"
+                )
         return state
 
     def _save_state(self, state: dict[str, Any]) -> None:
@@ -261,7 +381,7 @@ class Facility:
         for name in _OWNED:
             path = self.root / name
             if path.is_symlink():
-                # Storage kept outside root (see storage.storage_base): remove the target too.
+                # Kept outside root (see privileges.reachable_dir): remove the target too.
                 shutil.rmtree(path.resolve(), ignore_errors=True)
                 path.unlink()
             elif path.is_dir():
@@ -275,35 +395,57 @@ class Facility:
             use_xrootd = storage_mod.xrootd_available()
         elif use_xrootd and not storage_mod.xrootd_available():
             raise RuntimeError("use_xrootd=True but xrootd, xrdcp or xrdfs is not installed")
-        ports = free_ports(1 + len(RSES))
-        base = storage_mod.storage_base(self.root, use_xrootd)
-        if base != self.root / "storage":
-            shutil.rmtree(base, ignore_errors=True)
-            base.mkdir(parents=True)
-            os.chmod(base, 0o755)
-            (self.root / "storage").symlink_to(base)
+        database = self.database or "sqlite"
+        if database == "postgresql" and postgres_bin() is None:
+            raise RuntimeError(
+                "database=postgresql but PostgreSQL is not installed (Debian: apt-get install "
+                "postgresql)"
+            )
+        ports = free_ports(2 + len(RSES))
+        base = self._place(storage_mod.storage_base(self.root, use_xrootd), "storage")
 
         url = f"http://127.0.0.1:{ports[0]}"
         root_password = new_password()
         self.files.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.files.dir, 0o700)
-        write_server_config(self.files, url, root_password, self.root / "logs")
+        if database == "postgresql":
+            self._place(reachable_dir(self.root, "postgres", running_as_root()), "postgres")
+            write_passfile(self.files.pgpass, ports[-1], new_password())
+            database_url = PostgresServer(
+                self.root / "postgres", ports[-1], self.files.pgpass, self.processes
+            ).url
+        else:
+            database_url = self.files.sqlite_url
+        write_server_config(self.files, url, root_password, self.root / "logs", database_url)
         write_client_config(
             self.files.root_cfg, self.files, url, "root", ROOT_IDENTITY, root_password
         )
         write_client_config(
             self.files.client_cfg(ACCOUNT), self.files, url, ACCOUNT, ACCOUNT, new_password()
         )
+        scale = SCALES[self.scale or "small"]
         return {
             "version": STATE_VERSION,
             "complete": False,
             "use_xrootd": use_xrootd,
             "rucio_port": ports[0],
-            "xrootd_ports": dict(zip(RSES, ports[1:], strict=True)) if use_xrootd else {},
+            "xrootd_ports": dict(zip(RSES, ports[1:-1], strict=True)) if use_xrootd else {},
+            "database": database,
+            "scale": self.scale or "small",
+            "postgres_port": ports[-1] if database == "postgresql" else None,
             "storage_base": str(base),
-            "events_per_file": self.events_per_file,
-            "files_per_dataset": self.files_per_dataset,
+            "events_per_file": scale.events_per_file or self.events_per_file,
+            "files_per_dataset": scale.files_per_dataset or self.files_per_dataset,
         }
+
+    def _place(self, directory: Path, name: str) -> Path:
+        """Create ``directory`` for ``root/name``; one outside root gets a symlink there."""
+        if directory != self.root / name:
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            os.chmod(directory, 0o755)
+            (self.root / name).symlink_to(directory)
+        return directory
 
     def _bootstrap_spec(self) -> dict[str, Any]:
         return {
@@ -326,14 +468,16 @@ class Facility:
             ],
         }
 
-    def _seed_spec(self) -> dict[str, Any]:
+    def _seed_spec(self, state: dict[str, Any]) -> dict[str, Any]:
+        catalogue = catalogue_plan(RSES[0]) if SCALES[state["scale"]].catalogue else None
         return {
-            "staging": str(self.root / "staging"),
+            "cache": str(default_cache_dir()),
             "output": str(self.root / "seed.json"),
-            "events_per_file": self.events_per_file,
-            "files_per_dataset": self.files_per_dataset,
+            "events_per_file": state["events_per_file"],
+            "files_per_dataset": state["files_per_dataset"],
             "origin_rse": RSES[0],
             "second_copy_rse": RSES[1],
+            "catalogue": dataclasses.asdict(catalogue) if catalogue is not None else None,
         }
 
     def _run_admin(self, step: str, spec: dict[str, Any]) -> None:
@@ -374,5 +518,9 @@ class Facility:
             containers=seeded.get("containers", {}),
             quotas={rse: QUOTAS[rse] for rse in RSES},
             uses_xrootd=bool(state["use_xrootd"]),
+            database=state["database"],
+            scale=state["scale"],
+            catalogue=seeded.get("catalogue"),
             gateway=gateway,
+            users={name: self.files.client_cfg(name) for name in state.get("users", [])},
         )

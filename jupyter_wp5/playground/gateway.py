@@ -3,11 +3,11 @@
 It runs dask-gateway-server with ``UnsafeLocalBackend`` (clusters are processes of the current
 user; never ``LocalBackend`` as root, see RECIPES.md) and a password (``SimpleAuthenticator``).
 
-The profiles are labels for routing, not hardware: ``gpu`` workers are started with
-``--resources GPU=1`` and ``arm`` workers with ``--resources ARM=1``, but both are ordinary x86
-processes on this machine. They let tasks annotated ``resources={"GPU": 1}`` be routed and tested
-end to end; no GPU or ARM CPU is involved (the local backend, which checks the hardware, refuses
-both on a machine without them).
+The ``gpu`` profile is a label for routing, not hardware: its workers are ordinary x86 processes
+started with ``--resources GPU=1``, so that tasks annotated ``resources={"GPU": 1}`` can be routed
+and tested end to end (the local backend, which checks the hardware, refuses it without a GPU).
+The ``arm`` profile is offered only with ``arm_worker``: real aarch64 workers, emulated by qemu
+(see :mod:`jupyter_wp5.compute.arm_launcher`); x86 processes are never offered as ARM.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from .rucio_config import new_password
 __all__ = ["GATEWAY_PROFILES", "GatewayInfo", "PlaygroundGateway"]
 
 USER = "jovyan"
-# Worker resources per gateway profile. "arm" is a stand-in: x86 workers tagged ARM=1.
-GATEWAY_PROFILES: dict[str, dict[str, int]] = {"cpu": {}, "gpu": {"GPU": 1}, "arm": {"ARM": 1}}
+# Worker resources per gateway profile ("arm" joins them when emulated workers are available).
+GATEWAY_PROFILES: dict[str, dict[str, int]] = {"cpu": {}, "gpu": {"GPU": 1}}
+ARM_RESOURCES = {"ARM": 1}
 
 _CONFIG = """\
 # Written by jupyter_wp5.playground.gateway; rewritten on every start.
@@ -34,16 +35,19 @@ from dask_gateway_server.options import Float, Integer, Options, Select
 
 DASK = {dask!r}
 RESOURCES = {resources!r}
+# The emulated aarch64 `dask worker` (no nanny) of the "arm" profile.
+ARM_WORKER = {arm_worker!r}
 
 
 def _options_handler(options):
-    # "gpu" and "arm" are routing labels on ordinary x86 processes (see playground/gateway.py).
+    # "gpu" is a routing label on ordinary x86 processes; "arm" workers are emulated aarch64.
     resources = RESOURCES[options.profile]
     tags = ",".join(f"{{name}}={{n}}" for name, n in resources.items())
+    command = ARM_WORKER if options.profile == "arm" else [DASK, "worker"]
     return {{
         "worker_cores": options.worker_cores,
         "worker_memory": int(options.worker_memory * 2**30),
-        "worker_cmd": [DASK, "worker", *(["--resources", tags] if tags else [])],
+        "worker_cmd": [*command, *(["--resources", tags] if tags else [])],
     }}
 
 
@@ -98,14 +102,26 @@ class PlaygroundGateway:
         The gateway's directory (configuration, cluster working directories).
     processes
         Starts and stops the server (the facility's registry, or a test's own).
+    arm_worker
+        The emulated aarch64 ``dask worker`` command
+        (:func:`~jupyter_wp5.compute.arm_launcher.dask_worker_command`); with it the gateway
+        offers an "arm" profile, without it none.
     """
 
     name = "dask-gateway"
 
-    def __init__(self, root: Path, processes: ProcessRegistry) -> None:
+    def __init__(
+        self, root: Path, processes: ProcessRegistry, arm_worker: list[str] | None = None
+    ) -> None:
         self.root = root
         self.processes = processes
+        self.arm_worker = arm_worker
         self.info: GatewayInfo | None = None
+
+    @property
+    def profiles(self) -> dict[str, dict[str, int]]:
+        """Worker resources of each profile the gateway offers."""
+        return {**GATEWAY_PROFILES, **({"arm": ARM_RESOURCES} if self.arm_worker else {})}
 
     def start(self, timeout: float = 60.0) -> GatewayInfo:
         """Start the server on free loopback ports; return once its API answers."""
@@ -118,8 +134,9 @@ class PlaygroundGateway:
         config.write_text(
             _CONFIG.format(
                 dask=str(bindir / "dask"),
-                resources=GATEWAY_PROFILES,
-                profiles=list(GATEWAY_PROFILES),
+                resources=self.profiles,
+                profiles=list(self.profiles),
+                arm_worker=self.arm_worker,
                 port=port,
                 proxy_port=proxy_port,
                 password=password,

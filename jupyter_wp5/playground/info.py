@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .gateway import GatewayInfo
 
-__all__ = ["FacilityInfo", "SeededDataset", "SeededFile"]
+__all__ = ["FacilityInfo", "LedgerInfo", "SeededDataset", "SeededFile"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,35 @@ class SeededDataset:
 
 
 @dataclass(frozen=True)
+class LedgerInfo:
+    """Where the playground's ledger listens, and its published verifier keys."""
+
+    url: str  # the log's HTTP API
+    origin: str  # the checkpoints' origin line (also the operator key's name)
+    witnesses: dict[str, str]  # party -> witness URL
+    verifier_keys: list[str]  # operator's key first, then each witness's
+    keys_file: Path  # the same keys, one per line (what `jupyter wp5 ledger verify --keys` reads)
+    token_file: Path  # 0600: the bearer token that appending to the log needs
+
+    def token(self) -> str:
+        """The append token (secret: only for the services that report events)."""
+        return self.token_file.read_text().strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        data = asdict(self)
+        data["keys_file"] = str(self.keys_file)
+        data["token_file"] = str(self.token_file)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LedgerInfo:
+        """Inverse of :meth:`to_dict`."""
+        paths = {"keys_file": Path(data["keys_file"]), "token_file": Path(data["token_file"])}
+        return cls(**{**data, **paths})
+
+
+@dataclass(frozen=True)
 class FacilityInfo:
     """Where everything of a started playground is. Holds no passwords.
 
@@ -90,10 +119,18 @@ class FacilityInfo:
     storage: dict[str, str]  # rse -> XRootD URL or directory
     containers: dict[str, list[str]] = field(default_factory=dict)  # container DID -> dataset DIDs
     uses_xrootd: bool = False
+    database: str = "sqlite"  # Rucio's database: "sqlite" or "postgresql"
+    scale: str = "small"  # how much data was seeded: "small", "medium" or "large"
+    # The catalogue-only scope (medium and large): scope, rse, datasets, files, container,
+    # largest_dataset.
+    catalogue: dict[str, Any] | None = None
     quotas: dict[str, int] = field(default_factory=dict)  # rse -> the account's quota in bytes
+    # Named users (Facility(users=...), --users): user -> that account's client rucio.cfg.
+    users: dict[str, Path] = field(default_factory=dict)
     # The dask-gateway of this run (Facility(gateway=True)); not written to facility.json, since
     # it gets new ports and a new password on every start.
     gateway: GatewayInfo | None = None
+    ledger: LedgerInfo | None = None  # the ledger's log and witnesses (Facility(ledger=True))
 
     def dataset(self, did: str) -> SeededDataset:
         """The seeded dataset ``scope:name``."""
@@ -115,7 +152,12 @@ class FacilityInfo:
             "storage": dict(self.storage),
             "containers": {k: list(v) for k, v in self.containers.items()},
             "uses_xrootd": self.uses_xrootd,
+            "database": self.database,
+            "scale": self.scale,
+            "catalogue": self.catalogue,
             "quotas": dict(self.quotas),
+            "users": {name: str(path) for name, path in self.users.items()},
+            "ledger": self.ledger.to_dict() if self.ledger is not None else None,
         }
 
     @classmethod
@@ -132,7 +174,12 @@ class FacilityInfo:
             storage=dict(data["storage"]),
             containers={k: list(v) for k, v in data.get("containers", {}).items()},
             uses_xrootd=bool(data.get("uses_xrootd", False)),
+            database=str(data.get("database", "sqlite")),
+            scale=str(data.get("scale", "small")),
+            catalogue=data.get("catalogue"),
             quotas={k: int(v) for k, v in data.get("quotas", {}).items()},
+            users={k: Path(v) for k, v in data.get("users", {}).items()},
+            ledger=LedgerInfo.from_dict(data["ledger"]) if data.get("ledger") else None,
         )
 
     def write(self, path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -17,8 +18,16 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["ManagedProcess", "ProcessRegistry", "free_ports", "port_is_free", "wait_until"]
+__all__ = [
+    "ManagedProcess",
+    "ProcessRegistry",
+    "as_user",
+    "free_ports",
+    "port_is_free",
+    "wait_until",
+]
 
 
 @dataclass
@@ -29,6 +38,8 @@ class ManagedProcess:
     popen: subprocess.Popen[bytes]
     cmdline: list[str]
     log: Path
+    # What asks it to stop (PostgreSQL's fast shutdown is SIGINT; SIGTERM waits for clients).
+    stop_signal: int = signal.SIGTERM
 
     @property
     def pid(self) -> int:
@@ -142,8 +153,12 @@ class ProcessRegistry:
         *,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        stop_signal: int = signal.SIGTERM,
+        user: str | None = None,
     ) -> ManagedProcess:
-        """Start ``cmd`` in a new session with its output appended to ``log_dir/<name>.log``."""
+        """Start ``cmd`` in a new session with its output appended to ``log_dir/<name>.log``;
+        :meth:`stop` sends ``stop_signal`` to its process group first. ``user``: run as this
+        (unprivileged) user and its primary group only."""
         if name in self._children and self._children[name].running():
             raise RuntimeError(f"process {name!r} is already running")
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -157,8 +172,11 @@ class ProcessRegistry:
                 env=dict(env) if env is not None else None,
                 cwd=cwd,
                 start_new_session=True,
+                **as_user(user),
             )
-        proc = ManagedProcess(name=name, popen=popen, cmdline=list(cmd), log=log)
+        proc = ManagedProcess(
+            name=name, popen=popen, cmdline=list(cmd), log=log, stop_signal=stop_signal
+        )
         self._children[name] = proc
         self._save()
         return proc
@@ -168,11 +186,11 @@ class ProcessRegistry:
         return self._children.get(name)
 
     def stop(self, name: str, timeout: float = 10.0) -> None:
-        """Stop one child (SIGTERM to its process group, SIGKILL after ``timeout``)."""
+        """Stop one child (its stop signal to its process group, SIGKILL after ``timeout``)."""
         proc = self._children.pop(name, None)
         if proc is None:
             return
-        self._terminate([proc.pid], timeout, popens={proc.pid: proc.popen})
+        self._terminate([proc.pid], timeout, popens={proc.pid: proc.popen}, sig=proc.stop_signal)
         self._save()
 
     def stop_all(self, timeout: float = 10.0) -> None:
@@ -190,6 +208,7 @@ class ProcessRegistry:
         pids: list[int],
         timeout: float,
         popens: Mapping[int, subprocess.Popen[bytes]] | None = None,
+        sig: int = signal.SIGTERM,
     ) -> None:
         popens = popens or {}
 
@@ -202,7 +221,7 @@ class ProcessRegistry:
         # their parent normally stops them, and whatever survives is killed below.
         below = _descendants(pids)
         for pid in pids:
-            _signal_group(pid, signal.SIGTERM)
+            _signal_group(pid, sig)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and any(alive(p) for p in pids):
             time.sleep(0.05)
@@ -219,6 +238,14 @@ class ProcessRegistry:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(alive(p) for p in [*pids, *below]):
             time.sleep(0.05)
+
+
+def as_user(user: str | None) -> dict[str, Any]:
+    """``subprocess`` keyword arguments that run a child as ``user`` with its primary group
+    and no supplementary groups (empty for ``None``: the current user)."""
+    if user is None:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rucio.common.exception import (
-    DatabaseException,
     DataIdentifierAlreadyExists,
     Duplicate,
     DuplicateContent,
     DuplicateRule,
     FileAlreadyExists,
     FileReplicaAlreadyExists,
-    RucioException,
 )
+
+from ..data.db_retry import ATTEMPTS, retry_when_locked
 
 __all__ = ["BATCH", "create", "retry"]
 
@@ -34,27 +33,10 @@ _EXISTS = (
 )
 
 
-def _database_locked(err: Exception) -> bool:
-    text = str(err).lower()
-    return isinstance(err, DatabaseException) or "database is locked" in text
-
-
-def retry(call: Callable[..., T], *args: Any, attempts: int = 6, **kwargs: Any) -> T:
-    """Run a client call, replaying it when SQLite reported "database is locked".
-
-    With the server and daemons in separate processes SQLite writes sporadically fail; WAL and a
-    busy timeout are not enough, replaying the failed request is (see RECIPES.md).
-    """
-    for attempt in range(attempts):
-        try:
-            return call(*args, **kwargs)
-        except RucioException as err:
-            if attempt == attempts - 1 or not _database_locked(err):
-                raise
-            # Exponential, capped: the daemons' own long transactions (a judge digesting
-            # thousands of attachments) hold the lock for seconds.
-            time.sleep(min(0.2 * 2**attempt, 5.0))
-    raise AssertionError("unreachable")
+def retry(call: Callable[..., T], *args: Any, attempts: int = ATTEMPTS, **kwargs: Any) -> T:
+    """Run a client call, replaying it while Rucio's SQLite database is locked (at most
+    ``attempts`` times in all)."""
+    return retry_when_locked(lambda: call(*args, **kwargs), attempts=attempts)
 
 
 def create(call: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:

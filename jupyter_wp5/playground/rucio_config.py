@@ -7,10 +7,13 @@ prints or logs them.
 from __future__ import annotations
 
 import configparser
+import io
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from .privileges import write_private
 
 __all__ = [
     "RucioFiles",
@@ -64,6 +67,21 @@ class RucioFiles:
         return self.dir / "rucio.db"
 
     @property
+    def sqlite_url(self) -> str:
+        """SQLAlchemy URL of the SQLite database."""
+        return f"sqlite:///{self.database}"
+
+    @property
+    def pgpass(self) -> Path:
+        """libpq password file of the PostgreSQL database (playgrounds on PostgreSQL)."""
+        return self.dir / "pgpass"
+
+    @property
+    def schema_marker(self) -> Path:
+        """Exists once Rucio's schema, base VO and root account are in the database."""
+        return self.dir / "schema-built"
+
+    @property
     def tokens(self) -> Path:
         """Token cache of this playground's clients (not the user's global /tmp one)."""
         return self.dir / "tokens"
@@ -75,11 +93,9 @@ def new_password() -> str:
 
 
 def _write_private(path: Path, parser: configparser.ConfigParser) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        parser.write(fh)
-    os.chmod(path, 0o600)
+    text = io.StringIO()
+    parser.write(text)
+    write_private(path, text.getvalue())
 
 
 def _client_section(
@@ -99,32 +115,36 @@ def _client_section(
     }
 
 
-def write_alembic_ini(files: RucioFiles, rucio_package: Path) -> None:
-    """alembic.ini whose ``script_location`` is the absolute migrations directory."""
-    files.dir.mkdir(parents=True, exist_ok=True)
+def write_alembic_ini(files: RucioFiles, rucio_package: Path, database_url: str) -> None:
+    """alembic.ini whose ``script_location`` is the absolute migrations directory (mode 0600:
+    a PostgreSQL URL holds the password)."""
     # Rucio's migrations env.py calls logging.config.fileConfig on this file, so the logging
-    # sections are required too.
-    files.alembic_ini.write_text(
+    # sections are required too. "%" is doubled: the file is read with interpolation.
+    url = database_url.replace("%", "%%")
+    write_private(
+        files.alembic_ini,
         "[alembic]\n"
         f"script_location = {rucio_package / 'db' / 'sqla' / 'migrate_repo'}\n"
-        f"sqlalchemy.url = sqlite:///{files.database}\n\n"
+        f"sqlalchemy.url = {url}\n\n"
         "[loggers]\nkeys = root\n\n"
         "[handlers]\nkeys = console\n\n"
         "[formatters]\nkeys = generic\n\n"
         "[logger_root]\nlevel = WARNING\nhandlers = console\n\n"
         "[handler_console]\nclass = StreamHandler\nargs = (sys.stderr,)\nlevel = NOTSET\n"
         "formatter = generic\n\n"
-        "[formatter_generic]\nformat = %%(levelname)s [%%(name)s] %%(message)s\n"
+        "[formatter_generic]\nformat = %%(levelname)s [%%(name)s] %%(message)s\n",
     )
 
 
-def write_server_config(files: RucioFiles, url: str, root_password: str, log_dir: Path) -> None:
+def write_server_config(
+    files: RucioFiles, url: str, root_password: str, log_dir: Path, database_url: str
+) -> None:
     """The server's rucio.cfg (database, bootstrap identity, policy, root client)."""
     cfg = configparser.ConfigParser(interpolation=None)
     # No multi_vo key at all: create_root_account reads it with bool(str), so "False" is true.
     cfg["common"] = {"logdir": str(log_dir), "loglevel": "WARNING"}
     cfg["database"] = {
-        "default": f"sqlite:///{files.database}",
+        "default": database_url,
         "echo": "0",
     }
     cfg["bootstrap"] = {

@@ -20,8 +20,10 @@ __all__ = ["RUCIO_VERSION", "ServerVenv", "default_venv_path", "ensure_server_ve
 
 RUCIO_VERSION = "41.5.1"
 
-# Only rucio itself: werkzeug (its dev server is what we serve with) and flask come with it.
-_REQUIREMENTS = [f"rucio=={RUCIO_VERSION}"]
+# rucio itself (werkzeug, whose dev server is what we serve with, and flask come with it) and
+# psycopg 3, SQLAlchemy's ``postgresql+psycopg`` driver for a playground on PostgreSQL.
+_POSTGRES_DRIVER = "psycopg[binary]>=3.1,<4"
+_REQUIREMENTS = [f"rucio=={RUCIO_VERSION}", _POSTGRES_DRIVER]
 _MARKER = ".wp5-ready"
 _BUILDING = ".wp5-building"
 
@@ -54,6 +56,10 @@ def default_venv_path() -> Path:
     return Path.home() / ".cache" / "jupyter-wp5" / f"rucio-{RUCIO_VERSION}"
 
 
+def _has_postgres_driver(path: Path) -> bool:
+    return any(True for _ in path.glob("lib/python3*/site-packages/psycopg-3*.dist-info"))
+
+
 def _is_ready(path: Path) -> bool:
     marker = path / _MARKER
     if marker.is_file() and marker.read_text().strip() == RUCIO_VERSION:
@@ -70,13 +76,16 @@ def ensure_server_venv(path: Path | None = None, log: Path | None = None) -> Ser
     interrupted build of ours left behind is rebuilt; any other existing directory is refused.
     """
     path = (path or default_venv_path()).resolve()
-    if _is_ready(path):
+    if _is_ready(path) and _has_postgres_driver(path):
         return ServerVenv(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.parent / f".{path.name}.lock"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _is_ready(path):
+            # A venv made before the PostgreSQL driver was a requirement gets it added.
+            if not _has_postgres_driver(path):
+                _pip_install(path, [_POSTGRES_DRIVER], log)
             return ServerVenv(path)
         if path.exists():
             # Only ever delete what an interrupted earlier build of ours left behind.
@@ -88,33 +97,28 @@ def ensure_server_venv(path: Path | None = None, log: Path | None = None) -> Ser
             shutil.rmtree(path)
         path.mkdir(parents=True)
         (path / _BUILDING).touch()
-        if log is not None:
-            log.parent.mkdir(parents=True, exist_ok=True)
-        out = log.open("ab") if log is not None else subprocess.DEVNULL
-        try:
-            subprocess.run(
-                [sys.executable, "-m", "venv", str(path)], check=True, stdout=out, stderr=out
-            )
-            subprocess.run(
-                [
-                    str(path / "bin" / "python"),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    *_REQUIREMENTS,
-                ],
-                check=True,
-                stdout=out,
-                stderr=out,
-            )
-        except subprocess.CalledProcessError as err:
-            where = f"; see {log}" if log is not None else ""
-            raise RuntimeError(f"could not create the Rucio server venv at {path}{where}") from err
-        finally:
-            if log is not None:
-                out.close()  # type: ignore[union-attr]
+        _run_logged([sys.executable, "-m", "venv", str(path)], path, log)
+        _pip_install(path, _REQUIREMENTS, log)
         (path / _MARKER).write_text(RUCIO_VERSION)
         (path / _BUILDING).unlink()
     return ServerVenv(path)
+
+
+def _pip_install(path: Path, requirements: list[str], log: Path | None) -> None:
+    python = str(path / "bin" / "python")
+    cmd = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run_logged([*cmd, *requirements], path, log)
+
+
+def _run_logged(cmd: list[str], path: Path, log: Path | None) -> None:
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
+    try:
+        subprocess.run(cmd, check=True, stdout=out, stderr=out)
+    except subprocess.CalledProcessError as err:
+        where = f"; see {log}" if log is not None else ""
+        raise RuntimeError(f"could not create the Rucio server venv at {path}{where}") from err
+    finally:
+        if log is not None:
+            out.close()  # type: ignore[union-attr]

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import pwd
 import shutil
 import socket
-import stat
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .privileges import chown_tree, reachable_dir, running_as_root
 from .processes import ProcessRegistry, port_is_free, wait_until
 
 __all__ = ["StorageElement", "storage_base", "xrootd_available"]
@@ -28,30 +24,13 @@ def xrootd_available() -> bool:
     return all(shutil.which(tool) for tool in ("xrootd", "xrdcp", "xrdfs"))
 
 
-def _running_as_root() -> bool:
-    return os.geteuid() == 0
-
-
-def _others_can_traverse(path: Path) -> bool:
-    for parent in [path, *path.parents]:
-        if parent.exists() and not os.stat(parent).st_mode & stat.S_IXOTH:
-            return False
-    return True
-
-
 def storage_base(root: Path, use_xrootd: bool) -> Path:
     """Directory under which each storage element keeps its files.
 
     Normally ``root/storage``. XRootD refuses to run as root, so as root it runs as ``nobody``,
-    which must be able to reach its files; when ``root`` sits below a private directory (``/root``,
-    pytest's ``/tmp/pytest-of-root``) the files go to a per-playground directory in the system
-    temp dir instead, and ``root/storage`` becomes a symlink to it.
+    which must be able to reach its files (see :func:`.privileges.reachable_dir`).
     """
-    inside = root / "storage"
-    if not (use_xrootd and _running_as_root()) or _others_can_traverse(root):
-        return inside
-    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"jupyter-wp5-storage-{digest}"
+    return reachable_dir(root, "storage", use_xrootd and running_as_root())
 
 
 @dataclass
@@ -165,15 +144,9 @@ class StorageElement:
             )
         cfg = self._write_xrootd_config()
         cmd = ["xrootd", "-c", str(cfg)]
-        if _running_as_root():
+        if running_as_root():
             # xrootd refuses to run as root: hand its directories to an unprivileged user.
-            user = pwd.getpwnam(_UNPRIVILEGED)
-            for dirpath, dirnames, filenames in os.walk(self.directory):
-                os.chown(dirpath, user.pw_uid, user.pw_gid)
-                for name in dirnames + filenames:
-                    os.chown(
-                        os.path.join(dirpath, name), user.pw_uid, user.pw_gid, follow_symlinks=False
-                    )
+            chown_tree(self.directory, _UNPRIVILEGED)
             cmd += ["-R", _UNPRIVILEGED]
         proc = processes.spawn(self.process_name, cmd, cwd=self.directory)
         wait_until(self._answers, timeout, f"XRootD for {self.rse}", proc=proc)

@@ -8,6 +8,8 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from traitlets import Bool, Type
 
+from ..communities import AccessService, Communities
+from ..communities.ledger import AccessLedger
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
 from ..data.details import deep_event
@@ -49,6 +51,8 @@ class Wp5App(ExtensionApp):
         "it starts, so %%wp5 and jupyter_wp5.* talk to the same services as the panel.",
     )
 
+    classes = [Communities, AccessLedger]
+
     def initialize_settings(self) -> None:
         catalog = self.catalog_class(parent=self, log=self.log)
         replicas = ReplicaService(catalog.connection, parent=self, log=self.log)
@@ -60,6 +64,13 @@ class Wp5App(ExtensionApp):
             ),
             filesets=FilesetService(catalog.connection, parent=self, log=self.log),
             events=EventHub(replicas, parent=self, log=self.log),
+            access=AccessService(
+                catalog.connection,
+                Communities(parent=self, log=self.log),
+                AccessLedger(parent=self, log=self.log),
+                parent=self,
+                log=self.log,
+            ),
         )
         # Exact (?deep=1) counts report their progress as "details" events.
         catalog.details.listeners.append(

@@ -64,7 +64,7 @@ class EventHub(LoggingConfigurable):
 
     async def _poll(self) -> None:
         while True:
-            active = [p for p in self.replicas.store.all() if p.active or p.id in self._moving]
+            active = [p for p in self.replicas.store.all() if p.is_moving or p.id in self._moving]
             if not active and not self._subscribers:
                 return
             for stored in active:
@@ -77,7 +77,7 @@ class EventHub(LoggingConfigurable):
                 if self._last.get(progress.id) != snapshot:
                     self._last[progress.id] = snapshot
                     self.publish("replica", snapshot)
-                if progress.active:
+                if progress.is_moving:
                     self._moving.add(progress.id)
                 else:
                     self._moving.discard(progress.id)

@@ -1,14 +1,23 @@
-"""The services one server holds: built once by the extension app, shared by every handler."""
+"""The services one server holds: built once by the extension app, shared by every handler.
+
+The kernel's in-process transport runs the same bundle without a server (and without events).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
 from ..data.fileset import FilesetService
 from ..data.replicas import ReplicaService
-from .events import EventHub
+from ..models import Health
+from ..version import __version__
+
+if TYPE_CHECKING:
+    from ..communities import AccessService
+    from .events import EventHub
 
 
 @dataclass
@@ -17,13 +26,21 @@ class Services:
     replicas: ReplicaService
     clusters: ClusterManager
     filesets: FilesetService
-    events: EventHub
+    events: EventHub | None = None  # only a server pushes events
+    access: AccessService | None = None  # only a server serves the access workflow
+
+    async def health(self) -> Health:
+        """Our version, and whether each engine answers."""
+        return Health(version=__version__, engines=[await self.catalog.status()])
 
     def close(self) -> None:
         try:
-            self.events.close()
+            if self.events is not None:
+                self.events.close()
             self.clusters.shutdown()
             self.replicas.close()
+            if self.access is not None:
+                self.access.ledger.close()
         finally:
             # The replica service shares the catalogue's Rucio connection: one close is enough.
             self.catalog.close()

@@ -13,8 +13,10 @@ from traitlets.config import Config
 
 import jupyter_wp5 as wp5
 from jupyter_wp5 import api
-from jupyter_wp5.kernel.client import LocalBackend, RestBackend, Wp5Client
+from jupyter_wp5.kernel.client import Wp5Client
 from jupyter_wp5.kernel.display import ResultTable
+from jupyter_wp5.kernel.inprocess import InProcessTransport
+from jupyter_wp5.kernel.rest import RestTransport
 from jupyter_wp5.models import Conflict, NotFound
 
 pytestmark = pytest.mark.timeout(120)
@@ -30,7 +32,7 @@ def jp_server_config() -> Config:
 def rest_client(jp_serverapp, jp_fetch):
     """The kernel's client, talking REST to the test server (which must be listening)."""
     client = Wp5Client(
-        RestBackend(jp_serverapp.connection_url, jp_serverapp.identity_provider.token)
+        RestTransport(jp_serverapp.connection_url, jp_serverapp.identity_provider.token)
     )
     api.set_client(client)
     yield client
@@ -97,7 +99,7 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
 
 def test_in_process_clusters_without_a_server():
     """Plain IPython or a batch job: the kernel runs its own manager, clusters end with it."""
-    client = Wp5Client(LocalBackend())
+    client = Wp5Client(InProcessTransport())
     api.set_client(client)
     try:
         cluster = wp5.new_cluster("cpu", workers=1)

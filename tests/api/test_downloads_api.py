@@ -100,7 +100,7 @@ async def test_requests_survive_a_server_restart(jp_fetch, playground, store_pat
             ReplicaRequest(DID.parse(DATASET), "", comment="before", mode=ReplicaMode.DOWNLOAD)
         )
         deadline = time.monotonic() + 60
-        while (await first.get(made.id)).active and time.monotonic() < deadline:
+        while (await first.get(made.id)).is_moving and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
     finally:
         first.close()

@@ -3,13 +3,25 @@ nothing left behind by a refused request. (Transfers themselves need the playgro
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
-from tests.rucio_admin import admin_client, discard
+import pytest
+
+from jupyter_wp5.data.catalog import RucioCatalog
+from jupyter_wp5.data.rucio_connection import RucioConnection
+from jupyter_wp5.kernel.client import Wp5Client
+from jupyter_wp5.kernel.inprocess import InProcessTransport
+from jupyter_wp5.kernel.rest import RestTransport
+from jupyter_wp5.models import ReplicaState
+from tests.rucio_admin import admin_client, discard, discard_new_rules, rule_ids
 
 from .contract import call
 
 DATASET = "cms:WJetsToLNu_NanoAODv9"
+# Not DATASET, and one per transport: after a cancel, Rucio refuses the same copy again for a
+# while (the rule is deleted softly, then its replicas).
+KERNEL_DATASETS = {"rest": "cms:TTTo2L2Nu_NanoAODv9", "in-process": "space:debris_catalogue_2026"}
 
 
 async def rules_on(jp_fetch, did: str) -> list[dict]:
@@ -60,12 +72,14 @@ async def test_request_follow_and_cancel_a_copy(jp_fetch, playground):
     finally:
         if not cancelled:
             discard(admin_client(playground), made["id"])
+    # A cancelled request is no longer the user's.
+    status, _ = await call(jp_fetch, "GET", f"replicas/{made['id']}")
+    assert status == 404
     # Rucio deletes softly: the rule now expires within the hour and its cleaner removes it.
-    status, doomed = await call(jp_fetch, "GET", f"replicas/{made['id']}")
-    assert status == 200
-    expires = datetime.strptime(doomed["expires_at"][:19], "%Y-%m-%d %H:%M:%S")
+    admin = admin_client(playground)
+    expires = admin.get_replication_rule(made["id"])["expires_at"]
     assert expires <= datetime.utcnow() + timedelta(seconds=3600)
-    discard(admin_client(playground), made["id"])
+    discard(admin, made["id"])
 
 
 async def test_quota_exceeded_is_409_with_reason_and_leaves_no_rule(jp_fetch):
@@ -97,3 +111,30 @@ async def test_bad_requests_are_refused_before_anything_is_created(jp_fetch):
     assert status == 400
     # No new rule (an earlier test's expired rule may be cleaned up meanwhile).
     assert await rule_ids_on(jp_fetch, DATASET) <= before
+
+
+@pytest.mark.parametrize("where", list(KERNEL_DATASETS))
+async def test_the_kernel_extends_and_cancels_its_copy(where, jp_serverapp, jp_fetch, playground):
+    """Both transports carry the whole replicas service: update (PATCH) and cancel (DELETE) too."""
+    if where == "rest":
+        url, token = jp_serverapp.connection_url, jp_serverapp.identity_provider.token
+        transport = RestTransport(url, token)
+    else:
+        connection = RucioConnection(rucio_config=str(playground.rucio_config))
+        transport = InProcessTransport(RucioCatalog(connection))
+    admin = admin_client(playground)
+    before = rule_ids(admin, playground.account)
+
+    def scenario() -> None:
+        with Wp5Client(transport) as client:
+            made = client.replicate(KERNEL_DATASETS[where], to="SITE-B", lifetime="1d")
+            assert made.state in {ReplicaState.REPLICATING, ReplicaState.OK}
+            extended = client.update_transfer(made.id, lifetime="7d")
+            assert extended.id == made.id and extended.expires_at > made.expires_at
+            client.cancel_transfer(made.id)
+            assert made.id not in [t.id for t in client.transfers()]
+
+    try:
+        await asyncio.to_thread(scenario)
+    finally:
+        await asyncio.to_thread(discard_new_rules, admin, playground.account, before)

@@ -13,7 +13,8 @@ import pytest
 from coffea import processor
 
 import jupyter_wp5 as wp5
-from jupyter_wp5.kernel.client import LocalBackend, Wp5Client
+from jupyter_wp5.kernel.client import Wp5Client
+from jupyter_wp5.kernel.inprocess import InProcessTransport
 
 SIGNAL = "cms:DYJetsToLL_M-50_NanoAODv9"
 Z_MASS = 91.1876
@@ -48,7 +49,7 @@ def in_process_api(playground, monkeypatch):
     """The Python API without a Jupyter server: the services run in this process."""
     monkeypatch.setenv("RUCIO_CONFIG", str(playground.rucio_config))
     monkeypatch.delenv("JUPYTER_WP5_URL", raising=False)
-    wp5.api.set_client(Wp5Client(LocalBackend()))
+    wp5.api.set_client(Wp5Client(InProcessTransport()))
     yield
     wp5.api.set_client(None)
 

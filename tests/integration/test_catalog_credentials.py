@@ -10,6 +10,7 @@ import secrets
 import pytest
 
 from jupyter_wp5.data.catalog import RucioCatalog
+from jupyter_wp5.data.db_retry import retry_when_locked
 from jupyter_wp5.data.rucio_connection import RucioConnection
 from jupyter_wp5.models import EngineRefused, SearchQuery
 
@@ -21,9 +22,13 @@ def test_wrong_password_is_refused_with_rucios_reason(playground, tmp_path):
     # other clients on this machine use, before trying the password.
     account = f"tester{secrets.token_hex(3)}"
     admin = admin_client(playground)
-    admin.add_account(account, "USER", "tester@example.org")
+    retry_when_locked(lambda: admin.add_account(account, "USER", "tester@example.org"))
     with contextlib.suppress(Exception):  # the identity may exist from an earlier run
-        admin.add_identity(account, account, "USERPASS", "t@example.org", password="right-one")
+        retry_when_locked(
+            lambda: admin.add_identity(
+                account, account, "USERPASS", "t@example.org", password="right-one"
+            )
+        )
 
     cfg = configparser.ConfigParser()
     cfg.read(playground.rucio_config)

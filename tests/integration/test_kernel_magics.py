@@ -68,21 +68,21 @@ async def test_search_and_info_in_a_real_kernel(
     dy = playground.dataset(DY)
     cms = [d for d in playground.datasets if d.scope == "cms"]
 
-    load, backend, search, info, rse_list = await run_notebook(
+    load, transport, search, info, rse_list = await run_notebook(
         tmp_path,
         "%load_ext jupyter_wp5",
-        "import jupyter_wp5.api\ntype(jupyter_wp5.api.get_client().backend).__name__",
+        "import jupyter_wp5.api\ntype(jupyter_wp5.api.get_client().transport).__name__",
         "%wp5 search cms:*",
         f"%wp5 info {DY}",
         "%wp5 rses",
     )
 
-    for cell in (load, backend, search, info, rse_list):
+    for cell in (load, transport, search, info, rse_list):
         assert not cell.errors, cell.text
         assert "Traceback" not in cell.text
         assert "wp5:" not in cell.stderr, cell.stderr  # no error line either
     # The kernel went through the server, not the in-process fallback.
-    assert "'RestBackend'" in backend.text
+    assert "'RestTransport'" in transport.text
 
     assert cms
     for d in cms:

@@ -9,7 +9,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_wp5 as wp5
 from jupyter_wp5 import api
-from jupyter_wp5.kernel.client import LocalBackend, Wp5Client
+from jupyter_wp5.kernel.client import Wp5Client
+from jupyter_wp5.kernel.inprocess import InProcessTransport
 from jupyter_wp5.kernel.widgets import ClusterControl
 
 pytestmark = pytest.mark.timeout(120)
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture
 def client():
-    made = Wp5Client(LocalBackend())
+    made = Wp5Client(InProcessTransport())
     api.set_client(made)
     yield made
     api.set_client(None)  # closes every cluster the test left open

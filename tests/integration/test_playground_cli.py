@@ -155,13 +155,75 @@ def test_gateway_flag_gives_lab_gateway_profiles(root: Path, first_run: Run) -> 
     assert run.returncode == 0, run.output
     assert "dask-gateway:" in run.output
     got = run.seen
-    assert {n: (got[n]["backend"], got[n]["servable"]) for n in ("cpu", "gpu", "arm")} == {
-        n: ("gateway", True) for n in ("cpu", "gpu", "arm")
+    assert {n: (got[n]["backend"], got[n]["servable"]) for n in ("cpu", "gpu")} == {
+        n: ("gateway", True) for n in ("cpu", "gpu")
     }
-    assert got["fpga"]["servable"] is False
+    # No x86 worker is offered as ARM: the gateway has an arm profile only with --arm.
+    assert got["arm"]["servable"] is False and got["fpga"]["servable"] is False
     # The password stays out of facility.json and off command lines.
     assert "password" not in json.dumps(run.facility)
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in run.pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [p for p in run.pids if _alive(p)] == []
+
+
+def test_lab_gets_the_communities_and_keeps_the_ledger_token_private(
+    root: Path, first_run: Run
+) -> None:
+    """The playground's JupyterLab serves INAF and Leonardo, and reads the ledger's append token
+    from its 0600 file: the token is not in its command line, environment (kernels inherit that)
+    or configuration (logged at debug level)."""
+    token = "t" * 32
+
+    def look(output: str) -> tuple[dict, list[tuple[list[str], dict[str, str]]]]:
+        (lab_line,) = [line for line in output.splitlines() if "JupyterLab:" in line]
+        base = lab_line.split()[1].split("/lab?")[0]
+        req = urllib.request.Request(
+            f"{base}/wp5/api/access/communities", headers={"Authorization": f"token {token}"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            communities = {c["name"]: c for c in json.loads(resp.read())["items"]}
+        procs = psutil.Process(os.getpid()).children(recursive=True)
+        return communities, [(p.cmdline(), p.environ()) for p in procs if _alive(p.pid)]
+
+    run = _run_playground(root, "--token", token, lab=True, during=look)
+    assert run.returncode == 0, run.output
+    communities, processes = run.seen
+    assert communities["inaf"]["scopes"] == ["space"]
+    assert communities["inaf"]["stewards"] == ["inaf-steward"]
+    assert communities["leonardo"]["rses"] == ["SITE-C"]
+    secret = (root / "ledger" / "keys" / "append.token").read_text().strip()
+    config = root / "lab-state" / "wp5_config.json"
+    assert config.stat().st_mode & 0o777 == 0o600 and secret not in config.read_text()
+    assert json.loads(config.read_text())["AccessLedger"]["token_file"].endswith("append.token")
+    for cmdline, environ in processes:
+        assert secret not in " ".join(cmdline) and secret not in json.dumps(environ)
+
+
+def test_users_flag_gives_each_user_an_account_scope_and_quota(root: Path, first_run: Run) -> None:
+    """--users alice,bob: each logs in to Rucio as their own account with their own rucio.cfg."""
+    from jupyter_wp5.data.rucio_connection import RucioConnection
+
+    def accounts(output: str) -> dict:
+        facility = json.loads((root / "facility.json").read_text())
+        admin = RucioConnection(rucio_config=facility["root_rucio_config"]).new_client()
+        seen = {}
+        for name, cfg in facility["users"].items():
+            assert f"User {name}: rucio.cfg {cfg}" in output
+            client = RucioConnection(rucio_config=cfg).new_client()
+            limits = admin.get_local_account_limits(name)
+            seen[name] = (
+                client.whoami()["account"],
+                oct(Path(cfg).stat().st_mode & 0o777),
+                f"user.{name}" in admin.list_scopes_for_account(name),
+                limits["SITE-A"] > 0,
+            )
+        return seen
+
+    run = _run_playground(root, "--users", "alice,bob", during=accounts)
+    assert run.returncode == 0, run.output
+    # The communities' accounts (inaf-steward, leonardo-user) are playground users too.
+    users = ("alice", "bob", "inaf-steward", "leonardo-user")
+    assert run.seen == {n: (n, "0o600", True, True) for n in users}
+    assert "password" not in json.dumps(run.facility)

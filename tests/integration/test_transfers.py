@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 
 import uproot
 
+from jupyter_wp5.data.db_retry import retry_when_locked
 from tests.api.contract import call
 from tests.rucio_admin import admin_client, discard
 
@@ -189,12 +190,12 @@ async def test_bytes_that_do_not_match_the_catalogue_never_become_a_replica(jp_f
             shutil.copyfile(tmp.name, urlparse(source).path)
         else:
             subprocess.run(["xrdcp", "--silent", tmp.name, source], check=True, timeout=30)
-    client.add_replicas(
-        "SITE-A", [{"scope": scope, "name": name, "bytes": 4096, "adler32": claimed}]
-    )
-    client.add_dataset(scope, dataset)
-    client.attach_dids(scope, dataset, [{"scope": scope, "name": name}])
-    (origin_rule,) = client.add_replication_rule([{"scope": scope, "name": dataset}], 1, "SITE-A")
+    file = {"scope": scope, "name": name, "bytes": 4096, "adler32": claimed}
+    retry_when_locked(lambda: client.add_replicas("SITE-A", [file]))
+    retry_when_locked(lambda: client.add_dataset(scope, dataset))
+    retry_when_locked(lambda: client.attach_dids(scope, dataset, [{"scope": scope, "name": name}]))
+    dids = [{"scope": scope, "name": dataset}]
+    (origin_rule,) = retry_when_locked(lambda: client.add_replication_rule(dids, 1, "SITE-A"))
     try:
         status, made = await call(
             jp_fetch, "POST", "replicas", {"did": f"{scope}:{dataset}", "rse_expression": "SITE-B"}

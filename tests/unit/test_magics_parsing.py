@@ -1,4 +1,4 @@
-"""``%wp5`` parsing, help and error display, on a real IPython shell over an in-memory backend."""
+"""``%wp5`` parsing, help and error display, on a real IPython shell over an in-memory transport."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from IPython.core.interactiveshell import InteractiveShell
 from jupyter_wp5 import api
 from jupyter_wp5.data.catalog import RucioCatalog
 from jupyter_wp5.kernel import client as client_module
-from jupyter_wp5.kernel.client import Backend, LocalBackend, RestBackend, Wp5Client
+from jupyter_wp5.kernel import rest
+from jupyter_wp5.kernel.client import Wp5Client
 from jupyter_wp5.kernel.display import ResultTable, format_bytes, format_fraction
+from jupyter_wp5.kernel.inprocess import InProcessTransport
 from jupyter_wp5.kernel.magics import SUBCOMMANDS, UsageError, Wp5Magics, build_parser
+from jupyter_wp5.kernel.rest import RestTransport
 from jupyter_wp5.models import (
     DID,
     DatasetDetails,
@@ -59,14 +62,14 @@ DY10 = DatasetDetails("cms", "DYJetsToLL_M-10to50_NanoAODv9", "dataset", 2_000, 
 
 
 def _page(items: list[T], limit: int, cursor: str | None) -> tuple[list[T], str | None]:
-    # The backend's cursors are opaque to the client: here, the next offset as text.
+    # Cursors are opaque to the client: this transport's are the next offset as text.
     start = int(cursor or 0)
     more = len(items) > start + limit
     return items[start : start + limit], str(start + limit) if more else None
 
 
-class MemoryBackend(Backend):
-    """An in-memory backend: the same contract, no server, no Rucio."""
+class MemoryCatalog:
+    """The catalogue operations of the transport contract, answered from memory."""
 
     def __init__(self, datasets: list[DatasetDetails]) -> None:
         self.datasets = {d.did: d for d in datasets}
@@ -90,7 +93,9 @@ class MemoryBackend(Backend):
     def files(self, did: DID, rse: str | None, limit: int, cursor: str | None) -> FilePage:
         d = self.describe(did)
         entries = [
-            FileEntry(did.scope, f"{did.name}/file_{i}.root", 1000, "0badf00d", {"SITE-A": "A"})
+            FileEntry(
+                did.scope, f"{did.name}/file_{i}.root", 1000, "0badf00d", {"SITE-A": "AVAILABLE"}
+            )
             for i in range(d.files or 0)
         ]
         return FilePage(str(did), *_page(entries, limit, cursor))
@@ -101,20 +106,33 @@ class MemoryBackend(Backend):
             StorageElement("SITE-B", "DISK", True, True, False),
         ]
 
+
+class MemoryTransport:
+    """An in-memory transport: the same contract, no server, no Rucio."""
+
+    def __init__(self, datasets: list[DatasetDetails]) -> None:
+        self.catalog = MemoryCatalog(datasets)
+
     def health(self) -> Health:
         return Health("0.0.0", [EngineStatus("rucio", True, "https://rucio", "41.5.1", "alice")])
 
+    def describe_location(self) -> str:
+        return "memory"
+
+    def close(self) -> None:
+        pass
+
 
 @pytest.fixture
-def backend() -> MemoryBackend:
-    return MemoryBackend([DY, TT, DY10])
+def transport() -> MemoryTransport:
+    return MemoryTransport([DY, TT, DY10])
 
 
 @pytest.fixture
-def ip(backend: MemoryBackend):
-    """A real IPython shell with ``%load_ext jupyter_wp5`` over the in-memory backend."""
+def ip(transport: MemoryTransport):
+    """A real IPython shell with ``%load_ext jupyter_wp5`` over the in-memory transport."""
     shell = InteractiveShell.instance()
-    api.set_client(Wp5Client(backend))
+    api.set_client(Wp5Client(transport))
     shell.run_line_magic("load_ext", "jupyter_wp5")
     yield shell
     api.set_client(None)
@@ -187,12 +205,12 @@ def test_each_subcommand_has_its_own_help(ip, capsys, name: str) -> None:
 # -- results ------------------------------------------------------------------------------------
 
 
-def test_search_returns_a_table_of_records(ip, backend: MemoryBackend) -> None:
+def test_search_returns_a_table_of_records(ip, transport: MemoryTransport) -> None:
     table = wp5(ip, "search cms:*DY* --type dataset --filter events>1000 --filter run=1")
     assert isinstance(table, ResultTable)
     assert [r.did for r in table] == [DY.did, DY10.did]
     assert table[0].name == DY.name and len(table.items) == 2
-    query = backend.queries[0][0]
+    query = transport.catalog.queries[0][0]
     assert query.type == "dataset"
     assert query.filters == (("events", ">", "1000"), ("run", "=", "1"))
     text = str(table)
@@ -228,7 +246,7 @@ def test_info_returns_details_displayed_with_copies_and_rules(ip) -> None:
 
 def test_magics_can_be_given_their_own_client(capsys) -> None:
     shell = InteractiveShell.instance()
-    magics = Wp5Magics(shell, client=Wp5Client(MemoryBackend([TT])))
+    magics = Wp5Magics(shell, client=Wp5Client(MemoryTransport([TT])))
     assert [r.did for r in magics.wp5("search cms:*")] == [TT.did]
 
 
@@ -242,7 +260,7 @@ def test_files_rses_and_health(ip, capsys) -> None:
     health = wp5(ip, "health")
     assert isinstance(health, Health)
     assert "41.5.1" in ip.display_formatter.format(health)[0]["text/plain"]
-    assert "via MemoryBackend" in capsys.readouterr().out
+    assert "via memory" in capsys.readouterr().out
 
 
 # -- errors are one readable line ---------------------------------------------------------------
@@ -278,27 +296,27 @@ def test_error_line_is_red(ip, capsys) -> None:
 # -- client -------------------------------------------------------------------------------------
 
 
-def test_search_all_follows_cursors(backend: MemoryBackend, monkeypatch) -> None:
+def test_search_all_follows_cursors(transport: MemoryTransport, monkeypatch) -> None:
     monkeypatch.setattr(client_module, "PAGE_SIZE", 1)
-    client = Wp5Client(backend)
+    client = Wp5Client(transport)
     assert len(list(client.search_all("cms:*"))) == 3
-    assert [c for _, _, c in backend.queries] == [None, "1", "2"]
+    assert [c for _, _, c in transport.catalog.queries] == [None, "1", "2"]
     assert len(list(client.search_all("cms:*", limit=2))) == 2
 
 
-def test_client_rejects_bad_input_before_sending(backend: MemoryBackend) -> None:
-    client = Wp5Client(backend)
+def test_client_rejects_bad_input_before_sending(transport: MemoryTransport) -> None:
+    client = Wp5Client(transport)
     with pytest.raises(InvalidDID):
         client.dataset("no-colon")
     with pytest.raises(InvalidRequest):
         client.search("cms:*", type="banana")
     with pytest.raises(InvalidRequest, match="positive"):
         client.search("cms:*", limit=0)
-    assert backend.queries == []
+    assert transport.catalog.queries == []
 
 
-def test_api_uses_the_client_set(backend: MemoryBackend) -> None:
-    api.set_client(Wp5Client(backend))
+def test_api_uses_the_client_set(transport: MemoryTransport) -> None:
+    api.set_client(Wp5Client(transport))
     try:
         assert [d.did for d in api.search("cms:*DY*", limit=1)] == [DY.did]
         assert api.dataset(DY.did) is DY
@@ -309,13 +327,13 @@ def test_api_uses_the_client_set(backend: MemoryBackend) -> None:
         api.set_client(None)
 
 
-def test_from_env_picks_the_backend() -> None:
+def test_from_env_picks_the_transport() -> None:
     rest = Wp5Client.from_env({"JUPYTER_WP5_URL": "http://h:1/base", "JUPYTER_WP5_TOKEN": "t"})
-    assert isinstance(rest.backend, RestBackend)
-    assert rest.backend.url == "http://h:1/base/"
-    assert rest.backend.session.headers["Authorization"] == "token t"
+    assert isinstance(rest.transport, RestTransport)
+    assert rest.transport.http.url == "http://h:1/base/"
+    assert rest.transport.http.session.headers["Authorization"] == "token t"
     local = Wp5Client.from_env({})
-    assert isinstance(local.backend, LocalBackend)
+    assert isinstance(local.transport, InProcessTransport)
     local.close()
 
 
@@ -329,33 +347,33 @@ def _response(status: int, body: bytes, url: str = "http://h/wp5/api/x") -> requ
 
 
 def test_rest_errors_become_typed_errors() -> None:
-    backend = RestBackend("http://h/")
-    err = backend._error(_response(404, b'{"error": "not_found", "message": "cms:x not found"}'))
+    http = rest.Http("http://h/")
+    err = http.error(_response(404, b'{"error": "not_found", "message": "cms:x not found"}'))
     assert isinstance(err, NotFound) and err.message == "cms:x not found"
-    err = backend._error(_response(404, b"<html>404</html>"))
+    err = http.error(_response(404, b"<html>404</html>"))
     assert isinstance(err, NotFound) and "server extension is not enabled" in err.message
-    err = backend._error(_response(401, b""))
+    err = http.error(_response(401, b""))
     assert isinstance(err, EngineRefused) and "did not accept this kernel's token" in err.message
-    err = backend._error(_response(403, b'{"message": "Forbidden"}'))
+    err = http.error(_response(403, b'{"message": "Forbidden"}'))
     assert isinstance(err, EngineRefused) and "does not allow this: Forbidden" in err.message
-    err = backend._error(_response(503, b""))
+    err = http.error(_response(503, b""))
     assert isinstance(err, EngineUnavailable)
 
 
 def test_rest_quotes_each_path_segment() -> None:
-    assert client_module._did_path(DID("cms", "a/b c")) == "datasets/cms/a%2Fb%20c"
+    assert rest.did_path(DID("cms", "a/b c")) == "datasets/cms/a%2Fb%20c"
 
 
 def test_unreachable_server_is_a_clear_error() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    backend = RestBackend(f"http://127.0.0.1:{port}/", connect_timeout=2)
+    transport = RestTransport(f"http://127.0.0.1:{port}/", connect_timeout=2)
     with pytest.raises(EngineUnavailable, match="cannot reach the Jupyter server"):
-        backend.health()
+        transport.health()
 
 
-class MemoryCatalog(RucioCatalog):
+class MemoryRucioCatalog(RucioCatalog):
     """The catalogue contract, answered from memory."""
 
     async def search(self, query, limit=100, cursor=None):
@@ -366,10 +384,9 @@ class MemoryCatalog(RucioCatalog):
         return EngineStatus("rucio", True)
 
 
-def test_local_backend_works_inside_a_running_loop() -> None:
-    # A kernel's main thread already runs an event loop: the backend must not need it.
-    backend = LocalBackend(MemoryCatalog())
-    client = Wp5Client(backend)
+def test_in_process_transport_works_inside_a_running_loop() -> None:
+    # A kernel's main thread already runs an event loop: the transport must not need it.
+    client = Wp5Client(InProcessTransport(MemoryRucioCatalog()))
 
     async def in_kernel() -> tuple[SearchPage, Health]:
         return client.search("cms:*"), client.health()

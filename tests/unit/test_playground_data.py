@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from jupyter_wp5.playground.datagen import (
     write_debris_parquet,
     write_nanoaod,
 )
+from jupyter_wp5.playground.info import LedgerInfo
 
 uproot = pytest.importorskip("uproot")
 ak = pytest.importorskip("awkward")
@@ -130,3 +132,14 @@ def test_facility_info_round_trip(tmp_path: Path) -> None:
     )
     info.write(tmp_path / "facility.json")
     assert FacilityInfo.read(tmp_path / "facility.json") == info
+
+    ledger = LedgerInfo(
+        url="http://127.0.0.1:2",
+        origin="jupyter-wp5.playground/ledger",
+        witnesses={"inaf": "http://127.0.0.1:3", "leonardo": "http://127.0.0.1:4"},
+        verifier_keys=["a+00000000+AQ==", "b+00000000+AQ==", "c+00000000+AQ=="],
+        keys_file=tmp_path / "verifier-keys.txt",
+        token_file=tmp_path / "append.token",
+    )
+    replace(info, ledger=ledger).write(tmp_path / "facility.json")
+    assert FacilityInfo.read(tmp_path / "facility.json").ledger == ledger

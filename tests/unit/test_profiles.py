@@ -7,6 +7,7 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 from jupyter_wp5.compute.backends.local import LocalBackend
+from jupyter_wp5.compute.manager import ClusterManager
 from jupyter_wp5.compute.profiles import Profile, ProfileRegistry, parse_memory
 from jupyter_wp5.models import ClusterSize, InvalidRequest, NotFound
 
@@ -15,6 +16,8 @@ class Machine(LocalBackend):
     """The local backend on a machine of our choosing: only the detection is replaced."""
 
     def __init__(self, arch: str = "x86_64", gpus: int = 0, **kwargs):
+        # No emulated aarch64 Python either (tests/integration/test_arm_workers.py has one).
+        kwargs.setdefault("arm_rootfs", "/nonexistent/wp5-arm64")
         super().__init__(**kwargs)
         self._arch, self._gpus = arch, gpus
 
@@ -46,7 +49,8 @@ def test_shipped_profiles():
     ],
 )
 def test_servability_gives_a_reason_and_never_falls_back_to_cpu(name, backend, servable, words):
-    reason = ProfileRegistry().get(name).check_servable(backend)
+    manager = ClusterManager(backends={"local": backend}, records_path="")
+    reason = manager.check_servable(manager.registry.get(name))
     assert (reason is None) == servable, reason
     for word in words:
         assert word in reason
@@ -54,7 +58,8 @@ def test_servability_gives_a_reason_and_never_falls_back_to_cpu(name, backend, s
 
 def test_a_profile_for_another_backend_is_not_servable():
     profile = Profile.from_config("hpc", {"backend": "jobqueue"})
-    assert "jobqueue" in profile.check_servable(Machine())
+    manager = ClusterManager(backends={"jobqueue": Machine()}, records_path="")
+    assert "needs the 'jobqueue' backend, not 'local'" in manager.check_servable(profile)
 
 
 def test_profiles_from_configuration_replace_the_defaults():

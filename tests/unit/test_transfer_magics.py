@@ -1,5 +1,5 @@
 """``%wp5 replicate / transfers / fileset`` parsing, and waiting for a request (progress polled
-from an in-memory backend whose states advance on each poll)."""
+from an in-memory transport whose states advance on each poll)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyter_wp5 import api
-from jupyter_wp5.kernel.client import Backend, Wp5Client
+from jupyter_wp5.kernel.client import Wp5Client
 from jupyter_wp5.kernel.display import ResultTable
 from jupyter_wp5.kernel.magics import UsageError, build_parser
-from jupyter_wp5.kernel.progress import TransferStuck, TransferTimeout, wait
+from jupyter_wp5.kernel.progress import wait
 from jupyter_wp5.models import (
     DID,
     Fileset,
@@ -21,6 +21,8 @@ from jupyter_wp5.models import (
     ReplicaMode,
     ReplicaProgress,
     ReplicaRequest,
+    TransferStuck,
+    TransferTimeout,
 )
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -43,7 +45,7 @@ def progress(state: str, ok: int, total: int = 3, error: str | None = None) -> R
     )
 
 
-class MemoryBackend(Backend):
+class MemoryReplicas:
     """Answers each poll with the next of ``states``; records what was requested."""
 
     def __init__(self, states: list[ReplicaProgress]) -> None:
@@ -51,20 +53,33 @@ class MemoryBackend(Backend):
         self.requested: list[ReplicaRequest] = []
         self.polls = 0
 
-    def request_replica(self, req: ReplicaRequest) -> ReplicaProgress:
+    def request(self, req: ReplicaRequest) -> ReplicaProgress:
         self.requested.append(req)
         return self.states[0]
 
-    def replica(self, request_id: str) -> ReplicaProgress:
+    def get(self, request_id: str) -> ReplicaProgress:
         self.polls += 1
         return self.states[min(self.polls, len(self.states) - 1)]
 
-    def replicas(self) -> list[ReplicaProgress]:
+    def list(self) -> list[ReplicaProgress]:
         return [self.states[-1]]
 
+
+class MemoryFilesets:
     def fileset(self, did: DID, rse: str, protocol: str | None, allow_partial: bool) -> Fileset:
         url = f"root://127.0.0.1//{rse}/{did.name}.root"
         return Fileset([FilesetEntry(did.name, {url: "Events"}, str(did), rse, protocol, 1, 10)])
+
+
+class MemoryTransport:
+    """The replica and fileset operations of the transport contract, from memory."""
+
+    def __init__(self, states: list[ReplicaProgress]) -> None:
+        self.replicas = MemoryReplicas(states)
+        self.filesets = MemoryFilesets()
+
+    def close(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -77,10 +92,10 @@ def ip(monkeypatch):
     api.set_client(None)
 
 
-def use(states: list[ReplicaProgress]) -> MemoryBackend:
-    backend = MemoryBackend(states)
-    api.set_client(Wp5Client(backend))
-    return backend
+def use(states: list[ReplicaProgress]) -> MemoryReplicas:
+    transport = MemoryTransport(states)
+    api.set_client(Wp5Client(transport))
+    return transport.replicas
 
 
 def test_replicate_arguments_parse() -> None:
@@ -104,18 +119,18 @@ def test_replicate_arguments_parse() -> None:
 
 
 def test_replicate_needs_a_destination_or_download(ip, capsys) -> None:
-    backend = use([progress("REPLICATING", 0)])
+    replicas = use([progress("REPLICATING", 0)])
     assert ip.run_line_magic("wp5", f"replicate {DY}") is None
     err = ANSI.sub("", capsys.readouterr().err)
     assert "give --to RSE, or --download" in err
-    assert backend.requested == []
+    assert replicas.requested == []
 
 
 def test_replicate_sends_the_request(ip, capsys) -> None:
-    backend = use([progress("REPLICATING", 0)])
+    replicas = use([progress("REPLICATING", 0)])
     table = ip.run_line_magic("wp5", f"replicate {DY} --to SITE-B --lifetime 7d --comment hi")
     assert isinstance(table, ResultTable) and table[0].id == RULE_ID
-    (req,) = backend.requested
+    (req,) = replicas.requested
     assert (req.did, req.rse_expression, req.lifetime, req.comment, req.mode) == (
         DID.parse(DY),
         "SITE-B",
@@ -124,15 +139,15 @@ def test_replicate_sends_the_request(ip, capsys) -> None:
         ReplicaMode.RULE,
     )
     assert f"(id {RULE_ID})" in capsys.readouterr().out
-    use([progress("REPLICATING", 0)])  # a fresh backend for the download case
+    replicas = use([progress("REPLICATING", 0)])  # a fresh transport for the download case
     ip.run_line_magic("wp5", f"replicate {DY} --download")
-    (req,) = api.get_client().backend.requested  # type: ignore[attr-defined]
+    (req,) = replicas.requested
     assert req.mode is ReplicaMode.DOWNLOAD and req.rse_expression == ""
 
 
 def test_wait_returns_when_ok_and_shows_each_step(ip) -> None:
     states = [progress("REPLICATING", 0), progress("REPLICATING", 2), progress("OK", 3)]
-    backend = use(states)
+    replicas = use(states)
     seen: list[int] = []
 
     class Recorder:
@@ -147,7 +162,7 @@ def test_wait_returns_when_ok_and_shows_each_step(ip) -> None:
 
     client = api.get_client()
     done = wait(lambda: client.transfer(RULE_ID), states[0], bar=Recorder, sleep=lambda s: None)
-    assert done.state == "OK" and seen == [0, 2, 3, -1] and backend.polls == 2
+    assert done.state == "OK" and seen == [0, 2, 3, -1] and replicas.polls == 2
 
 
 def test_wait_raises_the_reason_when_stuck(ip, capsys) -> None:
@@ -192,8 +207,8 @@ def test_transfers_in_a_notebook_show_a_bar_per_moving_request(ip, monkeypatch) 
     ipywidgets, the same WidgetBar that ``--wait`` shows."""
     moving = progress("REPLICATING", 1)
     done = ReplicaProgress.from_dict({**progress("OK", 3).to_dict(), "id": "b" * 32})
-    backend = use([done, moving])
-    monkeypatch.setattr(backend, "replicas", lambda: [moving, done])
+    replicas = use([done, moving])
+    monkeypatch.setattr(replicas, "list", lambda: [moving, done])
     shown: list = []
     monkeypatch.setattr("jupyter_wp5.kernel.progress.in_notebook", lambda: True)
     monkeypatch.setattr("IPython.display.display", shown.append)

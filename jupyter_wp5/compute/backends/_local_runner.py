@@ -75,7 +75,9 @@ async def _serve(spec, proto):
     import importlib.util
     import logging
 
-    if spec.get("cuda"):
+    if spec.get("emulated_rootfs"):
+        from jupyter_wp5.compute.arm_launcher import EmulatedCluster as cluster_class
+    elif spec.get("cuda"):
         from dask_cuda import LocalCUDACluster as cluster_class
     else:
         from distributed import LocalCluster as cluster_class
@@ -94,6 +96,8 @@ async def _serve(spec, proto):
     }
     if spec.get("resources"):
         kwargs["resources"] = spec["resources"]
+    if spec.get("emulated_rootfs"):
+        kwargs["rootfs"] = spec["emulated_rootfs"]
     try:
         cluster = await cluster_class(**kwargs)
     except Exception as exc:

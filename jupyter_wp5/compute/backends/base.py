@@ -6,13 +6,16 @@ them through a :class:`~jupyter_wp5.executor.BlockingExecutor`, never on the eve
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from traitlets.config import LoggingConfigurable
 
+from ...models import ClusterSize, EngineUnavailable
+
 if TYPE_CHECKING:
-    from ...models import ClusterSize
     from ..profiles import Profile
 
 
@@ -91,12 +94,12 @@ class ClusterBackend(LoggingConfigurable):
         """
         raise NotImplementedError
 
-    def scale(self, handle: ClusterHandle, workers: int) -> None:
-        """Set a fixed number of workers (ending adaptivity); return once it is reached."""
-        raise NotImplementedError
+    def resize(self, handle: ClusterHandle, size: ClusterSize) -> None:
+        """Set a fixed number of workers (ending adaptivity) or adaptive bounds.
 
-    def adapt(self, handle: ClusterHandle, minimum: int, maximum: int) -> None:
-        """Let the scheduler choose between ``minimum`` and ``maximum`` workers."""
+        Return once the cluster has that many workers (at least the minimum, when adaptive);
+        :func:`wait_for_workers` does the waiting for a backend that can count them.
+        """
         raise NotImplementedError
 
     def status(self, handle: ClusterHandle) -> BackendStatus:
@@ -130,3 +133,28 @@ class ClusterBackend(LoggingConfigurable):
 
     def shutdown(self) -> None:
         """Free the backend's own resources (clients, threads) when the server stops."""
+
+
+def wait_for_workers(
+    count: Callable[[], int],
+    size: ClusterSize,
+    timeout: float,
+    what: str,
+    interval: float = 0.2,
+) -> None:
+    """Block until ``count()`` reaches ``size``: exactly its workers, or at least its minimum.
+
+    Raises
+    ------
+    EngineUnavailable
+        After ``timeout`` seconds, saying how many of ``what`` there are.
+    """
+    want = size.workers if size.workers is not None else size.minimum or 0
+    deadline = time.monotonic() + timeout
+    while True:
+        have = count()
+        if have == want or (size.adaptive and have >= want):
+            return
+        if time.monotonic() > deadline:
+            raise EngineUnavailable(f"{have} of {want} {what} after {timeout:g} s")
+        time.sleep(interval)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from traitlets import Float, Unicode, default
 
 from ...models import ClusterSize, EngineUnavailable
-from .base import BackendStatus, ClusterBackend, ClusterHandle
+from .base import BackendStatus, ClusterBackend, ClusterHandle, wait_for_workers
 
 if TYPE_CHECKING:
     from dask_gateway import Gateway, GatewayCluster
@@ -210,43 +210,23 @@ class GatewayBackend(ClusterBackend):
         cluster = self._run("starting a cluster", lambda: self._new_cluster(profile))
         handle = GatewayHandle(cluster)
         try:
-            self._resize(handle, size)
+            self.resize(handle, size)
         except BaseException:
             self.close(handle)
             raise
         self.log.info("gateway cluster %s for profile %s", handle.name, profile.name)
         return handle
 
-    def _resize(self, handle: GatewayHandle, size: ClusterSize) -> None:
+    def resize(self, handle: ClusterHandle, size: ClusterSize) -> None:
+        assert isinstance(handle, GatewayHandle)
         if size.workers is not None:
             n = size.workers
             self._run("scaling", lambda: handle.cluster.scale(n))
-            self._wait_for(handle, n)
         else:
             low, high = size.minimum or 0, size.maximum or 0
             self._run("adapting", lambda: handle.cluster.adapt(low, high))
-            self._wait_for(handle, low, at_least=True)
-
-    def _wait_for(self, handle: GatewayHandle, n: int, at_least: bool = False) -> None:
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            have = len(handle.workers())
-            if have == n or (at_least and have >= n):
-                return
-            if time.monotonic() > deadline:
-                raise EngineUnavailable(
-                    f"gateway cluster {handle.name}: {have} workers after "
-                    f"{self.start_timeout:g} s, expected {n}"
-                )
-            time.sleep(0.1)
-
-    def scale(self, handle: ClusterHandle, workers: int) -> None:
-        assert isinstance(handle, GatewayHandle)
-        self._resize(handle, ClusterSize(workers=workers))
-
-    def adapt(self, handle: ClusterHandle, minimum: int, maximum: int) -> None:
-        assert isinstance(handle, GatewayHandle)
-        self._resize(handle, ClusterSize(minimum=minimum, maximum=maximum))
+        what = f"workers in gateway cluster {handle.name}"
+        wait_for_workers(lambda: len(handle.workers()), size, self.start_timeout, what, 0.1)
 
     def status(self, handle: ClusterHandle) -> BackendStatus:
         assert isinstance(handle, GatewayHandle)

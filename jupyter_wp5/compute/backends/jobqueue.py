@@ -5,19 +5,24 @@ A profile becomes job directives: GPUs are ``--gres=gpu:N`` (SLURM) or ``request
 and every resource is also given to the worker (``--resources GPU=1``) so that tasks annotated
 with it are routed there. The scheduler runs in the Jupyter server's process (dask-jobqueue's
 design), so these clusters end with the server and are reported lost after a restart.
+
+With ``arm_queue`` set, aarch64 profiles go to that partition and their jobs run the emulated
+aarch64 Python of :mod:`..arm_launcher` (x86_64 nodes running real aarch64 workers under qemu,
+without a nanny) instead of asking for ``--constraint=aarch64``.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, Enum, Float, List, Unicode
 
 from ...models import ClusterSize, EngineUnavailable
-from .base import BackendStatus, ClusterBackend, ClusterHandle
+from ..arm_rootfs import ArmRootfs
+from .base import BackendStatus, ClusterBackend, ClusterHandle, wait_for_workers
 
 if TYPE_CHECKING:
     from dask_jobqueue.core import JobQueueCluster
@@ -64,16 +69,42 @@ class JobqueueBackend(ClusterBackend):
         "", config=True, help="Where the jobs write their output (empty: the server's directory)."
     )
     start_timeout = Float(300.0, config=True, help="Seconds the worker jobs may take to start.")
+    arm_queue = Unicode(
+        "",
+        config=True,
+        help="SLURM partition whose x86_64 nodes run aarch64 profiles' workers under qemu "
+        "emulation (empty: aarch64 profiles ask for --constraint=aarch64 nodes).",
+    )
+    arm_rootfs = Unicode(
+        "",
+        config=True,
+        help="The emulated workers' aarch64 tree, at the same path on the arm_queue nodes "
+        "(default: $WP5_ARM_ROOTFS or ~/.cache/jupyter-wp5/arm64-py311).",
+    )
 
     # -- mapping profiles ------------------------------------------------------------------------
 
     def can_serve(self, profile: Profile) -> str | None:
         if profile.fpgas:
             return f"profile '{profile.name}': the jobqueue backend has no FPGA mapping"
+        if self.emulated(profile):
+            reason = self.rootfs().why_not_ready()
+            if reason:
+                return (
+                    f"profile '{profile.name}' runs emulated aarch64 workers on partition "
+                    f"'{self.arm_queue}': {reason}"
+                )
         command = SUBMIT[self.system]
         if shutil.which(command) is None:
             return f"no {command} here: this machine cannot submit {self.system} jobs"
         return None
+
+    def emulated(self, profile: Profile) -> bool:
+        """Whether ``profile``'s jobs go to :attr:`arm_queue` as emulated aarch64 workers."""
+        return bool(self.arm_queue) and self.system == "slurm" and profile.arch == "aarch64"
+
+    def rootfs(self) -> ArmRootfs:
+        return ArmRootfs.configured(self.arm_rootfs)
 
     def cluster_kwargs(self, profile: Profile) -> dict[str, Any]:
         """The dask-jobqueue arguments for ``profile`` (job directives, worker resources)."""
@@ -94,12 +125,21 @@ class JobqueueBackend(ClusterBackend):
             directives = list(self.job_extra)
             if profile.gpus:
                 directives.append(f"--gres=gpu:{profile.gpus}")
-            if profile.arch:
+            if profile.arch and not self.emulated(profile):
                 directives.append(f"--constraint={profile.arch}")
             kwargs["job_extra_directives"] = directives
             kwargs["walltime"] = self.walltime
             if self.queue:
                 kwargs["queue"] = self.queue
+            if self.emulated(profile):
+                from ..arm_rootfs import python_command
+
+                # The job script's last line is `<python> -m distributed.cli.dask_worker ...`.
+                # exec: the worker is then the job's own process, which SLURM tracks and kills
+                # (an orphaned one, without a nanny, can outlive its job).
+                kwargs["python"] = "exec " + shlex.join(python_command(self.rootfs()))
+                kwargs["nanny"] = False
+                kwargs["queue"] = self.arm_queue
             if self.account:
                 kwargs["account"] = self.account
         else:
@@ -127,13 +167,14 @@ class JobqueueBackend(ClusterBackend):
         except Exception as exc:
             raise EngineUnavailable(f"the {self.system} cluster did not start: {exc}") from None
         try:
-            self._resize(handle, size)
+            self.resize(handle, size)
         except BaseException:
             self.close(handle)
             raise
         return handle
 
-    def _resize(self, handle: JobqueueHandle, size: ClusterSize) -> None:
+    def resize(self, handle: ClusterHandle, size: ClusterSize) -> None:
+        assert isinstance(handle, JobqueueHandle)
         try:
             if size.workers is not None:
                 handle.cluster.scale(size.workers)
@@ -141,27 +182,12 @@ class JobqueueBackend(ClusterBackend):
                 handle.cluster.adapt(minimum=size.minimum or 0, maximum=size.maximum or 0)
         except Exception as exc:
             raise EngineUnavailable(f"{self.system} refused the jobs: {exc}") from None
-        # Fixed: exactly that many; adaptive: at least the minimum.
-        want = size.workers if size.workers is not None else size.minimum or 0
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            have = len(handle.workers())
-            if have == want or (size.workers is None and have >= want):
-                return
-            if time.monotonic() > deadline:
-                raise EngineUnavailable(
-                    f"{have} of {want} {self.system} worker jobs running after "
-                    f"{self.start_timeout:g} s (queued? see the batch system)"
-                )
-            time.sleep(0.2)
-
-    def scale(self, handle: ClusterHandle, workers: int) -> None:
-        assert isinstance(handle, JobqueueHandle)
-        self._resize(handle, ClusterSize(workers=workers))
-
-    def adapt(self, handle: ClusterHandle, minimum: int, maximum: int) -> None:
-        assert isinstance(handle, JobqueueHandle)
-        self._resize(handle, ClusterSize(minimum=minimum, maximum=maximum))
+        wait_for_workers(
+            lambda: len(handle.workers()),
+            size,
+            self.start_timeout,
+            f"{self.system} worker jobs running (queued? see the batch system)",
+        )
 
     def status(self, handle: ClusterHandle) -> BackendStatus:
         assert isinstance(handle, JobqueueHandle)

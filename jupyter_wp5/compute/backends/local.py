@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Float
+from traitlets import Bool, Float, Unicode
 
 from ...models import ClusterSize, EngineUnavailable
+from ..arm_rootfs import ArmRootfs
 from ..profiles import Profile
 from .base import BackendStatus, ClusterBackend, ClusterHandle
 
@@ -59,6 +60,7 @@ class LocalHandle(ClusterHandle):
         self.lock = threading.Lock()
         self.scheduler_address = ""
         self.dashboard_port: int | None = None
+        self.extra_wait = 0.0  # emulated workers take minutes, not seconds, to join
         self._buffer = b""
 
     @property
@@ -136,6 +138,21 @@ class LocalBackend(ClusterBackend):
     )
     start_timeout = Float(60.0, config=True, help="Seconds a cluster and its workers may take.")
     command_timeout = Float(60.0, config=True, help="Seconds a scale or status call may take.")
+    emulate_arm = Bool(
+        True,
+        config=True,
+        help="Serve aarch64 profiles on an x86_64 machine with emulated workers (qemu) once "
+        "`jupyter wp5 arm prepare` has prepared their Python.",
+    )
+    arm_rootfs = Unicode(
+        "",
+        config=True,
+        help="The emulated workers' aarch64 tree (default: $WP5_ARM_ROOTFS or "
+        "~/.cache/jupyter-wp5/arm64-py311).",
+    )
+    arm_start_timeout = Float(
+        300.0, config=True, help="Seconds emulated workers may take to join (they start slowly)."
+    )
 
     # -- servability (cheap, starts nothing) -----------------------------------------------------
 
@@ -150,12 +167,27 @@ class LocalBackend(ClusterBackend):
             return sys.executable
         return str(Path(profile.environment) / "bin" / "python")
 
+    def emulated(self, profile: Profile) -> bool:
+        """Whether ``profile``'s workers are aarch64 under emulation on this x86_64 machine."""
+        arch = normalise_arch(profile.arch or self.machine())
+        return self.emulate_arm and arch == "aarch64" and self.machine() == "x86_64"
+
+    def rootfs(self) -> ArmRootfs:
+        return ArmRootfs.configured(self.arm_rootfs)
+
     def can_serve(self, profile: Profile) -> str | None:
         here = normalise_arch(self.machine())
-        if profile.arch and normalise_arch(profile.arch) != here:
+        if self.emulated(profile):
+            reason = self.rootfs().why_not_ready()
+            if reason:
+                return (
+                    f"profile '{profile.name}' needs aarch64 workers and this machine is "
+                    f"x86_64, which emulates them only once their Python is prepared: {reason}"
+                )
+        elif profile.arch and normalise_arch(profile.arch) != here:
             return (
                 f"profile '{profile.name}' needs {profile.arch} workers and this machine is "
-                f"{here}; the local backend cannot emulate another architecture"
+                f"{here}; the local backend cannot emulate that architecture"
             )
         if profile.fpgas:
             return f"profile '{profile.name}' needs an FPGA; the local backend has no FPGA support"
@@ -190,6 +222,9 @@ class LocalBackend(ClusterBackend):
             "timeout": self.start_timeout,
             "remove_malloc_trim": self.remove_malloc_trim,
         }
+        if self.emulated(profile):
+            spec["emulated_rootfs"] = str(self.rootfs().path)
+            spec["timeout"] = self.arm_start_timeout
         fd, log_path = tempfile.mkstemp(prefix="wp5-cluster-", suffix=".log")
         with os.fdopen(fd, "wb") as log:
             process = subprocess.Popen(
@@ -201,8 +236,9 @@ class LocalBackend(ClusterBackend):
                 close_fds=True,
             )
         handle = LocalHandle(process, log_path)
+        handle.extra_wait = spec["timeout"] if self.emulated(profile) else 0.0
         try:
-            first = handle.read(self.start_timeout + 10)
+            first = handle.read(spec["timeout"] + 10)
         except (TimeoutError, EOFError, ValueError) as exc:
             handle.kill()
             reason = handle.log_tail() or str(exc)
@@ -230,18 +266,20 @@ class LocalBackend(ClusterBackend):
                 raise EngineUnavailable("the cluster's process has ended")
             try:
                 handle.send(payload)
-                answer = handle.read(self.command_timeout)
+                answer = handle.read(self.command_timeout + handle.extra_wait)
             except (OSError, TimeoutError, EOFError, ValueError) as exc:
                 raise EngineUnavailable(f"the cluster did not answer: {exc}") from None
         if not answer.get("ok"):
             raise EngineUnavailable(f"the cluster refused: {answer.get('error')}")
         return answer
 
-    def scale(self, handle: ClusterHandle, workers: int) -> None:
-        self._command(handle, {"op": "scale", "n": workers})
-
-    def adapt(self, handle: ClusterHandle, minimum: int, maximum: int) -> None:
-        self._command(handle, {"op": "adapt", "minimum": minimum, "maximum": maximum})
+    def resize(self, handle: ClusterHandle, size: ClusterSize) -> None:
+        # The runner waits for the workers itself, next to its scheduler.
+        if size.workers is not None:
+            self._command(handle, {"op": "scale", "n": size.workers})
+        else:
+            bounds = {"minimum": size.minimum or 0, "maximum": size.maximum or 0}
+            self._command(handle, {"op": "adapt", **bounds})
 
     def status(self, handle: ClusterHandle) -> BackendStatus:
         assert isinstance(handle, LocalHandle)

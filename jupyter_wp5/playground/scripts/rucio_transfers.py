@@ -16,39 +16,40 @@ replayed (see RECIPES.md).
 """
 
 import argparse
+import importlib.util
 import itertools
 import logging
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
+from types import ModuleType
 
 STOP = threading.Event()
-_REPLAYS = 5
 
 
-def _database_locked(err: BaseException) -> bool:
-    while err is not None:
-        if "database is locked" in str(err).lower():
-            return True
-        err = err.__cause__ or err.__context__
-    return False
+def _load_db_retry() -> ModuleType:
+    # jupyter_wp5 is not installed in Rucio's virtualenv: load its standard-library-only helper
+    # from the file, so that the daemons replay locked writes exactly as the extension does.
+    path = Path(__file__).resolve().parents[2] / "data" / "db_retry.py"
+    spec = importlib.util.spec_from_file_location("wp5_db_retry", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+db_retry = _load_db_retry()
 
 
 def _step(name: str, run: Callable[[], object], log: logging.Logger) -> None:
     """Run one daemon step; replay it when SQLite was locked, log (and go on) otherwise."""
-    for attempt in range(_REPLAYS):
-        try:
-            run()
-            return
-        except Exception as err:
-            if _database_locked(err) and attempt < _REPLAYS - 1:
-                time.sleep(0.2 * (attempt + 1))
-                continue
-            log.exception("%s failed", name)
-            return
+    try:
+        db_retry.retry_when_locked(run)
+    except Exception:
+        log.exception("%s failed", name)
 
 
 def main() -> None:

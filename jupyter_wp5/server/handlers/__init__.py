@@ -1,5 +1,11 @@
 """Routes of the /wp5/api REST interface (the contract is jupyter_wp5/openapi.yaml)."""
 
+from .access import (
+    AccessDecisionHandler,
+    AccessRequestHandler,
+    AccessRequestsHandler,
+    CommunitiesHandler,
+)
 from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
 from .datasets import (
     DatasetFilesetHandler,
@@ -14,7 +20,8 @@ from .rses import StorageElementsHandler
 
 _SCOPE = r"(?P<scope>[^/]+)"
 _NAME = r"(?P<name>.+?)"
-_CLUSTER = r"(?P<cluster_id>[^/]+)"
+_RECORD = r"(?P<record_id>[^/]+)"
+_REQUEST = r"(?P<request_id>[0-9a-f]+)"
 
 ROUTES = [
     (r"health", HealthHandler),
@@ -24,9 +31,13 @@ ROUTES = [
     (rf"datasets/{_SCOPE}/{_NAME}", DatasetHandler),
     (r"rses", StorageElementsHandler),
     (r"replicas", ReplicasHandler),
-    (r"replicas/(?P<rule_id>[^/]+)", ReplicaHandler),
+    (rf"replicas/{_RECORD}", ReplicaHandler),
     (r"events", EventsHandler),
     (r"profiles", ProfilesHandler),
     (r"clusters", ClustersHandler),
-    (rf"clusters/{_CLUSTER}", ClusterHandler),
+    (rf"clusters/{_RECORD}", ClusterHandler),
+    (r"access/communities", CommunitiesHandler),
+    (r"access/requests", AccessRequestsHandler),
+    (rf"access/requests/{_REQUEST}", AccessRequestHandler),
+    (rf"access/requests/{_REQUEST}/(?P<decision>grant|deny|revoke)", AccessDecisionHandler),
 ]

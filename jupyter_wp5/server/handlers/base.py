@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from http.client import responses
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ...models import InvalidRequest, Wp5Error
@@ -69,11 +72,26 @@ class Wp5Handler(APIHandler):
         self.set_status(status)
         self.finish(json.dumps(payload))
 
+    def write_created(self, record: Any) -> None:
+        """201 with the new resource (a record with an ``id``) and its ``Location``."""
+        self.set_header("Location", url_path_join(self.request.path, record.id))
+        self.write_json(record.to_dict(), status=201)
+
+    def write_items(self, records: list[Any]) -> None:
+        """A list answer: ``{"items": [...]}``."""
+        self.write_json({"items": [r.to_dict() for r in records]})
+
+    def write_no_content(self) -> None:
+        self.set_status(204)
+        self.finish()
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, Wp5Error):
             self.set_status(exc.status)
+            if exc.retry_after is not None:
+                self.set_header("Retry-After", str(exc.retry_after))
             payload = exc.to_dict()
         else:
             reason = self._reason or responses.get(status_code, "Unknown")
@@ -96,3 +114,36 @@ class Wp5Handler(APIHandler):
             )
         else:
             super().log_exception(typ, value, tb)
+
+
+class RecordHandler(Wp5Handler):
+    """GET, PATCH and DELETE of one record of a collection (``<collection>/<record_id>``).
+
+    A subclass names the three service operations; each verb then parses, makes that one call and
+    writes the record (204 after a delete).
+    """
+
+    def read(self, record_id: str) -> Awaitable[Any]:
+        raise NotImplementedError
+
+    def change(self, record_id: str, body: Any) -> Awaitable[Any]:
+        raise NotImplementedError
+
+    def remove(self, record_id: str) -> Awaitable[None]:
+        raise NotImplementedError
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        self.write_json((await self.read(record_id)).to_dict())
+
+    @web.authenticated
+    @authorized
+    async def patch(self, record_id: str) -> None:
+        self.write_json((await self.change(record_id, self.json_body())).to_dict())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, record_id: str) -> None:
+        await self.remove(record_id)
+        self.write_no_content()

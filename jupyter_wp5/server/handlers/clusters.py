@@ -3,82 +3,48 @@ serialises the record; errors are mapped once, in the base handler."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Awaitable
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ...models import ClusterSize, InvalidRequest
-from .base import Wp5Handler
+from ...models import ClusterInfo, ClusterRequest, ClusterSize
+from .base import RecordHandler, Wp5Handler
 
 
-class _ComputeHandler(Wp5Handler):
-    def json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise InvalidRequest("the request body is not JSON") from None
-        if not isinstance(body, dict):
-            raise InvalidRequest("the request body must be a JSON object")
-        return body
-
-
-class ProfilesHandler(_ComputeHandler):
+class ProfilesHandler(Wp5Handler):
     """GET profiles"""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        items = await self.services.clusters.profiles()
-        self.write_json({"items": [p.to_dict() for p in items]})
+        self.write_items(await self.services.clusters.profiles())
 
 
-class ClustersHandler(_ComputeHandler):
+class ClustersHandler(Wp5Handler):
     """GET clusters; POST clusters {profile, workers | adaptive {minimum, maximum}, name?}"""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        items = await self.services.clusters.list()
-        self.write_json({"items": [c.to_dict() for c in items]})
+        self.write_items(await self.services.clusters.list())
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        profile = body.get("profile")
-        if not isinstance(profile, str) or not profile:
-            raise InvalidRequest('profile is required, e.g. {"profile": "cpu", "workers": 2}')
-        name = body.get("name")
-        if name is not None and not isinstance(name, str):
-            raise InvalidRequest("name must be a string")
-        size = ClusterSize.parse(body, default_workers=1)
-        info = await self.services.clusters.create(profile, size, name)
-        self.set_header("Location", url_path_join(self.request.path, info.id))
-        self.write_json(info.to_dict(), status=201)
+        req = ClusterRequest.from_dict(self.json_body())
+        self.write_created(await self.services.clusters.create(req.profile, req.size, req.name))
 
 
-class ClusterHandler(_ComputeHandler):
+class ClusterHandler(RecordHandler):
     """GET, PATCH {workers | adaptive}, DELETE clusters/{id}"""
 
-    @web.authenticated
-    @authorized
-    async def get(self, cluster_id: str) -> None:
-        info = await self.services.clusters.get(cluster_id)
-        self.write_json(info.to_dict())
+    def read(self, record_id: str) -> Awaitable[ClusterInfo]:
+        return self.services.clusters.get(record_id)
 
-    @web.authenticated
-    @authorized
-    async def patch(self, cluster_id: str) -> None:
-        size = ClusterSize.parse(self.json_body())
-        info = await self.services.clusters.resize(cluster_id, size)
-        self.write_json(info.to_dict())
+    def change(self, record_id: str, body: Any) -> Awaitable[ClusterInfo]:
+        return self.services.clusters.resize(record_id, ClusterSize.parse(body))
 
-    @web.authenticated
-    @authorized
-    async def delete(self, cluster_id: str) -> None:
-        await self.services.clusters.close(cluster_id)
-        self.set_status(204)
-        self.finish()
+    def remove(self, record_id: str) -> Awaitable[None]:
+        return self.services.clusters.close(record_id)

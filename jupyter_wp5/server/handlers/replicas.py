@@ -1,11 +1,13 @@
 """Replica endpoints: request a copy (a Rucio rule), list, follow and cancel requests."""
 
+from collections.abc import Awaitable
+from typing import Any
+
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ...models import ReplicaRequest, ReplicaUpdate
-from .base import Wp5Handler
+from ...models import ReplicaMode, ReplicaProgress, ReplicaRequest, ReplicaUpdate
+from .base import RecordHandler, Wp5Handler
 
 
 class ReplicasHandler(Wp5Handler):
@@ -14,38 +16,31 @@ class ReplicasHandler(Wp5Handler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        items = await self.services.replicas.list()
-        self.write_json({"items": [i.to_dict() for i in items]})
+        self.write_items(await self.services.replicas.list())
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         request = ReplicaRequest.from_dict(self.json_body())
+        access = self.services.access
+        if request.mode is ReplicaMode.DOWNLOAD:
+            # Rucio cannot see reads from storage: the grant check for downloads is ours.
+            await access.check_download(request.did)
         progress = await self.services.replicas.request(request)
-        self.set_header("Location", url_path_join(self.request.path, progress.id))
-        self.write_json(progress.to_dict(), status=201)
+        if progress.mode == ReplicaMode.RULE:
+            await access.rule_created(progress.id, request.did, request.rse_expression)
+        self.write_created(progress)
 
 
-class ReplicaHandler(Wp5Handler):
+class ReplicaHandler(RecordHandler):
     """GET replicas/{id} (progress), PATCH replicas/{id} {lifetime, retry}, DELETE replicas/{id}
     (cancel: removes the rule)"""
 
-    @web.authenticated
-    @authorized
-    async def get(self, rule_id: str) -> None:
-        progress = await self.services.replicas.get(rule_id)
-        self.write_json(progress.to_dict())
+    def read(self, record_id: str) -> Awaitable[ReplicaProgress]:
+        return self.services.replicas.get(record_id)
 
-    @web.authenticated
-    @authorized
-    async def patch(self, rule_id: str) -> None:
-        change = ReplicaUpdate.from_dict(self.json_body())
-        progress = await self.services.replicas.update(rule_id, change)
-        self.write_json(progress.to_dict())
+    def change(self, record_id: str, body: Any) -> Awaitable[ReplicaProgress]:
+        return self.services.replicas.update(record_id, ReplicaUpdate.from_dict(body))
 
-    @web.authenticated
-    @authorized
-    async def delete(self, rule_id: str) -> None:
-        await self.services.replicas.cancel(rule_id)
-        self.set_status(204)
-        self.finish()
+    def remove(self, record_id: str) -> Awaitable[None]:
+        return self.services.replicas.cancel(record_id)

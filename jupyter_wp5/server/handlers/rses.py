@@ -11,4 +11,4 @@ class StorageElementsHandler(Wp5Handler):
     @authorized
     async def get(self) -> None:
         rses = await self.services.catalog.rses()
-        self.write_json({"items": [r.to_dict() for r in rses]})
+        self.write_items(rses)
