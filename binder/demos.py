@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-NOTEBOOKS = HERE / "notebooks"
-HEP = NOTEBOOKS / "01-dimuon-z-peak.ipynb"
-SPACE = NOTEBOOKS / "02-space-debris.ipynb"
+from jupyter_wp5.demos import DEMOS_DIR
+
+HEP = DEMOS_DIR / "01-dimuon-z-peak.ipynb"
+SPACE = DEMOS_DIR / "02-space-debris.ipynb"
 Z_MASS_PDG = 91.1876
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Enum, Integer, Unicode
 
-__all__ = ["LedgerApp", "LedgerVerifyApp", "PlaygroundApp", "Wp5CommandApp", "main"]
+__all__ = ["DemosApp", "LedgerApp", "LedgerVerifyApp", "PlaygroundApp", "Wp5CommandApp", "main"]
 
 READY_LINE = "wp5 playground ready"
 
@@ -208,13 +208,16 @@ class PlaygroundApp(JupyterApp):
         return 8888 if port_is_free(8888) else free_ports(1)[0]
 
     def _start_lab(self, facility: Any, info: Any) -> str:
+        from jupyter_wp5.demos import copy_demos, demo_notebooks
         from jupyter_wp5.playground.communities import write_lab_config
         from jupyter_wp5.playground.processes import wait_until
 
         port = self._lab_port()
         token = self.token or secrets.token_hex(24)
         notebooks = info.root / "notebooks"
-        notebooks.mkdir(exist_ok=True)
+        # The lab opens on the demos; later starts update them but never over the user's changes.
+        first_start = copy_demos(notebooks).copied
+        first_demo = demo_notebooks()[0].name
         # The communities, and the ledger's append token (in a 0600 file, not argv or env).
         config = write_lab_config(
             info.root / "lab-state" / "wp5_config.json", info.account, info.ledger
@@ -259,6 +262,8 @@ class PlaygroundApp(JupyterApp):
                 return False
 
         wait_until(answers, 120, f"JupyterLab on {base}", proc=proc, interval=0.25)
+        if first_demo in first_start:
+            return f"{base}/lab/tree/{first_demo}?token={token}"
         return f"{base}/lab?token={token}"
 
     def _report(self, facility: Any, info: Any, lab_url: str | None) -> None:
@@ -383,6 +388,38 @@ class LedgerVerifyApp(JupyterApp):
         self.exit(1 if failed else 0)
 
 
+class DemosApp(JupyterApp):
+    """``jupyter wp5 demos DIR``: copy the demo notebooks into a folder."""
+
+    name = "jupyter-wp5-demos"
+    description = """Copy the jupyter-wp5 demo notebooks into DIR (created if needed).
+
+    A notebook you changed is never overwritten; one still as copied earlier is updated to the
+    version shipped with this jupyter-wp5. The demos run against `jupyter wp5 playground`."""
+    examples = """
+    jupyter wp5 demos ~/wp5-demos
+    """
+
+    def start(self) -> None:
+        """Copy the demos into the one folder given on the command line."""
+        from jupyter_wp5.demos import copy_demos
+
+        if len(self.extra_args) != 1:
+            self.print_help()
+            self.log.error("give exactly one folder: jupyter wp5 demos DIR")
+            self.exit(2)
+        dest = Path(self.extra_args[0]).expanduser()
+        done = copy_demos(dest)
+        for verb, names in (
+            ("copied", done.copied),
+            ("updated", done.updated),
+            ("kept (changed by you)", done.kept),
+            ("already current", done.current),
+        ):
+            for name in names:
+                print(f"{verb}: {dest / name}")
+
+
 class CommandGroup(JupyterApp):
     """A command that only holds subcommands."""
 
@@ -419,9 +456,11 @@ class Wp5CommandApp(CommandGroup):
     jupyter wp5 playground --help
     jupyter wp5 playground
     jupyter wp5 ledger verify receipt.json
+    jupyter wp5 demos ~/wp5-demos
     """
     subcommands = {
         "playground": (PlaygroundApp, PlaygroundApp.description.splitlines()[0]),
+        "demos": (DemosApp, DemosApp.description.splitlines()[0]),
         "ledger": (LedgerApp, LedgerApp.description.splitlines()[0]),
         "arm": ("jupyter_wp5.cli_arm.ArmApp", "Emulated aarch64 (ARM) workers."),
     }

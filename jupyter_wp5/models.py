@@ -7,6 +7,7 @@ contract in ``jupyter_wp5/openapi.yaml``; keep the three in step.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
@@ -16,6 +17,22 @@ from typing import Any, ClassVar, Self, get_args, get_type_hints
 _SCOPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,249}$")
 _PATTERN_RE = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9._/+*-]{0,249}$")
+
+# What a search may filter on: the metadata columns of Rucio's DID table (its default metadata
+# plugin). ``name``, ``scope`` and the type come from the query itself, never from a filter.
+FILTER_KEYS = frozenset(
+    {
+        "account", "is_open", "bytes", "length", "md5", "adler32", "events", "guid", "project",
+        "datatype", "run_number", "stream_name", "prod_step", "version", "campaign", "task_id",
+        "panda_id", "lumiblocknr", "provenance", "phys_group", "created_at", "updated_at",
+        "accessed_at", "closed_at", "eol_at",
+    }
+)  # fmt: skip
+_INTEGER_KEYS = frozenset(
+    {"bytes", "length", "events", "run_number", "task_id", "panda_id", "lumiblocknr"}
+)
+_QUERY_KEYS = frozenset({"name", "scope", "type", "did_type"})
+_INTEGER_RE = re.compile(r"^-?\d{1,18}$")
 
 
 class Wp5Error(Exception):
@@ -41,6 +58,13 @@ class InvalidRequest(Wp5Error):
 
 class InvalidDID(InvalidRequest):
     code = "invalid_did"
+
+
+class PayloadTooLarge(Wp5Error):
+    """The request body is larger than the server reads."""
+
+    status = 413
+    code = "payload_too_large"
 
 
 class NotFound(Wp5Error):
@@ -95,6 +119,7 @@ ERRORS_BY_CODE: dict[str, type[Wp5Error]] = {
         Wp5Error,
         InvalidRequest,
         InvalidDID,
+        PayloadTooLarge,
         NotFound,
         Forbidden,
         Conflict,
@@ -174,6 +199,9 @@ class DID:
             raise InvalidDID(f"'{scope}' is not a valid scope (letters, digits, '._-', max 30)")
         if not _NAME_RE.match(name):
             raise InvalidDID(f"'{name}' is not a valid name (letters, digits, '._/+-', max 250)")
+        if any(set(part) <= {"."} for part in name.split("/")):
+            # Names become paths (downloads, storage): no empty, '.' or '..' segment, no final /.
+            raise InvalidDID(f"'{name}' has an empty, '.' or '..' path segment")
         return cls(scope, name)
 
 
@@ -213,11 +241,29 @@ class SearchQuery:
             m = cls._FILTER_RE.match(part)
             if not m:
                 raise InvalidRequest(f"'{part}' is not a filter: expected key=value or key>value")
-            parsed.append((m.group(1), m.group(2), m.group(3)))
+            parsed.append(_filter(*m.groups()))
         return cls(scope, pattern, kind, tuple(parsed))
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.pattern}"
+
+
+def _filter(key: str, op: str, value: str) -> tuple[str, str, str]:
+    """One checked ``key op value`` filter: a known key, and a value Rucio can compare."""
+    if key in _QUERY_KEYS:
+        raise InvalidRequest(f"filter on {key} in q (scope:pattern) or type, not in filters")
+    if key not in FILTER_KEYS:
+        known = ", ".join(sorted(FILTER_KEYS))
+        raise InvalidRequest(f"'{key[:40]}' is not a metadata key (one of {known})")
+    if key in _INTEGER_KEYS and not _INTEGER_RE.match(value):
+        raise InvalidRequest(f"{key} is a whole number, not '{value[:40]}'")
+    try:
+        number = float(value)
+    except ValueError:
+        return key, op, value
+    if not math.isfinite(number):
+        raise InvalidRequest(f"'{value[:40]}' is not a finite number")
+    return key, op, value
 
 
 @dataclass
@@ -454,7 +500,7 @@ class Health(Record):
         return cls(data["version"], [EngineStatus.from_dict(e) for e in data["engines"]])
 
 
-_LIFETIME_RE = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_LIFETIME_RE = re.compile(r"^\s*(\d{1,12})\s*([smhdw]?)\s*$")
 _LIFETIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -525,6 +571,11 @@ class FileReplicaState(WireEnum):
     TEMPORARY_UNAVAILABLE = "TEMPORARY_UNAVAILABLE"
 
 
+# Rucio keeps a rule's comment in 255 characters; an expression longer than this is no selection.
+MAX_COMMENT = 255
+MAX_EXPRESSION = 500
+
+
 class ReplicaMode(WireEnum):
     """How a copy is made: a Rucio rule at a storage element, or a download to scratch."""
 
@@ -559,10 +610,14 @@ class ReplicaRequest:
         expression = str(data.get("rse_expression") or "").strip()
         if not expression and mode is ReplicaMode.RULE:
             raise InvalidRequest("rse_expression is required, e.g. SITE-B")
+        if len(expression) > MAX_EXPRESSION:
+            raise InvalidRequest(f"rse_expression is longer than {MAX_EXPRESSION} characters")
         copies = data.get("copies", 1)
         if not isinstance(copies, int) or isinstance(copies, bool) or copies < 1:
             raise InvalidRequest("copies must be a positive integer")
         comment = data.get("comment")
+        if comment and len(str(comment)) > MAX_COMMENT:
+            raise InvalidRequest(f"comment is longer than {MAX_COMMENT} characters")
         return cls(
             did=DID.parse(str(data.get("did") or "")),
             rse_expression=expression,

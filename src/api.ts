@@ -1,6 +1,8 @@
 /**
  * Typed client of the jupyter-wp5 REST API (``/wp5/api``): one generic request function and one
- * typed call per endpoint. Components never fetch; the model calls these.
+ * typed call per endpoint, grouped and named as the server's services name their operations
+ * (``catalog.search``, ``replicas.request``, ``clusters.resize``, ...). Components never fetch;
+ * the models call these.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -151,68 +153,13 @@ export async function requestAPI<T>(
   }
 }
 
-/* ------------------------------------------------------------------ typed calls */
-
-/** ``GET health``. */
-export function getHealth(
-  settings?: ServerConnection.ISettings
-): Promise<IHealth> {
-  return requestAPI<IHealth>('health', {}, {}, settings);
-}
-
-/** ``GET datasets``: one page of a catalogue search. */
-export function searchDatasets(
-  request: ISearchRequest,
-  settings?: ServerConnection.ISettings
-): Promise<ISearchPage> {
-  return requestAPI<ISearchPage>(
-    'datasets',
-    {},
-    {
-      q: request.q,
-      type: request.type,
-      filters: request.filters,
-      limit: request.limit,
-      cursor: request.cursor
-    },
-    settings
-  );
-}
-
-/** ``GET datasets/{scope}/{name}``: size, file count, copies per site, rules, metadata. */
-export function getDataset(
-  scope: string,
-  name: string,
-  settings?: ServerConnection.ISettings
-): Promise<IDatasetDetails> {
-  return requestAPI<IDatasetDetails>(
-    `datasets/${encodeURIComponent(scope)}/${encodeName(name)}`,
-    {},
-    {},
-    settings
-  );
-}
-
-/** ``GET datasets/{scope}/{name}/files``: one page of the file list. */
-export function listFiles(
-  scope: string,
-  name: string,
-  request: IFilesRequest = {},
-  settings?: ServerConnection.ISettings
-): Promise<IFilePage> {
-  return requestAPI<IFilePage>(
-    `datasets/${encodeURIComponent(scope)}/${encodeName(name)}/files`,
-    {},
-    { rse: request.rse, limit: request.limit, cursor: request.cursor },
-    settings
-  );
-}
-
-/** ``GET rses``: the storage elements the user may target. */
-export function listStorageElements(
-  settings?: ServerConnection.ISettings
-): Promise<IStorageElementList> {
-  return requestAPI<IStorageElementList>('rses', {}, {}, settings);
+/** Turn anything thrown into the error the panel shows. */
+export function toWp5Error(error: unknown): IWp5Error {
+  if (error instanceof ResponseError) {
+    return { status: error.status, code: error.code, message: error.message };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { status: 0, code: 'client_error', message };
 }
 
 /** Options of a call that sends ``body`` as JSON with ``method``. */
@@ -224,120 +171,182 @@ function jsonInit(method: string, body: unknown): RequestInit {
   };
 }
 
+/** The path of one DID: ``datasets/{scope}/{name}``. */
+function didPath(scope: string, name: string): string {
+  return `datasets/${encodeURIComponent(scope)}/${encodeName(name)}`;
+}
+
+/** The path of one item of a collection (``replicas/{id}``). */
+function itemPath(collection: string, id: string): string {
+  return `${collection}/${encodeURIComponent(id)}`;
+}
+
+type Settings = ServerConnection.ISettings;
+
+/* ------------------------------------------------------------------ health */
+
+/** ``GET health``: version and the reachability of each engine. */
+export function health(settings?: Settings): Promise<IHealth> {
+  return requestAPI<IHealth>('health', {}, {}, settings);
+}
+
+/* ------------------------------------------------------------------ catalog */
+
+/** The data catalogue (the server's ``CatalogService``). */
+export const catalog = {
+  /** ``GET datasets``: one page of a catalogue search. */
+  search(request: ISearchRequest, settings?: Settings): Promise<ISearchPage> {
+    return requestAPI<ISearchPage>(
+      'datasets',
+      {},
+      {
+        q: request.q,
+        type: request.type,
+        filters: request.filters,
+        limit: request.limit,
+        cursor: request.cursor
+      },
+      settings
+    );
+  },
+
+  /** ``GET datasets/{scope}/{name}``: size, file count, copies per site, rules, metadata. */
+  describe(
+    scope: string,
+    name: string,
+    settings?: Settings
+  ): Promise<IDatasetDetails> {
+    return requestAPI<IDatasetDetails>(didPath(scope, name), {}, {}, settings);
+  },
+
+  /** ``GET datasets/{scope}/{name}/files``: one page of the file list. */
+  files(
+    scope: string,
+    name: string,
+    request: IFilesRequest = {},
+    settings?: Settings
+  ): Promise<IFilePage> {
+    return requestAPI<IFilePage>(
+      `${didPath(scope, name)}/files`,
+      {},
+      { rse: request.rse, limit: request.limit, cursor: request.cursor },
+      settings
+    );
+  },
+
+  /** ``GET rses``: the storage elements the user may target. */
+  rses(settings?: Settings): Promise<IStorageElementList> {
+    return requestAPI<IStorageElementList>('rses', {}, {}, settings);
+  }
+};
+
 /* ------------------------------------------------------------------ replicas */
 
-/** ``POST replicas``: ask for a copy (a Rucio rule); answers the new request's progress. */
-export function requestReplica(
-  request: IReplicaRequest,
-  settings?: ServerConnection.ISettings
-): Promise<IReplicaProgress> {
-  return requestAPI<IReplicaProgress>(
-    'replicas',
-    jsonInit('POST', request),
-    {},
-    settings
-  );
-}
+/** The user's copies of data (the server's ``ReplicaService``). */
+export const replicas = {
+  /** ``POST replicas``: ask for a copy (a Rucio rule); answers the new request's progress. */
+  request(
+    request: IReplicaRequest,
+    settings?: Settings
+  ): Promise<IReplicaProgress> {
+    return requestAPI<IReplicaProgress>(
+      'replicas',
+      jsonInit('POST', request),
+      {},
+      settings
+    );
+  },
 
-/** ``GET replicas``: the user's copy requests with their progress. */
-export function listReplicas(
-  settings?: ServerConnection.ISettings
-): Promise<IReplicaList> {
-  return requestAPI<IReplicaList>('replicas', {}, {}, settings);
-}
+  /** ``GET replicas``: the user's copy requests with their progress. */
+  list(settings?: Settings): Promise<IReplicaList> {
+    return requestAPI<IReplicaList>('replicas', {}, {}, settings);
+  },
 
-/** ``GET replicas/{id}``: one request's progress. */
-export function getReplica(
-  id: string,
-  settings?: ServerConnection.ISettings
-): Promise<IReplicaProgress> {
-  return requestAPI<IReplicaProgress>(
-    `replicas/${encodeURIComponent(id)}`,
-    {},
-    {},
-    settings
-  );
-}
+  /** ``GET replicas/{id}``: one request's progress. */
+  get(id: string, settings?: Settings): Promise<IReplicaProgress> {
+    return requestAPI<IReplicaProgress>(
+      itemPath('replicas', id),
+      {},
+      {},
+      settings
+    );
+  },
 
-/** ``PATCH replicas/{id}``: extend a request's lifetime (from now) or retry it. */
-export function updateReplica(
-  id: string,
-  change: IReplicaUpdate,
-  settings?: ServerConnection.ISettings
-): Promise<IReplicaProgress> {
-  return requestAPI<IReplicaProgress>(
-    `replicas/${encodeURIComponent(id)}`,
-    jsonInit('PATCH', change),
-    {},
-    settings
-  );
-}
+  /** ``PATCH replicas/{id}``: extend a request's lifetime (from now) or retry it. */
+  update(
+    id: string,
+    change: IReplicaUpdate,
+    settings?: Settings
+  ): Promise<IReplicaProgress> {
+    return requestAPI<IReplicaProgress>(
+      itemPath('replicas', id),
+      jsonInit('PATCH', change),
+      {},
+      settings
+    );
+  },
 
-/** ``DELETE replicas/{id}``: cancel a request (removes its rule). */
-export async function cancelReplica(
-  id: string,
-  settings?: ServerConnection.ISettings
-): Promise<void> {
-  await requestAPI<void>(
-    `replicas/${encodeURIComponent(id)}`,
-    { method: 'DELETE' },
-    {},
-    settings
-  );
-}
+  /** ``DELETE replicas/{id}``: cancel a request (removes its rule). */
+  async cancel(id: string, settings?: Settings): Promise<void> {
+    await requestAPI<void>(
+      itemPath('replicas', id),
+      { method: 'DELETE' },
+      {},
+      settings
+    );
+  }
+};
 
-/* ------------------------------------------------------------------ compute */
+/* ------------------------------------------------------------------ clusters */
 
-/** ``GET profiles``: the compute profiles, servable here or not. */
-export function listProfiles(
-  settings?: ServerConnection.ISettings
-): Promise<IProfileList> {
-  return requestAPI<IProfileList>('profiles', {}, {}, settings);
-}
+/** Dask clusters and their profiles (the server's ``ClusterManager``). */
+export const clusters = {
+  /** ``GET profiles``: the compute profiles, servable here or not. */
+  profiles(settings?: Settings): Promise<IProfileList> {
+    return requestAPI<IProfileList>('profiles', {}, {}, settings);
+  },
 
-/** ``GET clusters``: the running clusters. */
-export function listClusters(
-  settings?: ServerConnection.ISettings
-): Promise<IClusterList> {
-  return requestAPI<IClusterList>('clusters', {}, {}, settings);
-}
+  /** ``POST clusters``: start a cluster of a profile, fixed-size or adaptive. */
+  create(request: IClusterRequest, settings?: Settings): Promise<IClusterInfo> {
+    return requestAPI<IClusterInfo>(
+      'clusters',
+      jsonInit('POST', request),
+      {},
+      settings
+    );
+  },
 
-/** ``POST clusters``: start a cluster of a profile, fixed-size or adaptive. */
-export function createCluster(
-  request: IClusterRequest,
-  settings?: ServerConnection.ISettings
-): Promise<IClusterInfo> {
-  return requestAPI<IClusterInfo>(
-    'clusters',
-    jsonInit('POST', request),
-    {},
-    settings
-  );
-}
+  /** ``GET clusters``: the running clusters. */
+  list(settings?: Settings): Promise<IClusterList> {
+    return requestAPI<IClusterList>('clusters', {}, {}, settings);
+  },
 
-/** ``PATCH clusters/{id}``: scale to a number of workers, or make adaptive. */
-export function resizeCluster(
-  id: string,
-  size: IClusterSize,
-  settings?: ServerConnection.ISettings
-): Promise<IClusterInfo> {
-  return requestAPI<IClusterInfo>(
-    `clusters/${encodeURIComponent(id)}`,
-    jsonInit('PATCH', size),
-    {},
-    settings
-  );
-}
+  /** ``GET clusters/{id}``: one cluster with its live size. */
+  get(id: string, settings?: Settings): Promise<IClusterInfo> {
+    return requestAPI<IClusterInfo>(itemPath('clusters', id), {}, {}, settings);
+  },
 
-/** ``DELETE clusters/{id}``: close a cluster. */
-export async function closeCluster(
-  id: string,
-  settings?: ServerConnection.ISettings
-): Promise<void> {
-  await requestAPI<void>(
-    `clusters/${encodeURIComponent(id)}`,
-    { method: 'DELETE' },
-    {},
-    settings
-  );
-}
+  /** ``PATCH clusters/{id}``: scale to a number of workers, or make adaptive. */
+  resize(
+    id: string,
+    size: IClusterSize,
+    settings?: Settings
+  ): Promise<IClusterInfo> {
+    return requestAPI<IClusterInfo>(
+      itemPath('clusters', id),
+      jsonInit('PATCH', size),
+      {},
+      settings
+    );
+  },
+
+  /** ``DELETE clusters/{id}``: close a cluster. */
+  async close(id: string, settings?: Settings): Promise<void> {
+    await requestAPI<void>(
+      itemPath('clusters', id),
+      { method: 'DELETE' },
+      {},
+      settings
+    );
+  }
+};

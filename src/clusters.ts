@@ -2,33 +2,26 @@
  * The clusters model: compute profiles, the running Dask clusters with their live size, and the
  * requests to create, scale and close them.
  *
- * The list is polled every 2 s while the clusters section is visible (clusters started from a
- * notebook appear too). Every answer goes through the same pure transitions as the events
- * websocket's messages will, through ``receive()``.
+ * Cluster changes from any surface (panel, magics, Python API) are pushed by the events
+ * websocket; ``ListModel`` reloads the list when the section is shown and when the socket
+ * (re)opens, and polls only while the socket is closed. Every answer goes through the same pure
+ * transitions.
  */
 
+import { clusters as api, toWp5Error } from './api';
+import { ListModel, withoutKey } from './listModel';
 import {
-  closeCluster,
-  createCluster,
-  listClusters,
-  listProfiles,
-  resizeCluster
-} from './api';
-import { ListModel } from './listModel';
-import { toWp5Error } from './model';
-import { Poller, POLL_INTERVAL } from './poll';
-import {
+  ClusterStatus,
   IClusterInfo,
   IClusterRequest,
   IClusterSize,
   IClustersState,
   IProfileInfo,
-  IWp5Error,
-  IWp5Event
+  IWp5Error
 } from './tokens';
 
 /** The status of a cluster that can be used (``ClusterStatus.RUNNING``). */
-export const RUNNING = 'running';
+export const RUNNING: ClusterStatus = 'running';
 
 /** The clusters state before the first answer. */
 export function initialClustersState(): IClustersState {
@@ -46,18 +39,6 @@ export function initialClustersState(): IClustersState {
 
 function oldestFirst(a: IClusterInfo, b: IClusterInfo): number {
   return a.created_at.localeCompare(b.created_at);
-}
-
-function withoutKey<T>(
-  map: { [key: string]: T },
-  key: string
-): { [key: string]: T } {
-  if (!(key in map)) {
-    return map;
-  }
-  const copy = { ...map };
-  delete copy[key];
-  return copy;
 }
 
 /** Pure transitions of the clusters state. */
@@ -166,41 +147,15 @@ export namespace ClustersTransitions {
   }
 }
 
-export namespace ClustersModel {
-  export interface IOptions {
-    /** Poll interval in ms (default 2000). */
-    interval?: number;
-  }
-}
-
-/** State, polling and actions of the clusters section. */
+/** State and actions of the clusters section. */
 export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
-  constructor(options: ClustersModel.IOptions = {}) {
-    super(initialClustersState());
-    this._poller = new Poller(
-      () => this.refresh(),
-      options.interval ?? POLL_INTERVAL
-    );
+  constructor(options: ListModel.IOptions = {}) {
+    super(initialClustersState(), 'cluster', options);
   }
 
-  /** Whether the poll is on (the section is visible). */
-  get polling(): boolean {
-    return this._poller.running;
-  }
-
-  /** The clusters section was shown or hidden: load and poll while shown, stop when hidden. */
-  setVisible(visible: boolean): void {
-    if (visible === this._visible) {
-      return;
-    }
-    this._visible = visible;
-    if (visible) {
-      void this.loadProfiles();
-      void this.refresh();
-      this._poller.start();
-    } else {
-      this._poller.stop();
-    }
+  /** Load the profiles with the first show. */
+  protected shown(): void {
+    void this.loadProfiles();
   }
 
   /** Load the profiles once; they come from the server's configuration. */
@@ -208,13 +163,13 @@ export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
     await this.loadOnce(
       'profiles',
       this.state.profiles.length > 0,
-      listProfiles,
+      api.profiles,
       ClustersTransitions.profilesLoaded
     );
   }
 
   protected async fetchList(): Promise<IClusterInfo[]> {
-    return (await listClusters()).items;
+    return (await api.list()).items;
   }
 
   protected listed(
@@ -222,6 +177,13 @@ export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
     items: IClusterInfo[]
   ): IClustersState {
     return ClustersTransitions.listed(state, items);
+  }
+
+  protected upserted(
+    state: IClustersState,
+    item: IClusterInfo
+  ): IClustersState {
+    return ClustersTransitions.upserted(state, item);
   }
 
   protected failed(state: IClustersState, error: IWp5Error): IClustersState {
@@ -232,7 +194,7 @@ export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
   async create(request: IClusterRequest): Promise<IClusterInfo | null> {
     this.setState(ClustersTransitions.creating(this.state));
     try {
-      const info = await createCluster(request);
+      const info = await api.create(request);
       this.membershipChanged();
       this.setState(ClustersTransitions.created(this.state, info));
       return info;
@@ -248,7 +210,7 @@ export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
   async scale(id: string, size: IClusterSize): Promise<void> {
     this.setState(ClustersTransitions.rowBusy(this.state, id));
     try {
-      const info = await resizeCluster(id, size);
+      const info = await api.resize(id, size);
       this.setState(ClustersTransitions.rowDone(this.state, info));
     } catch (error) {
       this.setState(
@@ -261,7 +223,7 @@ export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
   async close(id: string): Promise<void> {
     this.setState(ClustersTransitions.rowBusy(this.state, id));
     try {
-      await closeCluster(id);
+      await api.close(id);
       this.membershipChanged();
       this.setState(ClustersTransitions.removed(this.state, id));
     } catch (error) {
@@ -270,21 +232,4 @@ export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
       );
     }
   }
-
-  /** Take an event of the events websocket; answers whether it was a cluster event. */
-  receive(event: IWp5Event): boolean {
-    if (event.type !== 'cluster') {
-      return false;
-    }
-    this.setState(ClustersTransitions.upserted(this.state, event.data));
-    return true;
-  }
-
-  dispose(): void {
-    this._poller.dispose();
-    super.dispose();
-  }
-
-  private _visible = false;
-  private _poller: Poller;
 }

@@ -33,12 +33,12 @@ const panelPlugin: JupyterFrontEndPlugin<IDataModel> = {
     notebooks: INotebookTracker | null
   ): IDataModel => {
     const model = new DataModel();
-    // One events socket for the panel; its models fall back to polling while it is closed.
+    // One events socket for the panel; its models poll only while it is closed.
     const events = new EventsConnection();
     const panel = new Wp5Panel({
       model,
       transfers: new TransfersModel({ events }),
-      clusters: new ClustersModel(),
+      clusters: new ClustersModel({ events }),
       insertCode: notebookInserter(notebooks)
     });
     panel.disposed.connect(() => events.dispose());

@@ -1,20 +1,66 @@
 /**
- * What the transfers and clusters models share: their state and its signal, a list refresh that
- * an answer sent before a create or delete cannot overwrite, and side lists loaded once.
+ * What the transfers and clusters models share: their state and its signal, the live list (pushed
+ * by the events websocket, polled only while the socket is closed and the section is visible),
+ * a list refresh that an answer sent before a change cannot overwrite, and side lists loaded once.
+ *
+ * The list is reloaded whenever the section is shown and whenever the events socket (re)opens, so
+ * nothing said while the socket was down is missed. Events that arrive while a list is on its way
+ * are applied again on top of that list, which the server read before them.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { toWp5Error } from './model';
-import { IWp5Error } from './tokens';
+import { toWp5Error } from './api';
+import { EventsConnection } from './events';
+import { Poller, POLL_INTERVAL } from './poll';
+import { IWp5Error, IWp5Event } from './tokens';
 
 /** The part of a section's state the shared list logic touches. */
 export interface IListState {
   loading: boolean;
 }
 
+/** ``map`` without ``key`` (the same object when it has no such key). */
+export function withoutKey<T>(
+  map: { [key: string]: T },
+  key: string
+): { [key: string]: T } {
+  if (!(key in map)) {
+    return map;
+  }
+  const copy = { ...map };
+  delete copy[key];
+  return copy;
+}
+
+export namespace ListModel {
+  export interface IOptions {
+    /** Poll interval in ms while the socket is closed (default 2000). */
+    interval?: number;
+    /** The panel's events websocket: while it is open its events replace the poll. */
+    events?: EventsConnection;
+  }
+}
+
 export abstract class ListModel<S extends IListState, T> {
-  constructor(initial: S) {
+  /**
+   * @param initial the state before the first answer
+   * @param eventType the events websocket's ``type`` of this list's items
+   */
+  constructor(
+    initial: S,
+    private readonly _eventType: IWp5Event['type'],
+    options: ListModel.IOptions = {}
+  ) {
     this._state = initial;
+    this._poller = new Poller(
+      () => this.refresh(),
+      options.interval ?? POLL_INTERVAL
+    );
+    this._events = options.events ?? null;
+    if (this._events) {
+      this._events.received.connect((_, event) => this.receive(event), this);
+      this._events.openChanged.connect(this._onEventsOpen, this);
+    }
   }
 
   get state(): S {
@@ -25,30 +71,72 @@ export abstract class ListModel<S extends IListState, T> {
     return this._stateChanged;
   }
 
+  /** Whether the fallback poll is on (section visible, events socket closed). */
+  get polling(): boolean {
+    return this._poller.running;
+  }
+
+  /** The section was shown or hidden: reload on show, poll only while shown. */
+  setVisible(visible: boolean): void {
+    if (visible === this._visible) {
+      return;
+    }
+    this._visible = visible;
+    if (visible) {
+      this.shown();
+      void this.refresh();
+    }
+    this._updatePoll();
+  }
+
   /** Reload the list. */
   async refresh(): Promise<void> {
     const ticket = ++this._listTicket;
     const epoch = this._epoch;
+    this._heard = [];
+    this._listing = true;
     this.setState({ ...this._state, loading: true });
     try {
       const items = await this.fetchList();
       if (ticket === this._listTicket) {
+        this._listing = false;
         // A list that left before a create or delete is out of date: wait for the next one.
-        this.setState(
-          epoch === this._epoch
-            ? this.listed(this._state, items)
-            : { ...this._state, loading: false }
-        );
+        if (epoch === this._epoch) {
+          const heard = this._heard;
+          this.setState(
+            heard.reduce(
+              (state, item) => this.upserted(state, item),
+              this.listed(this._state, items)
+            )
+          );
+        } else {
+          this.setState({ ...this._state, loading: false });
+        }
       }
     } catch (error) {
       if (ticket === this._listTicket) {
+        this._listing = false;
         this.setState(this.failed(this._state, toWp5Error(error)));
       }
     }
   }
 
+  /** Take an event of the events websocket; answers whether it was about this list. */
+  receive(event: IWp5Event): boolean {
+    if (event.type !== this._eventType) {
+      return false;
+    }
+    const item = event.data as unknown as T;
+    if (this._listing) {
+      this._heard.push(item);
+    }
+    this.setState(this.upserted(this._state, item));
+    return true;
+  }
+
   dispose(): void {
-    // Also drops this model's connections to other objects' signals.
+    this._poller.dispose();
+    // Also drops this model's connections to other objects' signals (the events socket's).
     Signal.clearData(this);
   }
 
@@ -58,8 +146,16 @@ export abstract class ListModel<S extends IListState, T> {
   /** The state once a full list arrived. */
   protected abstract listed(state: S, items: T[]): S;
 
+  /** The state once one item's news arrived (an event). */
+  protected abstract upserted(state: S, item: T): S;
+
   /** The state once a request failed. */
   protected abstract failed(state: S, error: IWp5Error): S;
+
+  /** Called when the section is shown, before the list reloads. */
+  protected shown(): void {
+    // Nothing by default.
+  }
 
   /** Load, once, a list that does not change while the panel is open (profiles, sites). */
   protected async loadOnce<U>(
@@ -89,18 +185,35 @@ export abstract class ListModel<S extends IListState, T> {
 
   protected setState(state: S): void {
     this._state = state;
-    this.stateSet();
     this._stateChanged.emit();
   }
 
-  /** Called after every change of state, before listeners hear of it. */
-  protected stateSet(): void {
-    // Nothing by default.
+  /** The socket opened (reload: events sent while it was down are lost) or closed (poll). */
+  private _onEventsOpen(_: EventsConnection, open: boolean): void {
+    if (open) {
+      void this.refresh();
+    }
+    this._updatePoll();
+  }
+
+  /** Poll only while someone looks and no socket brings the news. */
+  private _updatePoll(): void {
+    if (this._visible && !this._events?.isOpen) {
+      this._poller.start();
+    } else {
+      this._poller.stop();
+    }
   }
 
   private _state: S;
+  private _visible = false;
+  private _poller: Poller;
+  private _events: EventsConnection | null;
   private _listTicket = 0;
   private _epoch = 0;
+  /** Items pushed since the last list left: the server may have read that list before them. */
+  private _heard: T[] = [];
+  private _listing = false;
   private _loadingOnce = new Set<string>();
   private _stateChanged = new Signal<this, void>(this);
 }

@@ -7,7 +7,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { getDataset, ResponseError, searchDatasets, splitDid } from './api';
+import { catalog, splitDid, toWp5Error } from './api';
 import {
   DidTypeFilter,
   IDataModel,
@@ -39,15 +39,6 @@ export function initialSearchState(): ISearchState {
 /** The details state with nothing selected. */
 export function initialDetailsState(): IDetailsState {
   return { selected: null, details: null, loading: false, error: null };
-}
-
-/** Turn anything thrown into the error the panel shows. */
-export function toWp5Error(error: unknown): IWp5Error {
-  if (error instanceof ResponseError) {
-    return { status: error.status, code: error.code, message: error.message };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { status: 0, code: 'client_error', message };
 }
 
 /** Pure transitions of the search state. */
@@ -193,7 +184,7 @@ export class DataModel implements IDataModel {
     this._setDetails(DetailsTransitions.started(did));
     try {
       const { scope, name } = splitDid(did);
-      const details = await getDataset(scope, name);
+      const details = await catalog.describe(scope, name);
       if (ticket === this._detailsTicket) {
         this._setDetails(DetailsTransitions.succeeded(this._details, details));
       }
@@ -218,7 +209,7 @@ export class DataModel implements IDataModel {
     const ticket = ++this._searchTicket;
     this._setSearch(SearchTransitions.started(this._search, request, append));
     try {
-      const page = await searchDatasets(request);
+      const page = await catalog.search(request);
       if (ticket === this._searchTicket) {
         this._setSearch(
           SearchTransitions.succeeded(this._search, page, append)

@@ -7,7 +7,7 @@ import * as React from 'react';
 import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import { SidePanel } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
+import { SplitLayout, Widget } from '@lumino/widgets';
 
 import { ClustersModel } from './clusters';
 import { ClustersSection } from './components/ClustersSection';
@@ -154,6 +154,9 @@ export namespace Wp5Panel {
   }
 }
 
+/** How much more room than another section the Data section gets when several are open. */
+const DATA_STRETCH = 3;
+
 /** The side panel itself. */
 export class Wp5Panel extends SidePanel {
   constructor(options: Wp5Panel.IOptions) {
@@ -170,7 +173,11 @@ export class Wp5Panel extends SidePanel {
     this.header.addWidget(heading);
 
     const { transfers, clusters, insertCode } = options;
-    this.addSection(new DataSectionWidget(this.model, transfers, insertCode));
+    const data = new DataSectionWidget(this.model, transfers, insertCode);
+    // With every section open, the search results get most of the room; a lone open section
+    // takes all of it.
+    SplitLayout.setStretch(data, DATA_STRETCH);
+    this.addSection(data);
     if (transfers) {
       this.addSection(new TransfersSectionWidget(transfers));
     }

@@ -22,8 +22,46 @@ export const DID_TYPE_FILTERS: ReadonlyArray<DidTypeFilter> = [
   'all'
 ];
 
+/** The types of a data identifier (``DidType``). */
+export const DID_TYPES = ['file', 'dataset', 'container'] as const;
+
 /** The type of one data identifier (``DidType``). */
-export type DidType = 'file' | 'dataset' | 'container';
+export type DidType = (typeof DID_TYPES)[number];
+
+/** The states of a copy request: Rucio's rule states (``ReplicaState``). */
+export const REPLICA_STATES = [
+  'OK',
+  'REPLICATING',
+  'STUCK',
+  'SUSPENDED',
+  'WAITING_APPROVAL',
+  'INJECT'
+] as const;
+
+/** The state of a copy request (``ReplicaState``). */
+export type ReplicaState = (typeof REPLICA_STATES)[number];
+
+/**
+ * The states in which a request is still moving (``ReplicaProgress.active``). STUCK is not one:
+ * Rucio retries it only after hours, or when asked to (retry).
+ */
+export const ACTIVE_REPLICA_STATES: ReadonlyArray<ReplicaState> = [
+  'REPLICATING',
+  'INJECT',
+  'WAITING_APPROVAL'
+];
+
+/** How a copy is made: a Rucio rule at a storage element, or a download (``ReplicaMode``). */
+export const REPLICA_MODES = ['rule', 'download'] as const;
+
+/** How a copy is made (``ReplicaMode``). */
+export type ReplicaMode = (typeof REPLICA_MODES)[number];
+
+/** The states of a Dask cluster (``ClusterStatus``). */
+export const CLUSTER_STATUSES = ['running', 'closed', 'lost'] as const;
+
+/** The state of a Dask cluster (``ClusterStatus``). */
+export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 
 /** Body of every error response: ``Wp5Error.to_dict()``. */
 export interface IErrorBody {
@@ -54,7 +92,7 @@ export interface IDidSummary {
   did: string;
   scope: string;
   name: string;
-  type: DidType | string;
+  type: DidType;
   bytes: number | null;
   files: number | null;
 }
@@ -96,7 +134,7 @@ export interface IDatasetDetails {
   did: string;
   scope: string;
   name: string;
-  type: DidType | string;
+  type: DidType;
   bytes: number | null;
   files: number | null;
   copies: ISiteCopy[];
@@ -163,8 +201,8 @@ export interface IReplicaProgress {
   id: string;
   did: string;
   rse_expression: string;
-  /** Rucio's rule state: ``OK``, ``REPLICATING``, ``STUCK``, ``SUSPENDED``, ... */
-  state: string;
+  /** Rucio's rule state (a download's too: REPLICATING, then OK or STUCK). */
+  state: ReplicaState;
   copies: number;
   files_total: number;
   files_ok: number;
@@ -176,6 +214,10 @@ export interface IReplicaProgress {
   comment: string | null;
   created_at: string | null;
   expires_at: string | null;
+  /** A Rucio rule, or a download to the user's scratch directory. */
+  mode: ReplicaMode;
+  /** Download mode: the local files so far (empty for a rule). */
+  paths: string[];
   /** ``files_ok / files_total``, 0 when there is no file. */
   fraction: number;
 }
@@ -213,8 +255,7 @@ export interface IClusterInfo {
   name: string;
   profile: string;
   backend: string;
-  /** ``running``, ``closed`` or ``lost`` (``ClusterStatus``). */
-  status: string;
+  status: ClusterStatus;
   workers: number;
   cores: number;
   /** Bytes, all workers together. */
@@ -268,6 +309,8 @@ export interface IReplicaRequest {
   /** Seconds; left out (or null) for no expiry. */
   lifetime?: number | null;
   comment?: string;
+  /** ``rule`` (default): a Rucio rule; ``download``: into the user's scratch directory. */
+  mode?: ReplicaMode;
 }
 
 /** Body of ``PATCH replicas/{id}``: a new lifetime from now (e.g. ``7d``) and/or retry now. */

@@ -1,47 +1,29 @@
 /**
- * The transfers model: the user's copy requests (Rucio rules) and their progress, the storage
- * elements a copy may go to, and the requests to make or cancel a copy.
+ * The transfers model: the user's copy requests (Rucio rules and downloads) and their progress,
+ * the storage elements a copy may go to, and the requests to make, extend or cancel a copy.
  *
- * Progress comes from the events websocket when one is given and open; otherwise (no socket, or
- * while it reconnects) it is polled every 2 s while the transfers section is visible and a
- * transfer is under way. Every answer (a list, one request, an event) goes through the same pure
- * transitions.
+ * Progress is pushed by the events websocket; ``ListModel`` reloads the list when the section is
+ * shown and when the socket (re)opens, and polls only while the socket is closed. Every answer (a
+ * list, one request, an event) goes through the same pure transitions.
  */
 
+import { replicas, catalog, toWp5Error } from './api';
+import { ListModel, withoutKey } from './listModel';
 import {
-  cancelReplica,
-  listReplicas,
-  listStorageElements,
-  requestReplica,
-  updateReplica
-} from './api';
-import { EventsConnection } from './events';
-import { ListModel } from './listModel';
-import { toWp5Error } from './model';
-import { Poller, POLL_INTERVAL } from './poll';
-import {
+  ACTIVE_REPLICA_STATES,
   IReplicaProgress,
   IReplicaRequest,
   IStorageElement,
   ITransfersState,
-  IWp5Error,
-  IWp5Event
+  IWp5Error
 } from './tokens';
-
-/** Rule states in which Rucio is still moving (or retrying) files. */
-const ACTIVE_STATES = new Set([
-  'REPLICATING',
-  'STUCK',
-  'INJECT',
-  'WAITING_APPROVAL'
-]);
 
 /** What "extend" gives a copy: this long from now. */
 export const EXTEND_LIFETIME = '7d';
 
-/** Whether a request is still under way (worth polling for). */
+/** Whether a request is still moving (``ReplicaProgress.active`` on the server). */
 export function isActive(progress: IReplicaProgress): boolean {
-  return ACTIVE_STATES.has(progress.state.toUpperCase());
+  return ACTIVE_REPLICA_STATES.includes(progress.state);
 }
 
 /** The transfers state before the first answer. */
@@ -59,18 +41,6 @@ export function initialTransfersState(): ITransfersState {
 
 function newestFirst(a: IReplicaProgress, b: IReplicaProgress): number {
   return (b.created_at ?? '').localeCompare(a.created_at ?? '');
-}
-
-function withoutKey<T>(
-  map: { [key: string]: T },
-  key: string
-): { [key: string]: T } {
-  if (!(key in map)) {
-    return map;
-  }
-  const copy = { ...map };
-  delete copy[key];
-  return copy;
 }
 
 /** Pure transitions of the transfers state. */
@@ -169,49 +139,13 @@ export namespace TransfersTransitions {
   }
 }
 
-export namespace TransfersModel {
-  export interface IOptions {
-    /** Poll interval in ms (default 2000). */
-    interval?: number;
-    /** The panel's events websocket: while it is open its events replace the poll. */
-    events?: EventsConnection;
-  }
-}
-
-/** State, polling and actions of the transfers section and of "make available at". */
+/** State and actions of the transfers section and of "make available at". */
 export class TransfersModel extends ListModel<
   ITransfersState,
   IReplicaProgress
 > {
-  constructor(options: TransfersModel.IOptions = {}) {
-    super(initialTransfersState());
-    this._poller = new Poller(
-      () => this.refresh(),
-      options.interval ?? POLL_INTERVAL
-    );
-    this._events = options.events ?? null;
-    if (this._events) {
-      this._events.received.connect((_, event) => this.receive(event), this);
-      this._events.openChanged.connect(this._onEventsOpen, this);
-    }
-  }
-
-  /** Whether the poll is on (visible, and a transfer under way). */
-  get polling(): boolean {
-    return this._poller.running;
-  }
-
-  /** The transfers section was shown or hidden: refresh on show, poll only while shown. */
-  setVisible(visible: boolean): void {
-    if (visible === this._visible) {
-      return;
-    }
-    this._visible = visible;
-    if (visible) {
-      void this.refresh();
-    } else {
-      this._poller.stop();
-    }
+  constructor(options: ListModel.IOptions = {}) {
+    super(initialTransfersState(), 'replica', options);
   }
 
   /** Load the storage elements once (for the site selector). */
@@ -219,13 +153,13 @@ export class TransfersModel extends ListModel<
     await this.loadOnce(
       'rses',
       this.state.rses.length > 0,
-      listStorageElements,
+      catalog.rses,
       TransfersTransitions.rsesLoaded
     );
   }
 
   protected async fetchList(): Promise<IReplicaProgress[]> {
-    return (await listReplicas()).items;
+    return (await replicas.list()).items;
   }
 
   protected listed(
@@ -233,6 +167,13 @@ export class TransfersModel extends ListModel<
     items: IReplicaProgress[]
   ): ITransfersState {
     return TransfersTransitions.listed(state, items);
+  }
+
+  protected upserted(
+    state: ITransfersState,
+    item: IReplicaProgress
+  ): ITransfersState {
+    return TransfersTransitions.upserted(state, item);
   }
 
   protected failed(state: ITransfersState, error: IWp5Error): ITransfersState {
@@ -246,7 +187,7 @@ export class TransfersModel extends ListModel<
   async request(request: IReplicaRequest): Promise<IReplicaProgress | null> {
     this.setState(TransfersTransitions.submitting(this.state, request.did));
     try {
-      const progress = await requestReplica(request);
+      const progress = await replicas.request(request);
       this.membershipChanged();
       this.setState(TransfersTransitions.submitted(this.state, progress));
       return progress;
@@ -266,7 +207,7 @@ export class TransfersModel extends ListModel<
   async cancel(id: string): Promise<void> {
     this.setState(TransfersTransitions.rowErrorCleared(this.state, id));
     try {
-      await cancelReplica(id);
+      await replicas.cancel(id);
       this.membershipChanged();
       this.setState(TransfersTransitions.removed(this.state, id));
     } catch (error) {
@@ -280,7 +221,7 @@ export class TransfersModel extends ListModel<
   async extend(id: string, lifetime: string = EXTEND_LIFETIME): Promise<void> {
     this.setState(TransfersTransitions.rowErrorCleared(this.state, id));
     try {
-      const progress = await updateReplica(id, { lifetime });
+      const progress = await replicas.update(id, { lifetime });
       this.setState(TransfersTransitions.upserted(this.state, progress));
     } catch (error) {
       this.setState(
@@ -288,45 +229,4 @@ export class TransfersModel extends ListModel<
       );
     }
   }
-
-  /** Take an event of the events websocket; answers whether it was a replica event. */
-  receive(event: IWp5Event): boolean {
-    if (event.type !== 'replica') {
-      return false;
-    }
-    this.setState(TransfersTransitions.upserted(this.state, event.data));
-    return true;
-  }
-
-  dispose(): void {
-    this._poller.dispose();
-    // Also drops this model's connections to the events socket's signals.
-    super.dispose();
-  }
-
-  /** The socket opened (catch up on what it missed) or closed (fall back to the poll). */
-  private _onEventsOpen(_: EventsConnection, open: boolean): void {
-    if (open && this._visible) {
-      void this.refresh();
-    } else {
-      this.setState(this.state);
-    }
-  }
-
-  /** Poll only while someone looks, Rucio still has work to do and no socket brings the news. */
-  protected stateSet(): void {
-    if (
-      this._visible &&
-      !this._events?.isOpen &&
-      this.state.items.some(isActive)
-    ) {
-      this._poller.start();
-    } else {
-      this._poller.stop();
-    }
-  }
-
-  private _visible = false;
-  private _poller: Poller;
-  private _events: EventsConnection | null;
 }

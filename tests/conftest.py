@@ -16,6 +16,10 @@ from traitlets.config import Config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+# Fixtures that start or use the playground's Rucio: every test using one is marked ``rucio``
+# (below), so that ``-m "not rucio"`` selects exactly the tests that run without it.
+RUCIO_FIXTURES = {"facility", "playground"}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -31,7 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ``--run-slow``."""
     run_slow = config.getoption("--run-slow")
     for item in items:
-        if "facility" in getattr(item, "fixturenames", ()):
+        if RUCIO_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.rucio)
         if "slow" in item.keywords and not run_slow:
             item.add_marker(pytest.mark.skip(reason="slow: run with --run-slow"))

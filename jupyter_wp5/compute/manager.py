@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,8 @@ class ClusterManager(LoggingConfigurable):
         if proxied is None:
             proxied = importlib.util.find_spec("jupyter_server_proxy") is not None
         self._proxied = proxied
+        # Told of every cluster created, resized or closed (the events hub pushes it to panels).
+        self.listeners: list[Callable[[ClusterInfo], None]] = []
 
     # -- backends and profiles -----------------------------------------------------------------
 
@@ -192,7 +195,7 @@ class ClusterManager(LoggingConfigurable):
             )
             self._clusters[cluster.id] = cluster
             self._save()
-        return await self._info(cluster)
+        return self._changed(await self._info(cluster))
 
     async def list(self) -> list[ClusterInfo]:
         """The open clusters (and lost ones not yet closed), oldest first."""
@@ -225,11 +228,12 @@ class ClusterManager(LoggingConfigurable):
         await self._executor.run(backend.resize, handle, size)
         cluster.size = size
         self._save()
-        return await self._info(cluster)
+        return self._changed(await self._info(cluster))
 
     async def close(self, cluster_id: str) -> None:
         """Stop the cluster and its processes (a lost cluster is only forgotten)."""
         cluster = await self._find(cluster_id)
+        last = await self._info(cluster)
         cluster.closed = True
         backend = self.backend_for(cluster.profile)
         try:
@@ -238,6 +242,12 @@ class ClusterManager(LoggingConfigurable):
         finally:
             self._clusters.pop(cluster.id, None)
             self._save()
+            self._changed(replace(last, status=ClusterStatus.CLOSED.value))
+
+    def _changed(self, info: ClusterInfo) -> ClusterInfo:
+        for listener in self.listeners:
+            listener(info)
+        return info
 
     def shutdown(self) -> None:
         """The server is stopping (blocking): each backend ends what must not outlive it.

@@ -34,6 +34,8 @@ from ..models import InvalidRequest
 
 # No listing Rucio hands out comes near this; larger offsets are forged or corrupted.
 MAX_OFFSET = 2**31 - 1
+# Tokens we hand out are about 120 characters (openapi.yaml allows 200); longer is not decoded.
+_MAX_TOKEN = 200
 
 _FOREIGN = (
     "cursor is not one this server handed out to you; pass back the next_cursor of your last page"
@@ -99,6 +101,8 @@ class CursorStore(LoggingConfigurable):
         to ``user`` for ``query`` by this server."""
         if not token:
             return 0
+        if len(token) > _MAX_TOKEN:
+            raise InvalidRequest(_FOREIGN)
         try:
             payload = json.loads(base64.urlsafe_b64decode(token.encode()))
         except (ValueError, binascii.Error):

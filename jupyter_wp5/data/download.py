@@ -10,8 +10,10 @@ its own bounded executor (one file per call, each with its own deadline) and rep
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import os
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +23,21 @@ from traitlets import Float, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..executor import BlockingExecutor
-from ..models import ReplicaMode, ReplicaProgress, ReplicaRequest, ReplicaState, Wp5Error
+from ..models import (
+    DID,
+    Conflict,
+    ReplicaMode,
+    ReplicaProgress,
+    ReplicaRequest,
+    ReplicaState,
+    Wp5Error,
+)
 from .request_store import RequestStore
 from .rucio_connection import RucioConnection
 
 SCRATCH_ENV = "WP5_SCRATCH"
+# os.environ is process-wide: one download manager at a time may set $RUCIO_CONFIG briefly.
+_ENVIRON_LOCK = threading.Lock()
 
 
 def now_text() -> str:
@@ -33,13 +45,34 @@ def now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def confined_target(scratch_dir: str, did: DID) -> Path:
+    """``<scratch_dir>/<user>/<scope>/<name>``, made sure to stay inside the user's own directory.
+
+    :meth:`DID.of` already refuses empty, ``.`` and ``..`` segments; a symbolic link on the way
+    (planted, or left from elsewhere) could still lead out, so none is followed. The user's
+    directory is created private (0700).
+    """
+    root = Path(scratch_dir).expanduser().resolve()
+    user_dir = root / getpass.getuser()
+    target = user_dir.joinpath(did.scope, *did.name.split("/"))
+    node = root
+    for part in target.relative_to(root).parts:
+        node = node / part
+        if node.is_symlink():
+            raise Conflict(f"{node} is a symbolic link; downloads never follow one")
+    user_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not target.resolve().is_relative_to(user_dir):
+        raise Conflict(f"{did} would be downloaded outside {user_dir}")
+    return target
+
+
 class DownloadManager(LoggingConfigurable):
     """Run download jobs in the background and report their progress."""
 
     scratch_dir = Unicode(
         config=True,
-        help=f"Where downloads go (<scratch_dir>/<scope>/<dataset>/). Default: ${SCRATCH_ENV}, "
-        "else ~/scratch.",
+        help=f"Where downloads go (<scratch_dir>/<user>/<scope>/<dataset>/). Default: "
+        f"${SCRATCH_ENV}, else ~/scratch.",
     )
     file_timeout = Float(3600.0, config=True, help="Seconds one file's download may take.")
     max_workers = Int(2, config=True, help="Files downloaded at the same time, over all jobs.")
@@ -64,9 +97,12 @@ class DownloadManager(LoggingConfigurable):
             client.get_did(did.scope, did.name)
             return list(client.list_files(did.scope, did.name))
 
+        target = await asyncio.to_thread(confined_target, self.scratch_dir, did)
         listed = await self.connection.run(files)
+        for f in listed:
+            # File names become paths under the target: the same rules as the dataset's name.
+            DID.of(f["scope"], f["name"])
         self._share_rucio_config()
-        target = Path(self.scratch_dir).expanduser() / did.scope / did.name
         progress = ReplicaProgress(
             id=uuid.uuid4().hex,
             did=str(did),
@@ -89,10 +125,20 @@ class DownloadManager(LoggingConfigurable):
         return progress
 
     def _share_rucio_config(self) -> None:
-        # DownloadClient loads rucio's process-wide configuration (its policy plugins) and cannot
-        # be handed ours; where the process has none, ours becomes it.
-        if not os.environ.get("RUCIO_CONFIG") and self.connection.rucio_config:
+        # DownloadClient reads rucio's process-wide configuration (its policy plugins), which
+        # rucio loads once from $RUCIO_CONFIG and cannot be handed ours. Where the process has
+        # none, load ours into it, but set the variable only for that moment: left set, it would
+        # reach every later connection and every kernel this server starts.
+        if os.environ.get("RUCIO_CONFIG") or not self.connection.rucio_config:
+            return
+        from rucio.common.config import get_config
+
+        with _ENVIRON_LOCK:
             os.environ["RUCIO_CONFIG"] = self.connection.rucio_config
+            try:
+                get_config()
+            finally:
+                os.environ.pop("RUCIO_CONFIG", None)
 
     def get(self, request_id: str) -> ReplicaProgress | None:
         """A download's progress: live while this server runs it, else as last recorded."""
@@ -148,6 +194,9 @@ class DownloadManager(LoggingConfigurable):
 
     def _download_one(self, client: Any, f: dict[str, Any], target: Path, rse: str) -> str:
         from rucio.client.downloadclient import DownloadClient
+
+        # Some rucio modules empty the cached configuration when they set up logging.
+        self._share_rucio_config()
 
         item: dict[str, Any] = {
             "did": f"{f['scope']}:{f['name']}",

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from traitlets import Int
 from traitlets.config import LoggingConfigurable
 
 from ..models import (
@@ -52,6 +53,12 @@ class ReplicaService(LoggingConfigurable):
         Where the user's requests are remembered; by default the configured :class:`RequestStore`.
     """
 
+    max_lifetime = Int(
+        365 * 86400,
+        config=True,
+        help="The longest lifetime, in seconds, a copy request may ask for or be extended to.",
+    )
+
     def __init__(
         self, connection: RucioConnection, store: RequestStore | None = None, **kwargs: Any
     ) -> None:
@@ -65,6 +72,7 @@ class ReplicaService(LoggingConfigurable):
     async def request(self, req: ReplicaRequest) -> ReplicaProgress:
         """Create the rule (or start the download); return only once Rucio accepted it (its
         refusals raise, with reason)."""
+        self._check_lifetime(req.lifetime)
         self.store.check_writable()
         if req.mode is ReplicaMode.DOWNLOAD:
             progress = await self.downloads.start(req)
@@ -78,7 +86,7 @@ class ReplicaService(LoggingConfigurable):
         def create(client: Any) -> ReplicaProgress:
             # Check what can be checked before anything is created.
             client.get_did(req.did.scope, req.did.name)
-            _check_expression(client, req.rse_expression)
+            _check_expression(client, req.rse_expression, req.copies)
             (rule_id,) = retry_when_locked(
                 lambda: client.add_replication_rule(
                     dids=[{"scope": req.did.scope, "name": req.did.name}],
@@ -94,6 +102,12 @@ class ReplicaService(LoggingConfigurable):
         progress = await self.connection.run(create)
         self.store.save(progress)
         return progress
+
+    def _check_lifetime(self, lifetime: int | None) -> None:
+        if lifetime is not None and lifetime > self.max_lifetime:
+            raise InvalidRequest(
+                f"lifetime {lifetime} s is longer than this server allows ({self.max_lifetime} s)"
+            )
 
     async def list(self) -> list[ReplicaProgress]:
         """The user's requests, newest first, rules with fresh progress from Rucio."""
@@ -124,6 +138,7 @@ class ReplicaService(LoggingConfigurable):
         A retry is Rucio's ``boost_rule``: the STUCK locks become due for judge-repairer at once
         instead of after Rucio's hours-long back-off.
         """
+        self._check_lifetime(change.lifetime)
         rid = self._own(request_id)
         if self.downloads.get(rid) is not None:
             raise InvalidRequest("a download has no lifetime or retry; request it again to resume")
@@ -212,9 +227,14 @@ def _on_own_rule(client: Any, rule_id: str, change: Callable[[], object]) -> Non
         raise
 
 
-def _check_expression(client: Any, expression: str) -> None:
-    if not list(client.list_rses(expression)):
+def _check_expression(client: Any, expression: str, copies: int) -> None:
+    matched = len(list(client.list_rses(expression)))
+    if not matched:
         raise InvalidRequest(f"no storage element matches '{expression}'")
+    if copies > matched:
+        raise InvalidRequest(
+            f"{copies} copies asked but '{expression}' selects {matched} storage element(s)"
+        )
 
 
 def _progress(client: Any, rule: dict[str, Any], with_bytes: bool = True) -> ReplicaProgress:

@@ -183,9 +183,14 @@ class Facility:
         aside); Rucio is not told, so transfers to it fail as they would at a real site."""
         self._storage_element(rse).stop(self.processes)
 
-    def start_storage(self, rse: str) -> None:
-        """Bring a storage element taken offline by :meth:`stop_storage` back."""
-        self._storage_element(rse).start(self.processes)
+    def start_storage(self, rse: str, throughput: int | None = None) -> None:
+        """Bring a storage element taken offline by :meth:`stop_storage` back; with
+        ``throughput`` (bytes per second, XRootD only) it moves data no faster than that."""
+        element = self._storage_element(rse)
+        if throughput is not None and not element.uses_xrootd:
+            raise ValueError(f"{rse} is a directory storage element: it cannot be throttled")
+        element.throughput = throughput
+        element.start(self.processes)
 
     def add_users(self, names: Iterable[str]) -> dict[str, Path]:
         """Give each named user a Rucio account of that name, a userpass identity, a scope

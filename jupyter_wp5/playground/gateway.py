@@ -19,12 +19,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .processes import ProcessRegistry, free_ports, wait_until
+from .processes import ManagedProcess, ProcessRegistry, free_ports, port_was_taken, wait_until
 from .rucio_config import new_password
 
 __all__ = ["GATEWAY_PROFILES", "GatewayInfo", "PlaygroundGateway"]
 
 USER = "jovyan"
+# Starts on new ports when another program took one of the chosen ones first.
+_PORT_ATTEMPTS = 5
 # Worker resources per gateway profile ("arm" joins them when emulated workers are available).
 GATEWAY_PROFILES: dict[str, dict[str, int]] = {"cpu": {}, "gpu": {"GPU": 1}}
 ARM_RESOURCES = {"ARM": 1}
@@ -124,10 +126,45 @@ class PlaygroundGateway:
         return {**GATEWAY_PROFILES, **({"arm": ARM_RESOURCES} if self.arm_worker else {})}
 
     def start(self, timeout: float = 60.0) -> GatewayInfo:
-        """Start the server on free loopback ports; return once its API answers."""
+        """Start the server on free loopback ports; return once its API answers.
+
+        The ports are free when chosen, but another program may take one before the server binds
+        it: then the server exits saying so, and it starts again on new ports.
+        """
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            port, proxy_port = free_ports(2)
+            password = new_password()
+            proc = self._spawn(port, proxy_port, password)
+            address = f"http://127.0.0.1:{port}"
+
+            def answers(proc: ManagedProcess = proc, address: str = address) -> bool:
+                # Our process must still run: the address could be another program's.
+                if not proc.running():
+                    return False
+                try:
+                    with urllib.request.urlopen(f"{address}/api/health", timeout=2) as resp:
+                        return resp.status == 200
+                except (urllib.error.URLError, OSError):
+                    return False
+
+            try:
+                wait_until(answers, timeout, f"dask-gateway on {address}", proc=proc, interval=0.2)
+            except RuntimeError:
+                if attempt < _PORT_ATTEMPTS and port_was_taken(proc):
+                    self.processes.stop(self.name)
+                    continue
+                raise
+            self.info = GatewayInfo(
+                address=address,
+                proxy_address=f"gateway://127.0.0.1:{proxy_port}",
+                username=USER,
+                password=password,
+            )
+            return self.info
+        raise AssertionError("unreachable")
+
+    def _spawn(self, port: int, proxy_port: int, password: str) -> ManagedProcess:
         bindir = Path(sys.executable).parent
-        port, proxy_port = free_ports(2)
-        password = new_password()
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)  # the configuration holds the password
         config = self.root / "dask_gateway_config.py"
@@ -143,28 +180,11 @@ class PlaygroundGateway:
                 clusters_dir=str(self.root / "clusters"),
             )
         )
-        proc = self.processes.spawn(
+        return self.processes.spawn(
             self.name,
             [str(bindir / "dask-gateway-server"), "--config", str(config)],
             cwd=self.root,
         )
-        address = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                with urllib.request.urlopen(f"{address}/api/health", timeout=2) as resp:
-                    return resp.status == 200
-            except (urllib.error.URLError, OSError):
-                return False
-
-        wait_until(answers, timeout, f"dask-gateway on {address}", proc=proc, interval=0.2)
-        self.info = GatewayInfo(
-            address=address,
-            proxy_address=f"gateway://127.0.0.1:{proxy_port}",
-            username=USER,
-            password=password,
-        )
-        return self.info
 
     def stop(self) -> None:
         """Stop the server (its clusters' schedulers and workers with it)."""

@@ -26,6 +26,7 @@ __all__ = [
     "as_user",
     "free_ports",
     "port_is_free",
+    "port_was_taken",
     "wait_until",
 ]
 
@@ -268,6 +269,11 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
         return True
+
+
+def port_was_taken(proc: ManagedProcess) -> bool:
+    """Whether ``proc`` ended because a port it was to listen on was in use (its log says so)."""
+    return not proc.running() and "address already in use" in _tail(proc.log, 50).lower()
 
 
 def wait_until(

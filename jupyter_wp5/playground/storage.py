@@ -40,6 +40,9 @@ class StorageElement:
     rse: str
     directory: Path
     port: int | None = None
+    #: Bytes per second the XRootD server reads and writes at most (``None``: unlimited); lets a
+    #: test stop the storage while a copy is still running.
+    throughput: int | None = None
 
     @property
     def uses_xrootd(self) -> bool:
@@ -117,11 +120,18 @@ class StorageElement:
                     f"all.pidpath {admin}",
                     # Rucio verifies uploads and transfers with adler32.
                     "xrootd.chksum adler32",
+                    *self._throttle_lines(),
                     "",
                 ]
             )
         )
         return cfg
+
+    def _throttle_lines(self) -> list[str]:
+        if self.throughput is None:
+            return []
+        # XRootD's own throttle plugin (shipped with xrootd-server).
+        return ["xrootd.fslib throttle default", f"throttle.throttle data {self.throughput}"]
 
     def prepare(self) -> None:
         """Create the storage directories (and the XRootD config)."""

@@ -56,14 +56,15 @@ class Wp5App(ExtensionApp):
     def initialize_settings(self) -> None:
         catalog = self.catalog_class(parent=self, log=self.log)
         replicas = ReplicaService(catalog.connection, parent=self, log=self.log)
+        clusters = self.cluster_manager_class(
+            base_url=self.serverapp.base_url, parent=self, log=self.log
+        )
         self.services = Services(
             catalog=catalog,
             replicas=replicas,
-            clusters=self.cluster_manager_class(
-                base_url=self.serverapp.base_url, parent=self, log=self.log
-            ),
+            clusters=clusters,
             filesets=FilesetService(catalog.connection, parent=self, log=self.log),
-            events=EventHub(replicas, parent=self, log=self.log),
+            events=EventHub(replicas, clusters, parent=self, log=self.log),
             access=AccessService(
                 catalog.connection,
                 Communities(parent=self, log=self.log),

@@ -1,24 +1,11 @@
 import { ServerConnection } from '@jupyterlab/services';
 
+import * as api from '../api';
 import {
-  cancelReplica,
-  closeCluster,
-  createCluster,
   encodeName,
-  getDataset,
-  getHealth,
-  getReplica,
-  listClusters,
-  listFiles,
-  listProfiles,
-  listReplicas,
-  listStorageElements,
   queryString,
   requestAPI,
-  requestReplica,
-  resizeCluster,
   ResponseError,
-  searchDatasets,
   splitDid
 } from '../api';
 import { cluster, progress } from './fixtures';
@@ -104,7 +91,7 @@ describe('requestAPI', () => {
     const { settings, requests } = mockServer(() =>
       json({ version: '0.1.0', engines: [] })
     );
-    const health = await getHealth(settings);
+    const health = await api.health(settings);
     expect(health).toEqual({ version: '0.1.0', engines: [] });
     expect(parse(requests[0]).path).toBe('/user/alice/wp5/api/health');
     expect(requests[0].method).toBe('GET');
@@ -120,7 +107,7 @@ describe('requestAPI', () => {
         400
       )
     );
-    const failure = searchDatasets({ q: 'x' }, settings);
+    const failure = api.catalog.search({ q: 'x' }, settings);
     await expect(failure).rejects.toBeInstanceOf(ResponseError);
     await expect(failure).rejects.toMatchObject({
       status: 400,
@@ -139,7 +126,9 @@ describe('requestAPI', () => {
         503
       )
     );
-    await expect(getDataset('cms', 'x', settings)).rejects.toMatchObject({
+    await expect(
+      api.catalog.describe('cms', 'x', settings)
+    ).rejects.toMatchObject({
       status: 503,
       code: 'engine_unavailable',
       message: 'Rucio at http://127.0.0.1:1 did not answer'
@@ -165,7 +154,7 @@ describe('requestAPI', () => {
     const { settings } = mockServer(() => {
       throw new TypeError('Failed to fetch');
     });
-    await expect(getHealth(settings)).rejects.toMatchObject({
+    await expect(api.health(settings)).rejects.toMatchObject({
       status: 0,
       code: 'network_error'
     });
@@ -175,17 +164,17 @@ describe('requestAPI', () => {
     const { settings } = mockServer(
       () => new Response('not json', { status: 200 })
     );
-    await expect(getHealth(settings)).rejects.toMatchObject({
+    await expect(api.health(settings)).rejects.toMatchObject({
       code: 'invalid_response'
     });
   });
 });
 
 describe('typed calls', () => {
-  it('searchDatasets sends q, type, filters, limit and cursor', async () => {
+  it('api.catalog.search sends q, type, filters, limit and cursor', async () => {
     const page = { query: 'cms:*', items: [], next_cursor: null };
     const { settings, requests } = mockServer(() => json(page));
-    const result = await searchDatasets(
+    const result = await api.catalog.search(
       {
         q: 'cms:*DY*',
         type: 'all',
@@ -208,33 +197,38 @@ describe('typed calls', () => {
     expect(requests[0].url).toContain('q=cms%3A*DY*');
   });
 
-  it('searchDatasets leaves out what is not set', async () => {
+  it('api.catalog.search leaves out what is not set', async () => {
     const { settings, requests } = mockServer(() =>
       json({ query: 'cms:*', items: [], next_cursor: null })
     );
-    await searchDatasets({ q: 'cms:*', cursor: null }, settings);
+    await api.catalog.search({ q: 'cms:*', cursor: null }, settings);
     expect(parse(requests[0]).params).toEqual({ q: 'cms:*' });
   });
 
-  it('getDataset encodes the scope and each name segment', async () => {
+  it('api.catalog.describe encodes the scope and each name segment', async () => {
     const { settings, requests } = mockServer(() => json({}));
-    await getDataset('user.jdoe', 'store/mc/a b+c', settings);
+    await api.catalog.describe('user.jdoe', 'store/mc/a b+c', settings);
     expect(parse(requests[0]).path).toBe(
       '/user/alice/wp5/api/datasets/user.jdoe/store/mc/a%20b%2Bc'
     );
   });
 
-  it('listFiles adds rse, limit and cursor', async () => {
+  it('api.catalog.files adds rse, limit and cursor', async () => {
     const { settings, requests } = mockServer(() =>
       json({ did: 'cms:x', items: [], next_cursor: null })
     );
-    await listFiles('cms', 'DYJets/v9', { rse: 'SITE-A', limit: 10 }, settings);
+    await api.catalog.files(
+      'cms',
+      'DYJets/v9',
+      { rse: 'SITE-A', limit: 10 },
+      settings
+    );
     const { path, params } = parse(requests[0]);
     expect(path).toBe('/user/alice/wp5/api/datasets/cms/DYJets/v9/files');
     expect(params).toEqual({ rse: 'SITE-A', limit: '10' });
   });
 
-  it('listStorageElements reads GET rses', async () => {
+  it('api.catalog.rses reads GET rses', async () => {
     const body = {
       items: [
         {
@@ -250,7 +244,7 @@ describe('typed calls', () => {
       ]
     };
     const { settings, requests } = mockServer(() => json(body));
-    expect(await listStorageElements(settings)).toEqual(body);
+    expect(await api.catalog.rses(settings)).toEqual(body);
     expect(parse(requests[0]).path).toBe('/user/alice/wp5/api/rses');
   });
 });
@@ -268,9 +262,9 @@ describe('replica and cluster calls', () => {
     };
   }
 
-  it('requestReplica POSTs the request as JSON and answers the progress', async () => {
+  it('api.replicas.request POSTs the request as JSON and answers the progress', async () => {
     const { settings, requests } = mockServer(() => json(progress('r1'), 201));
-    const made = await requestReplica(
+    const made = await api.replicas.request(
       {
         did: 'cms:TTTo2L2Nu_NanoAODv9',
         rse_expression: 'SITE-B',
@@ -291,7 +285,7 @@ describe('replica and cluster calls', () => {
     expect(requests[0].headers.get('Content-Type')).toBe('application/json');
   });
 
-  it('requestReplica rejects with the server refusal', async () => {
+  it('api.replicas.request rejects with the server refusal', async () => {
     const { settings } = mockServer(() =>
       json(
         {
@@ -302,7 +296,7 @@ describe('replica and cluster calls', () => {
       )
     );
     await expect(
-      requestReplica({ did: 'cms:a', rse_expression: 'SITE-B' }, settings)
+      api.replicas.request({ did: 'cms:a', rse_expression: 'SITE-B' }, settings)
     ).rejects.toMatchObject({
       status: 409,
       code: 'engine_refused',
@@ -318,9 +312,9 @@ describe('replica and cluster calls', () => {
           ? json(progress('r 1'))
           : json({ items: [progress('r1')] })
     );
-    expect((await listReplicas(settings)).items).toHaveLength(1);
-    expect((await getReplica('r 1', settings)).id).toBe('r 1');
-    await expect(cancelReplica('r 1', settings)).resolves.toBeUndefined();
+    expect((await api.replicas.list(settings)).items).toHaveLength(1);
+    expect((await api.replicas.get('r 1', settings)).id).toBe('r 1');
+    await expect(api.replicas.cancel('r 1', settings)).resolves.toBeUndefined();
     const calls = await Promise.all(requests.map(sent));
     expect(calls.map(c => [c.method, c.path])).toEqual([
       ['GET', '/user/alice/wp5/api/replicas'],
@@ -342,14 +336,14 @@ describe('replica and cluster calls', () => {
       }
       return json(cluster('c1'), request.method === 'POST' ? 201 : 200);
     });
-    await listProfiles(settings);
-    expect((await listClusters(settings)).items[0].id).toBe('c1');
-    await createCluster(
+    await api.clusters.profiles(settings);
+    expect((await api.clusters.list(settings)).items[0].id).toBe('c1');
+    await api.clusters.create(
       { profile: 'cpu', adaptive: { minimum: 0, maximum: 2 }, name: 'mine' },
       settings
     );
-    await resizeCluster('c1', { workers: 3 }, settings);
-    await closeCluster('c1', settings);
+    await api.clusters.resize('c1', { workers: 3 }, settings);
+    await api.clusters.close('c1', settings);
     const calls = await Promise.all(requests.map(sent));
     expect(calls).toEqual([
       { method: 'GET', path: '/user/alice/wp5/api/profiles', body: null },

@@ -1,11 +1,5 @@
-import {
-  closeCluster,
-  createCluster,
-  listClusters,
-  listProfiles,
-  resizeCluster,
-  ResponseError
-} from '../api';
+import * as api from '../api';
+import { ResponseError } from '../api';
 import {
   ClustersModel,
   ClustersTransitions,
@@ -13,20 +7,23 @@ import {
 } from '../clusters';
 import { cluster, profile } from './fixtures';
 
-jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
-  listClusters: jest.fn(),
-  listProfiles: jest.fn(),
-  createCluster: jest.fn(),
-  resizeCluster: jest.fn(),
-  closeCluster: jest.fn()
-}));
+jest.mock('../api', () => jest.requireActual('./mockApi').mockedApi());
 
-const mockList = listClusters as jest.MockedFunction<typeof listClusters>;
-const mockProfiles = listProfiles as jest.MockedFunction<typeof listProfiles>;
-const mockCreate = createCluster as jest.MockedFunction<typeof createCluster>;
-const mockResize = resizeCluster as jest.MockedFunction<typeof resizeCluster>;
-const mockClose = closeCluster as jest.MockedFunction<typeof closeCluster>;
+const mockList = api.clusters.list as jest.MockedFunction<
+  typeof api.clusters.list
+>;
+const mockProfiles = api.clusters.profiles as jest.MockedFunction<
+  typeof api.clusters.profiles
+>;
+const mockCreate = api.clusters.create as jest.MockedFunction<
+  typeof api.clusters.create
+>;
+const mockResize = api.clusters.resize as jest.MockedFunction<
+  typeof api.clusters.resize
+>;
+const mockClose = api.clusters.close as jest.MockedFunction<
+  typeof api.clusters.close
+>;
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) {

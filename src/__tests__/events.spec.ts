@@ -5,17 +5,23 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { listReplicas } from '../api';
+import * as api from '../api';
 import { EventsConnection, eventsUrl } from '../events';
+import { ClustersModel } from '../clusters';
 import { TransfersModel } from '../transfers';
-import { progress } from './fixtures';
+import { cluster, progress } from './fixtures';
 
-jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
-  listReplicas: jest.fn()
-}));
+jest.mock('../api', () => jest.requireActual('./mockApi').mockedApi());
 
-const mockList = listReplicas as jest.MockedFunction<typeof listReplicas>;
+const mockList = api.replicas.list as jest.MockedFunction<
+  typeof api.replicas.list
+>;
+const mockClusters = api.clusters.list as jest.MockedFunction<
+  typeof api.clusters.list
+>;
+const mockProfiles = api.clusters.profiles as jest.MockedFunction<
+  typeof api.clusters.profiles
+>;
 
 /** A websocket that the test opens, feeds and closes by hand. */
 class FakeSocket {
@@ -72,6 +78,8 @@ beforeEach(() => {
   jest.useFakeTimers();
   FakeSocket.made = [];
   mockList.mockReset();
+  mockClusters.mockReset();
+  mockProfiles.mockReset().mockResolvedValue({ items: [] });
 });
 
 afterEach(() => {
@@ -165,6 +173,82 @@ describe('TransfersModel with the events socket', () => {
     await jest.advanceTimersByTimeAsync(1000);
     expect(mockList).toHaveBeenCalledTimes(3);
 
+    model.dispose();
+    events.dispose();
+  });
+
+  it('reloads the list on every (re)connection, shown or hidden', async () => {
+    const events = new EventsConnection({ settings: settings(), minDelay: 50 });
+    const model = new TransfersModel({ events });
+    mockList.mockResolvedValue({ items: [progress('a', { state: 'OK' })] });
+    events.connect();
+    last().open();
+    await settle();
+    expect(mockList).toHaveBeenCalledTimes(1);
+    expect(model.state.items.map(i => i.id)).toEqual(['a']);
+
+    // While the socket was down a notebook asked for a copy that is already complete: no event
+    // will ever tell of it, only the reload after the reconnection.
+    last().drop();
+    mockList.mockResolvedValue({
+      items: [progress('b', { state: 'OK' }), progress('a', { state: 'OK' })]
+    });
+    await jest.advanceTimersByTimeAsync(50);
+    last().open();
+    await settle();
+    expect(mockList).toHaveBeenCalledTimes(2);
+    expect(model.state.items.map(i => i.id).sort()).toEqual(['a', 'b']);
+    expect(model.polling).toBe(false);
+    model.dispose();
+    events.dispose();
+  });
+
+  it('keeps what an event told while a list was on its way', async () => {
+    const events = new EventsConnection({ settings: settings() });
+    const model = new TransfersModel({ events });
+    let answer: (list: { items: ReturnType<typeof progress>[] }) => void = () =>
+      undefined;
+    mockList.mockReturnValue(new Promise(resolve => (answer = resolve)));
+    events.connect();
+    last().open(); // the reload leaves; the server reads the list now
+    last().send({ type: 'replica', data: progress('new', { state: 'OK' }) });
+    answer({ items: [progress('old')] }); // read before the new request existed
+    await settle();
+    expect(model.state.loading).toBe(false);
+    expect(model.state.items.map(i => i.id).sort()).toEqual(['new', 'old']);
+    expect(model.state.items.find(i => i.id === 'new')?.state).toBe('OK');
+    model.dispose();
+    events.dispose();
+  });
+});
+
+describe('ClustersModel with the events socket', () => {
+  it('takes clusters from events, polls only while the socket is closed', async () => {
+    const events = new EventsConnection({ settings: settings(), minDelay: 50 });
+    const model = new ClustersModel({ events, interval: 1000 });
+    mockClusters.mockResolvedValue({ items: [] });
+    events.connect();
+    model.setVisible(true);
+    await settle();
+    expect(model.polling).toBe(true);
+
+    last().open();
+    await settle();
+    expect(model.polling).toBe(false);
+    const calls = mockClusters.mock.calls.length;
+    last().send({ type: 'cluster', data: cluster('c1', { workers: 2 }) });
+    expect(model.state.clusters.map(c => [c.id, c.workers])).toEqual([
+      ['c1', 2]
+    ]);
+    last().send({ type: 'cluster', data: cluster('c1', { status: 'closed' }) });
+    expect(model.state.clusters).toEqual([]);
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(mockClusters).toHaveBeenCalledTimes(calls);
+
+    last().drop();
+    expect(model.polling).toBe(true);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(mockClusters).toHaveBeenCalledTimes(calls + 1);
     model.dispose();
     events.dispose();
   });

@@ -26,6 +26,8 @@ export function progress(
     comment: null,
     created_at: '2026-11-25T20:00:00',
     expires_at: null,
+    mode: 'rule',
+    paths: [],
     fraction: 0.25,
     ...overrides
   };

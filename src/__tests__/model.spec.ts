@@ -1,25 +1,23 @@
-import { getDataset, ResponseError, searchDatasets } from '../api';
+import * as api from '../api';
+import { ResponseError } from '../api';
 import {
   DataModel,
   DetailsTransitions,
   initialSearchState,
   SearchTransitions
 } from '../model';
-import { IDatasetDetails, IDidSummary, ISearchPage } from '../tokens';
+import { DidType, IDatasetDetails, IDidSummary, ISearchPage } from '../tokens';
 
-jest.mock('../api', () => {
-  const actual = jest.requireActual('../api');
-  return {
-    ...actual,
-    searchDatasets: jest.fn(),
-    getDataset: jest.fn()
-  };
-});
+jest.mock('../api', () => jest.requireActual('./mockApi').mockedApi());
 
-const mockSearch = searchDatasets as jest.MockedFunction<typeof searchDatasets>;
-const mockGetDataset = getDataset as jest.MockedFunction<typeof getDataset>;
+const mockSearch = api.catalog.search as jest.MockedFunction<
+  typeof api.catalog.search
+>;
+const mockGetDataset = api.catalog.describe as jest.MockedFunction<
+  typeof api.catalog.describe
+>;
 
-function summary(name: string, type = 'dataset'): IDidSummary {
+function summary(name: string, type: DidType = 'dataset'): IDidSummary {
   return {
     did: `cms:${name}`,
     scope: 'cms',

@@ -1,20 +1,21 @@
 import * as React from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
-import { getDataset, ResponseError, searchDatasets } from '../api';
+import * as api from '../api';
+import { ResponseError } from '../api';
 import { DataSection } from '../components/DataSection';
 import { DataModel } from '../model';
 import { Wp5Panel } from '../panel';
 import { IDatasetDetails, ISearchPage } from '../tokens';
 
-jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
-  searchDatasets: jest.fn(),
-  getDataset: jest.fn()
-}));
+jest.mock('../api', () => jest.requireActual('./mockApi').mockedApi());
 
-const mockSearch = searchDatasets as jest.MockedFunction<typeof searchDatasets>;
-const mockGetDataset = getDataset as jest.MockedFunction<typeof getDataset>;
+const mockSearch = api.catalog.search as jest.MockedFunction<
+  typeof api.catalog.search
+>;
+const mockGetDataset = api.catalog.describe as jest.MockedFunction<
+  typeof api.catalog.describe
+>;
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 

@@ -1,19 +1,8 @@
 import * as React from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
-import {
-  cancelReplica,
-  createCluster,
-  closeCluster,
-  getDataset,
-  listClusters,
-  listProfiles,
-  listReplicas,
-  listStorageElements,
-  requestReplica,
-  ResponseError,
-  updateReplica
-} from '../api';
+import * as api from '../api';
+import { ResponseError } from '../api';
 import { ClustersModel } from '../clusters';
 import { ClustersSection } from '../components/ClustersSection';
 import { DataSection } from '../components/DataSection';
@@ -27,19 +16,7 @@ import { IDatasetDetails } from '../tokens';
 import { TransfersModel } from '../transfers';
 import { cluster, profile, progress, rse } from './fixtures';
 
-jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
-  getDataset: jest.fn(),
-  listClusters: jest.fn(),
-  listProfiles: jest.fn(),
-  listReplicas: jest.fn(),
-  listStorageElements: jest.fn(),
-  requestReplica: jest.fn(),
-  cancelReplica: jest.fn(),
-  updateReplica: jest.fn(),
-  createCluster: jest.fn(),
-  closeCluster: jest.fn()
-}));
+jest.mock('../api', () => jest.requireActual('./mockApi').mockedApi());
 
 const mocked = <T extends (...args: any[]) => any>(f: T) =>
   f as jest.MockedFunction<T>;
@@ -120,15 +97,15 @@ describe('snippets', () => {
 
 describe('make available', () => {
   it('requests a copy at the chosen site and lifetime, and inserts fileset code', async () => {
-    mocked(getDataset).mockResolvedValue(DETAILS);
-    mocked(listStorageElements).mockResolvedValue({
+    mocked(api.catalog.describe).mockResolvedValue(DETAILS);
+    mocked(api.catalog.rses).mockResolvedValue({
       items: [
         rse('SITE-A'),
         rse('SITE-B'),
         rse('TAPE', { availability_write: false })
       ]
     });
-    mocked(requestReplica).mockResolvedValue(progress('r1'));
+    mocked(api.replicas.request).mockResolvedValue(progress('r1'));
     const insertCode = jest.fn<ReturnType<CodeInserter>, [string]>(
       async () => 'notebook'
     );
@@ -156,13 +133,13 @@ describe('make available', () => {
     select(sites, 'SITE-B');
     select(container.querySelector('.wp5-lifetime-select'), '0');
     await click(container.querySelector('.wp5-make-available'));
-    expect(requestReplica).toHaveBeenCalledWith({
+    expect(api.replicas.request).toHaveBeenCalledWith({
       did: DID,
       rse_expression: 'SITE-B',
       lifetime: 86400
     });
     expect(transfers.state.items.map(i => i.id)).toEqual(['r1']);
-    expect(getDataset).toHaveBeenCalledTimes(2); // the details reload
+    expect(api.catalog.describe).toHaveBeenCalledTimes(2); // the details reload
 
     await click(container.querySelector('.wp5-copy-fileset'));
     expect(insertCode).toHaveBeenCalledWith(filesetCode(DID, 'SITE-B'));
@@ -173,9 +150,9 @@ describe('make available', () => {
   });
 
   it("shows the server's refusal in place", async () => {
-    mocked(getDataset).mockResolvedValue(DETAILS);
-    mocked(listStorageElements).mockResolvedValue({ items: [rse('SITE-B')] });
-    mocked(requestReplica).mockRejectedValue(
+    mocked(api.catalog.describe).mockResolvedValue(DETAILS);
+    mocked(api.catalog.rses).mockResolvedValue({ items: [rse('SITE-B')] });
+    mocked(api.replicas.request).mockRejectedValue(
       new ResponseError(409, 'engine_refused', 'quota exceeded on SITE-B')
     );
     const model = new DataModel();
@@ -226,6 +203,7 @@ describe('TransfersSection', () => {
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.length).toBeLessThan(30); // 202 requests, only a window in the DOM
     const first = rows[0];
+    expect(first.getAttribute('aria-busy')).toBe('true'); // REPLICATING
     expect(
       first.querySelector('.wp5-progress')?.getAttribute('aria-valuenow')
     ).toBe('25');
@@ -233,12 +211,12 @@ describe('TransfersSection', () => {
       '25% \u00b7 1/4 files \u00b7 1.00 MB of 4.00 MB'
     );
 
-    mocked(cancelReplica).mockRejectedValueOnce(
+    mocked(api.replicas.cancel).mockRejectedValueOnce(
       new ResponseError(403, 'forbidden', 'the rule is locked')
     );
     await click(first.querySelector('.wp5-transfer-cancel'));
     const id = first.getAttribute('data-id') as string;
-    expect(cancelReplica).toHaveBeenCalledWith(id);
+    expect(api.replicas.cancel).toHaveBeenCalledWith(id);
     expect(
       container.querySelector(`[data-id="${id}"] .wp5-transfer-error`)
         ?.textContent
@@ -248,11 +226,11 @@ describe('TransfersSection', () => {
     expect(first.querySelector('.wp5-transfer-expiry')?.textContent).toBe(
       'no expiry'
     );
-    mocked(updateReplica).mockResolvedValueOnce(
+    mocked(api.replicas.update).mockResolvedValueOnce(
       progress(id, { expires_at: '2026-12-02T21:00:00' })
     );
     await click(first.querySelector('.wp5-transfer-extend'));
-    expect(updateReplica).toHaveBeenCalledWith(id, { lifetime: '7d' });
+    expect(api.replicas.update).toHaveBeenCalledWith(id, { lifetime: '7d' });
     expect(
       container.querySelector(`[data-id="${id}"] .wp5-transfer-expiry`)
         ?.textContent
@@ -273,13 +251,16 @@ describe('TransfersSection', () => {
     expect(ok?.querySelector('.wp5-progress-text')?.textContent).toContain(
       '100% \u00b7 4/4 files'
     );
+    // Only a request Rucio still moves is busy; a STUCK one waits for a retry.
+    expect(ok?.getAttribute('aria-busy')).toBe('false');
+    expect(stuck?.getAttribute('aria-busy')).toBe('false');
     React.act(() => second.root.unmount());
   });
 });
 
 describe('ClustersSection', () => {
   it('creates from a servable profile, shows the cluster, inserts code, closes', async () => {
-    mocked(listProfiles).mockResolvedValue({
+    mocked(api.clusters.profiles).mockResolvedValue({
       items: [
         profile('cpu'),
         profile('arm', { servable: false, reason: 'no ARM workers here' })
@@ -288,10 +269,10 @@ describe('ClustersSection', () => {
     const clusters = new ClustersModel();
     await clusters.loadProfiles();
     clusters.receive({ type: 'cluster', data: cluster('a') });
-    mocked(createCluster).mockResolvedValue(
+    mocked(api.clusters.create).mockResolvedValue(
       cluster('bb', { name: 'mine', workers: 2, cores: 2 })
     );
-    mocked(closeCluster).mockResolvedValue(undefined);
+    mocked(api.clusters.close).mockResolvedValue(undefined);
     const insertCode = jest.fn(async (_: string) => 'clipboard' as const);
     const { container, root } = mount(
       () => <ClustersSection model={clusters} insertCode={insertCode} />,
@@ -305,12 +286,15 @@ describe('ClustersSection', () => {
       ['cpu', false],
       ['arm', true]
     ]);
-    expect(options[1].textContent).toContain('no ARM workers here');
+    // The reason is on hover, not repeated in a list under the selector.
+    expect(options[1].textContent).toBe('ARM (unavailable)');
+    expect(options[1].title).toContain('no ARM workers here');
+    expect(container.querySelector('.wp5-profile-reasons')).toBeNull();
 
     type(container.querySelector('.wp5-workers-input'), '2');
     type(container.querySelector('.wp5-cluster-name'), 'mine');
     await click(container.querySelector('.wp5-cluster-create'));
-    expect(createCluster).toHaveBeenCalledWith({
+    expect(api.clusters.create).toHaveBeenCalledWith({
       profile: 'cpu',
       workers: 2,
       name: 'mine'
@@ -334,7 +318,7 @@ describe('ClustersSection', () => {
     expect(mine.querySelector('.wp5-note')?.textContent).toContain('clipboard');
 
     await click(mine.querySelector('.wp5-cluster-close'));
-    expect(closeCluster).toHaveBeenCalledWith('bb');
+    expect(api.clusters.close).toHaveBeenCalledWith('bb');
     expect(container.querySelectorAll('.wp5-cluster-row')).toHaveLength(1);
     React.act(() => root.unmount());
   });
@@ -357,9 +341,9 @@ describe('Wp5Panel sections', () => {
   });
 
   it('polls clusters only while their section is on screen', async () => {
-    mocked(listClusters).mockResolvedValue({ items: [] });
-    mocked(listProfiles).mockResolvedValue({ items: [] });
-    mocked(listReplicas).mockResolvedValue({ items: [progress('r1')] });
+    mocked(api.clusters.list).mockResolvedValue({ items: [] });
+    mocked(api.clusters.profiles).mockResolvedValue({ items: [] });
+    mocked(api.replicas.list).mockResolvedValue({ items: [progress('r1')] });
     const transfers = new TransfersModel();
     const clusters = new ClustersModel();
     const panel = new Wp5Panel({
@@ -370,7 +354,7 @@ describe('Wp5Panel sections', () => {
     });
     React.act(() => Widget.attach(panel, document.body));
     await React.act(async () => undefined);
-    expect(listClusters).toHaveBeenCalled();
+    expect(api.clusters.list).toHaveBeenCalled();
     expect(clusters.polling).toBe(true);
     expect(transfers.polling).toBe(true); // r1 is still replicating
 

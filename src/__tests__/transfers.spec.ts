@@ -1,11 +1,5 @@
-import {
-  cancelReplica,
-  listReplicas,
-  listStorageElements,
-  requestReplica,
-  ResponseError,
-  updateReplica
-} from '../api';
+import * as api from '../api';
+import { ResponseError } from '../api';
 import {
   initialTransfersState,
   isActive,
@@ -14,24 +8,23 @@ import {
 } from '../transfers';
 import { progress, rse } from './fixtures';
 
-jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
-  listReplicas: jest.fn(),
-  listStorageElements: jest.fn(),
-  requestReplica: jest.fn(),
-  cancelReplica: jest.fn(),
-  updateReplica: jest.fn()
-}));
+jest.mock('../api', () => jest.requireActual('./mockApi').mockedApi());
 
-const mockList = listReplicas as jest.MockedFunction<typeof listReplicas>;
-const mockRses = listStorageElements as jest.MockedFunction<
-  typeof listStorageElements
+const mockList = api.replicas.list as jest.MockedFunction<
+  typeof api.replicas.list
 >;
-const mockRequest = requestReplica as jest.MockedFunction<
-  typeof requestReplica
+const mockRses = api.catalog.rses as jest.MockedFunction<
+  typeof api.catalog.rses
 >;
-const mockCancel = cancelReplica as jest.MockedFunction<typeof cancelReplica>;
-const mockUpdate = updateReplica as jest.MockedFunction<typeof updateReplica>;
+const mockRequest = api.replicas.request as jest.MockedFunction<
+  typeof api.replicas.request
+>;
+const mockCancel = api.replicas.cancel as jest.MockedFunction<
+  typeof api.replicas.cancel
+>;
+const mockUpdate = api.replicas.update as jest.MockedFunction<
+  typeof api.replicas.update
+>;
 
 /** Let pending promise callbacks run. */
 async function settle(): Promise<void> {
@@ -87,16 +80,17 @@ describe('TransfersTransitions', () => {
     expect(state.rowErrors).toEqual({});
   });
 
-  it('calls REPLICATING and STUCK active, OK and SUSPENDED not', () => {
+  it('calls REPLICATING active, STUCK, OK and SUSPENDED not (as the server does)', () => {
     expect(isActive(progress('a'))).toBe(true);
-    expect(isActive(progress('a', { state: 'STUCK' }))).toBe(true);
+    expect(isActive(progress('a', { state: 'INJECT' }))).toBe(true);
+    expect(isActive(progress('a', { state: 'STUCK' }))).toBe(false);
     expect(isActive(progress('a', { state: 'OK' }))).toBe(false);
     expect(isActive(progress('a', { state: 'SUSPENDED' }))).toBe(false);
   });
 });
 
 describe('TransfersModel', () => {
-  it('polls every 2 s while visible and a transfer is active, then stops', async () => {
+  it('without an events socket, polls every 2 s while visible, finished or not', async () => {
     const model = new TransfersModel();
     mockList
       .mockResolvedValueOnce({ items: [progress('a')] })
@@ -117,11 +111,11 @@ describe('TransfersModel', () => {
     await jest.advanceTimersByTimeAsync(2000);
     expect(mockList).toHaveBeenCalledTimes(3);
     expect(model.state.items[0].state).toBe('OK');
-    expect(model.polling).toBe(false);
-
+    // A copy asked for from a notebook must show up too: the poll goes on.
+    expect(model.polling).toBe(true);
+    model.dispose();
     await jest.advanceTimersByTimeAsync(10000);
     expect(mockList).toHaveBeenCalledTimes(3);
-    model.dispose();
   });
 
   it('stops polling when hidden and refreshes when shown again', async () => {

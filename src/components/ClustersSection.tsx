@@ -46,7 +46,6 @@ export function ClusterForm(props: IClusterFormProps): JSX.Element {
   const size: IClusterSize = adaptive
     ? { adaptive: { minimum, maximum } }
     : { workers };
-  const unservable = profiles.filter(p => !p.servable);
 
   return (
     <div className="wp5-cluster-form" data-testid="wp5-cluster-form">
@@ -63,11 +62,13 @@ export function ClusterForm(props: IClusterFormProps): JSX.Element {
                 key={p.name}
                 value={p.name}
                 disabled={!p.servable}
-                title={p.servable ? profileSummary(p) : (p.reason ?? '')}
+                title={
+                  p.servable
+                    ? profileSummary(p)
+                    : (p.reason ?? 'cannot be served here')
+                }
               >
-                {p.servable
-                  ? p.label
-                  : `${p.label} (unavailable: ${p.reason ?? 'not here'})`}
+                {p.servable ? p.label : `${p.label} (unavailable)`}
               </option>
             ))}
           </select>
@@ -75,15 +76,6 @@ export function ClusterForm(props: IClusterFormProps): JSX.Element {
       </div>
       {profile && (
         <div className="wp5-profile-summary">{profileSummary(profile)}</div>
-      )}
-      {unservable.length > 0 && (
-        <ul className="wp5-profile-reasons">
-          {unservable.map(p => (
-            <li key={p.name} className="wp5-profile-reason">
-              {p.label}: {p.reason ?? 'cannot be served here'}
-            </li>
-          ))}
-        </ul>
       )}
       <div className="wp5-form-row">
         <label>

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { EXTEND_LIFETIME, TransfersModel } from '../transfers';
+import { EXTEND_LIFETIME, isActive, TransfersModel } from '../transfers';
 import { IReplicaProgress, IWp5Error } from '../tokens';
 import { ErrorBanner } from './ErrorBanner';
 import { formatBytes, formatCount, formatFraction } from './format';
@@ -60,6 +60,7 @@ export function TransferRow(props: ITransferRowProps): JSX.Element {
       data-rse={p.rse_expression}
       data-state={p.state}
       role="listitem"
+      aria-busy={isActive(p)}
     >
       <div className="wp5-transfer-head">
         <span className="wp5-transfer-did" title={p.did}>

@@ -1,49 +1,91 @@
-"""Check server responses against the OpenAPI contract shipped in the package."""
+"""Check what tests send and what the server answers against the OpenAPI contract.
+
+:func:`checked` wraps ``jp_fetch`` (tests/api/conftest.py does it for every test there): each
+``/wp5/api`` request is checked before it is sent and each response after, whatever its status
+(the no-token 403s and the 204s included). A request the contract refuses must be refused by the
+server too (400, 413, or 403 when it carries no valid token).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
-from functools import cache
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-import jupyter_wp5
+from tornado.httpclient import HTTPClientError
 
-SPEC = Path(jupyter_wp5.__file__).parent / "openapi.yaml"
+from jupyter_wp5 import contract
+from jupyter_wp5.models import Wp5Error
 
-
-@cache
-def _openapi() -> Any:
-    from openapi_core import OpenAPI
-
-    return OpenAPI.from_file_path(str(SPEC))
+# What the server may answer to a request the contract refuses.
+REFUSALS = (400, 403, 413)
 
 
 def assert_matches_contract(method: str, path: str, status: int, body: Any) -> None:
-    """Raise if ``body`` with ``status`` is not what openapi.yaml promises for ``method path``."""
-    from openapi_core.testing import MockRequest, MockResponse
+    """Raise if ``body`` with ``status`` is not what openapi.yaml promises for ``method path``
+    (``path`` relative to /wp5/api; a None body is no body)."""
+    contract.validate_response(method, path, status, contract.NO_BODY if body is None else body)
 
-    request = MockRequest("http://127.0.0.1", method.lower(), "/wp5/api/" + path.lstrip("/"))
-    data = b"" if body is None else json.dumps(body).encode()
-    response = MockResponse(data=data, status_code=status, content_type="application/json")
-    _openapi().validate_response(request, response)
+
+def request_refusal(method: str, path: str, params: dict[str, Any], body: Any) -> str | None:
+    """Why the contract refuses this request (``body`` as sent: text or None), or None."""
+    try:
+        parsed = contract.parse_body(body.encode() if isinstance(body, str) else body)
+        op = contract.validate_request(method, path, {k: str(v) for k, v in params.items()}, parsed)
+    except Wp5Error as err:
+        return err.message
+    if op is None:
+        raise contract.ContractError(f"{method} {path} is not in openapi.yaml")
+    return None
+
+
+def checked(fetch: Any) -> Any:
+    """``jp_fetch``, checking every /wp5/api request and response against the contract."""
+    if getattr(fetch, "contract_checked", False):
+        return fetch
+
+    @functools.wraps(fetch)
+    async def fetch_checked(*parts: str, **kwargs: Any) -> Any:
+        if parts[:2] != ("wp5", "api"):
+            return await fetch(*parts, **kwargs)
+        method = kwargs.get("method", "GET")
+        path = "/".join(parts[2:])
+        params = {k: v for k, v in (kwargs.get("params") or {}).items() if v is not None}
+        refusal = request_refusal(method, path, params, kwargs.get("body"))
+        error: HTTPClientError | None = None
+        try:
+            response = await fetch(*parts, **kwargs)
+        except HTTPClientError as err:
+            assert err.response is not None, err
+            error, response = err, err.response
+        payload = json.loads(response.body) if response.body else None
+        assert_matches_contract(method, path, response.code, payload)
+        if refusal is not None:
+            where = f"{method} {path}?{urlencode(params)}"
+            assert response.code in REFUSALS, (
+                f"the contract refuses {where} ({refusal}) but the server answered {response.code}"
+            )
+        if error is not None:
+            raise error
+        return response
+
+    fetch_checked.contract_checked = True  # type: ignore[attr-defined]
+    return fetch_checked
 
 
 async def call(jp_fetch: Any, method: str, path: str, body: Any = None, **params: str):
-    """Send ``method /wp5/api/<path>``; return (status, body) after checking them against the
-    contract. HTTP errors are returned, not raised, so tests assert on what the user would see."""
-    from tornado.httpclient import HTTPClientError
-
+    """Send ``method /wp5/api/<path>``; return (status, body), both checked against the contract.
+    HTTP errors are returned, not raised, so tests assert on what the user would see."""
     kwargs: dict[str, Any] = {"method": method, "params": params or None}
     if body is not None:
         kwargs["body"] = json.dumps(body)
     elif method in ("POST", "PATCH"):
         kwargs["body"] = ""
     try:
-        response = await jp_fetch("wp5", "api", path, **kwargs)
+        response = await checked(jp_fetch)("wp5", "api", path, **kwargs)
     except HTTPClientError as err:
         assert err.response is not None, err
         response = err.response
     payload = json.loads(response.body) if response.body else None
-    assert_matches_contract(method, path, response.code, payload)
     return response.code, payload

@@ -17,6 +17,8 @@ import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 from traitlets.config import Config
 
+from jupyter_wp5 import contract
+
 from .contract import call
 
 # The first test registers the data (minutes on SQLite), and an exact count walks 10,000 files.
@@ -210,6 +212,7 @@ async def _deep(
         while not seen or seen[-1]["state"] == "running":
             message = json.loads(await asyncio.wait_for(ws.read_message(), EVENT_WAIT))
             if message["type"] == "details" and message["data"]["did"] == f"{SCOPE}:{name}":
+                contract.validate_event(message)
                 seen.append(message["data"])
     finally:
         ws.close()

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
-import psutil
 import pytest
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+from ..hosts import HOST_ARCH, OTHER_ARCH, OTHER_ARCH_PROFILE, PROFILES
+from ..processes import (
+    Snapshot,
+    assert_all_ended,
+    assert_nothing_started,
+    descendants,
+    started_since,
+    still_running,
+)
 from .contract import assert_matches_contract
 
 pytestmark = pytest.mark.timeout(120)
@@ -18,7 +28,12 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture
 def jp_server_config() -> Config:
     # Overrides the conftest's: these endpoints need no Rucio, so no playground either.
-    return Config({"ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}}})
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
+            "ProfileRegistry": {"profiles": PROFILES},
+        }
+    )
 
 
 async def call(jp_fetch, method: str, path: str, body=None):
@@ -39,18 +54,6 @@ async def call(jp_fetch, method: str, path: str, body=None):
     return response.code, response.headers, payload
 
 
-def runner_pids() -> set[int]:
-    """Our cluster processes (the _local_runner.py script) among this process's children."""
-    found = set()
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if any(arg.endswith("_local_runner.py") for arg in child.cmdline()):
-                found.add(child.pid)
-        except psutil.Error:
-            pass
-    return found
-
-
 async def test_profiles_say_which_can_run_here_and_why_not(jp_fetch):
     status, _, body = await call(jp_fetch, "GET", "profiles")
     assert status == 200
@@ -64,7 +67,8 @@ async def test_profiles_say_which_can_run_here_and_why_not(jp_fetch):
 async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
     from distributed import Client
 
-    before = runner_pids()
+    before = descendants()
+    during: Snapshot = {}
     status, headers, info = await call(
         jp_fetch, "POST", "clusters", {"profile": "cpu", "workers": 2, "name": "two"}
     )
@@ -74,9 +78,11 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
         assert headers["Location"].endswith(f"/wp5/api/clusters/{cid}")
         assert info["name"] == "two" and info["profile"] == "cpu" and info["status"] == "running"
         assert info["workers"] == 2 and info["cores"] == 2 and info["gpus"] == 0
-        new = runner_pids() - before
-        assert len(new) == 1
-        (pid,) = new
+        # The cluster's process and its two workers' (they are processes, not threads).
+        during = started_since(before)
+        commands = still_running(during)
+        assert len([c for c in commands.values() if "_local_runner.py" in c]) == 1, commands
+        assert len(during) >= 3, commands
 
         status, _, listed = await call(jp_fetch, "GET", "clusters")
         assert [c["id"] for c in listed["items"]] == [cid]
@@ -89,6 +95,11 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
             # dask's nanny would set 65536 here; we start workers without it (RECIPES.md).
             trims = await client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
             assert len(trims) == 2 and set(trims.values()) == {None}
+            # User code on a worker may start a process of its own: it must end with the cluster.
+            sleeper = await client.submit(
+                lambda: subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]).pid
+            )
+            assert sleeper in started_since(before), "the task's process is not below the cluster"
 
         status, _, scaled = await call(jp_fetch, "PATCH", f"clusters/{cid}", {"workers": 1})
         assert status == 200 and scaled["workers"] == 1 and scaled["cores"] == 1
@@ -101,21 +112,25 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
         assert status == 200
         assert (adapted["adaptive_minimum"], adapted["adaptive_maximum"]) == (1, 2)
     finally:
+        # Whatever the cluster started since (adapt may add workers) must end with it too.
+        during |= started_since(before)
         status, _, _ = await call(jp_fetch, "DELETE", f"clusters/{cid}")
     assert status == 204
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    assert runner_pids() == before
+    assert_all_ended(during)
+    assert_nothing_started(before)
     status, _, body = await call(jp_fetch, "GET", f"clusters/{cid}")
     assert status == 404 and body["error"] == "not_found"
 
 
 async def test_unservable_profile_is_refused_before_anything_starts(jp_fetch):
-    before = runner_pids()
-    status, _, body = await call(jp_fetch, "POST", "clusters", {"profile": "arm", "workers": 1})
+    before = descendants()
+    status, _, body = await call(
+        jp_fetch, "POST", "clusters", {"profile": OTHER_ARCH_PROFILE, "workers": 1}
+    )
     assert status == 409
     assert body["error"] == "conflict"
-    assert "aarch64" in body["message"] and "x86_64" in body["message"]
-    assert runner_pids() == before
+    assert f"needs {OTHER_ARCH} workers and this machine is {HOST_ARCH}" in body["message"]
+    assert_nothing_started(before)
     status, _, body = await call(jp_fetch, "GET", "clusters")
     assert body["items"] == []
 
@@ -133,11 +148,11 @@ async def test_unservable_profile_is_refused_before_anything_starts(jp_fetch):
     ],
 )
 async def test_bad_requests_are_refused_with_a_reason(jp_fetch, request_body, status, code):
-    before = runner_pids()
+    before = descendants()
     got, _, body = await call(jp_fetch, "POST", "clusters", request_body)
     assert (got, body["error"]) == (status, code), body
     assert body["message"]
-    assert runner_pids() == before
+    assert_nothing_started(before)
 
 
 async def test_unknown_cluster_is_not_found(jp_fetch):

@@ -6,7 +6,8 @@ import pytest
 from jupyter_server.auth.authorizer import Authorizer
 from traitlets.config import Config
 
-from .test_clusters_api import call, runner_pids
+from ..processes import assert_nothing_started, descendants
+from .test_clusters_api import call
 
 
 class DenyWp5(Authorizer):
@@ -40,24 +41,7 @@ def jp_server_config() -> Config:
     ],
 )
 async def test_forbidden_without_the_wp5_permission(jp_fetch, method, path, body):
-    before = runner_pids()
+    before = descendants()
     status, _, payload = await call(jp_fetch, method, path, body)
     assert status == 403 and payload["error"] == "forbidden"
-    assert runner_pids() == before
-
-
-async def test_server_stop_closes_every_cluster(jp_serverapp):
-    """What stop_extension does: the manager's shutdown ends every cluster process."""
-    from jupyter_wp5.compute.manager import ClusterManager
-    from jupyter_wp5.models import ClusterSize
-
-    manager = ClusterManager()
-    before = runner_pids()
-    try:
-        await manager.create("cpu", ClusterSize(workers=1))
-        await manager.create("cpu", ClusterSize(workers=1))
-        started = runner_pids() - before
-        assert len(started) == 2
-    finally:
-        manager.shutdown()
-    assert runner_pids() == before
+    assert_nothing_started(before)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-import psutil
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
@@ -19,13 +18,21 @@ from jupyter_wp5.kernel.inprocess import InProcessTransport
 from jupyter_wp5.kernel.rest import RestTransport
 from jupyter_wp5.models import Conflict, NotFound
 
+from ..hosts import HOST_ARCH, OTHER_ARCH, OTHER_ARCH_PROFILE, PROFILES
+from ..processes import assert_all_ended, descendants, started_since
+
 pytestmark = pytest.mark.timeout(120)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture
 def jp_server_config() -> Config:
-    return Config({"ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}}})
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"jupyter_wp5": True}},
+            "ProfileRegistry": {"profiles": PROFILES},
+        }
+    )
 
 
 @pytest.fixture
@@ -47,7 +54,7 @@ def square_sum(cluster: wp5.Cluster) -> int:
 async def test_python_api_over_rest(rest_client):
     def scenario() -> None:
         profiles = {p.name: p for p in wp5.profiles()}
-        assert profiles["cpu"].servable and not profiles["arm"].servable
+        assert profiles["cpu"].servable and not profiles[OTHER_ARCH_PROFILE].servable
         cluster = wp5.new_cluster("cpu", workers=1, name="analysis")
         try:
             assert cluster.info.workers == 1 and cluster.name == "analysis"
@@ -56,8 +63,8 @@ async def test_python_api_over_rest(rest_client):
             assert again.id == cluster.id
             assert wp5.cluster(cluster.id).scale(2).info.workers == 2
             assert [c.id for c in wp5.clusters()] == [cluster.id]
-            with pytest.raises(Conflict, match="aarch64"):
-                wp5.new_cluster("arm", workers=1)
+            with pytest.raises(Conflict, match=f"needs {OTHER_ARCH} workers"):
+                wp5.new_cluster(OTHER_ARCH_PROFILE, workers=1)
         finally:
             cluster.close()
         with pytest.raises(NotFound):
@@ -85,7 +92,7 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
             assert "1 open cluster" in str(listed)
             assert wp5_magic(f"cluster scale {cid} 2")[0].workers == 2
             assert wp5_magic("cluster scale m1 1")[0].workers == 1
-            assert wp5_magic("cluster new --profile arm --workers 1") is None
+            assert wp5_magic(f"cluster new --profile {OTHER_ARCH_PROFILE} --workers 1") is None
         finally:
             wp5_magic("cluster close m1")
         assert list(wp5_magic("cluster list")) == []
@@ -93,22 +100,23 @@ async def test_cluster_magics_over_rest(rest_client, capsys):
 
     await asyncio.to_thread(scenario)
     err = ANSI.sub("", capsys.readouterr().err)
-    assert "wp5: profile 'arm' needs aarch64 workers and this machine is" in err
+    assert (
+        f"wp5: profile '{OTHER_ARCH_PROFILE}' needs {OTHER_ARCH} workers and this machine is "
+        f"{HOST_ARCH}" in err
+    )
     assert "wp5: no open cluster with id or name 'm1'" in err
 
 
 def test_in_process_clusters_without_a_server():
     """Plain IPython or a batch job: the kernel runs its own manager, clusters end with it."""
+    before, started = descendants(), {}
     client = Wp5Client(InProcessTransport())
     api.set_client(client)
     try:
         cluster = wp5.new_cluster("cpu", workers=1)
-        pid = next(
-            p.pid
-            for p in psutil.Process().children()
-            if any(a.endswith("_local_runner.py") for a in p.cmdline())
-        )
+        started = started_since(before)
+        assert len(started) >= 2  # the cluster's process and its worker
         assert square_sum(cluster) == 285
     finally:
         api.set_client(None)  # closes the client, and with it every cluster it started
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert_all_ended(started)

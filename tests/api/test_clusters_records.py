@@ -13,7 +13,7 @@ from traitlets.config import Config
 from jupyter_wp5.compute.manager import ClusterManager
 from jupyter_wp5.models import ClusterSize
 
-from .test_clusters_api import runner_pids
+from ..processes import assert_all_ended, descendants, started_since
 from .test_clusters_gateway import gateway_config, gateway_name, gateway_session, running
 
 pytestmark = pytest.mark.timeout(120)
@@ -22,9 +22,11 @@ pytestmark = pytest.mark.timeout(120)
 async def test_local_clusters_from_a_crashed_server_are_reported_lost(tmp_path):
     records = str(tmp_path / "clusters.json")
     first = ClusterManager(records_path=records)
-    before = runner_pids()
+    before, started = descendants(), {}
     try:
         created = await first.create("cpu", ClusterSize(workers=1), name="mine")
+        started = started_since(before)
+        assert len(started) >= 2  # the cluster's process and its worker
         # The first server "crashed": it never shut down. A new one reads its records.
         second = ClusterManager(records_path=records)
         (found,) = await second.list()
@@ -38,7 +40,7 @@ async def test_local_clusters_from_a_crashed_server_are_reported_lost(tmp_path):
         assert await ClusterManager(records_path=records).list() == []
     finally:
         await asyncio.to_thread(first.shutdown)
-    assert runner_pids() == before
+    assert_all_ended(started)
 
 
 async def test_a_clean_stop_leaves_no_local_record(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..rucio_admin import admin_client, assert_absent_at
 from .contract import call
 
 pytestmark = pytest.mark.rucio
@@ -61,6 +62,8 @@ async def test_container_fileset_has_one_entry_per_dataset(jp_fetch, playground)
 async def test_incomplete_copy_is_409_unless_partial_is_allowed(jp_fetch, playground):
     wjets = playground.dataset("cms:WJetsToLNu_NanoAODv9")
     assert "SITE-C" not in wjets.rses
+    # Not even a copy another test left behind.
+    await assert_absent_at(admin_client(playground), wjets.did, "SITE-C")
     status, body = await call(jp_fetch, "GET", fileset_path(wjets.did), rse="SITE-C")
     assert status == 409
     assert f"0 of {len(wjets.files)} files" in body["message"]

@@ -4,6 +4,8 @@ nothing left behind by a refused request. (Transfers themselves need the playgro
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,9 +16,18 @@ from jupyter_wp5.kernel.client import Wp5Client
 from jupyter_wp5.kernel.inprocess import InProcessTransport
 from jupyter_wp5.kernel.rest import RestTransport
 from jupyter_wp5.models import ReplicaState
-from tests.rucio_admin import admin_client, discard, discard_new_rules, rule_ids
+from tests.rucio_admin import (
+    admin_client,
+    discard,
+    discard_new_rules,
+    new_dataset,
+    replayed,
+    rule_ids,
+)
 
 from .contract import call
+
+pytestmark = pytest.mark.rucio
 
 DATASET = "cms:WJetsToLNu_NanoAODv9"
 # Not DATASET, and one per transport: after a cancel, Rucio refuses the same copy again for a
@@ -138,3 +149,69 @@ async def test_the_kernel_extends_and_cancels_its_copy(where, jp_serverapp, jp_f
         await asyncio.to_thread(scenario)
     finally:
         await asyncio.to_thread(discard_new_rules, admin, playground.account, before)
+
+
+async def test_a_non_owner_cannot_cancel_a_rule(jp_fetch, playground):
+    """Another account's rule (here the admin's): Rucio refuses, the user sees 403, the rule
+    stays."""
+    admin = admin_client(playground)
+    scope, name = DATASET.split(":")
+    (rule,) = replayed(admin.add_replication_rule, [{"scope": scope, "name": name}], 1, "SITE-C")
+    try:
+        status, body = await call(jp_fetch, "DELETE", f"replicas/{rule}")
+        assert (status, body["error"]) == (403, "forbidden"), body
+        assert admin.get_replication_rule(rule)["expires_at"] is None
+    finally:
+        discard(admin, rule)
+
+
+async def test_the_list_during_a_rucio_outage_shows_the_last_known_progress(
+    jp_fetch, facility, playground
+):
+    admin = admin_client(playground)
+    did, _, origin = new_dataset(admin, playground.account, "SITE-A", [os.urandom(1024)])
+    status, made = await call(
+        jp_fetch, "POST", "replicas", {"did": did, "rse_expression": "SITE-B"}
+    )
+    assert status == 201, made
+    try:
+        facility.rucio.stop()
+        try:
+            status, listed = await call(jp_fetch, "GET", "replicas")
+            assert status == 200, listed
+            (shown,) = [r for r in listed["items"] if r["id"] == made["id"]]
+            assert shown["did"] == did and shown["files_total"] == 1
+            assert "Rucio did not answer" in shown["error"], shown
+            status, one = await call(jp_fetch, "GET", f"replicas/{made['id']}")
+            assert (status, one["error"]) == (503, "engine_unavailable"), one
+        finally:
+            facility.rucio.start()
+        status, listed = await call(jp_fetch, "GET", "replicas")
+        (shown,) = [r for r in listed["items"] if r["id"] == made["id"]]
+        assert not shown.get("error"), shown
+    finally:
+        discard(admin, made["id"])
+        discard(admin, origin)
+
+
+async def test_a_rule_that_vanished_from_rucio(jp_fetch, playground):
+    """Removed behind the extension's back (by an admin, or expired): the list says so, a direct
+    look is 404."""
+    admin = admin_client(playground)
+    did, _, origin = new_dataset(admin, playground.account, "SITE-A", [os.urandom(1024)])
+    status, made = await call(
+        jp_fetch, "POST", "replicas", {"did": did, "rse_expression": "SITE-B"}
+    )
+    assert status == 201, made
+    discard(admin, made["id"])  # expires now; judge-cleaner removes it from Rucio
+    deadline = time.monotonic() + 60
+    while True:
+        status, one = await call(jp_fetch, "GET", f"replicas/{made['id']}")
+        if status == 404 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert (status, one["error"]) == (404, "not_found"), one
+    _, listed = await call(jp_fetch, "GET", "replicas")
+    (shown,) = [r for r in listed["items"] if r["id"] == made["id"]]
+    assert "no longer exists in Rucio" in shown["error"], shown
+    discard(admin, origin)

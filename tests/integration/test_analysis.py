@@ -16,6 +16,8 @@ import jupyter_wp5 as wp5
 from jupyter_wp5.kernel.client import Wp5Client
 from jupyter_wp5.kernel.inprocess import InProcessTransport
 
+pytestmark = pytest.mark.rucio
+
 SIGNAL = "cms:DYJetsToLL_M-50_NanoAODv9"
 Z_MASS = 91.1876
 

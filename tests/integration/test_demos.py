@@ -11,6 +11,8 @@ import pytest
 
 from ..rucio_admin import admin_client, discard_new_rules, rule_ids
 
+pytestmark = pytest.mark.rucio
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

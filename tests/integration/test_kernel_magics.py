@@ -68,16 +68,18 @@ async def test_search_and_info_in_a_real_kernel(
     dy = playground.dataset(DY)
     cms = [d for d in playground.datasets if d.scope == "cms"]
 
-    load, transport, search, info, rse_list = await run_notebook(
+    load, transport, search, info, rse_list, files, health = await run_notebook(
         tmp_path,
         "%load_ext jupyter_wp5",
         "import jupyter_wp5.api\ntype(jupyter_wp5.api.get_client().transport).__name__",
         "%wp5 search cms:*",
         f"%wp5 info {DY}",
         "%wp5 rses",
+        f"%wp5 files {DY}",
+        "%wp5 health",
     )
 
-    for cell in (load, transport, search, info, rse_list):
+    for cell in (load, transport, search, info, rse_list, files, health):
         assert not cell.errors, cell.text
         assert "Traceback" not in cell.text
         assert "wp5:" not in cell.stderr, cell.stderr  # no error line either
@@ -101,6 +103,18 @@ async def test_search_and_info_in_a_real_kernel(
 
     for rse in playground.rses:
         assert rse in rse_list.text
+
+    assert f"{len(dy.files)} files of {DY}" in files.text
+    for f in dy.files:
+        row = next((line for line in files.text.splitlines() if line.startswith(f.name)), "")
+        assert f.adler32 in row, files.text
+        for rse in dy.rses:  # (other tests may have added copies elsewhere)
+            assert f"{rse}: AVAILABLE" in row, row
+
+    assert f"via Jupyter server at {os.environ['JUPYTER_WP5_URL']}" in health.text
+    rucio = next((line for line in health.text.splitlines() if line.startswith("rucio ")), "")
+    assert rucio.split()[1] == "yes", health.text
+    assert playground.account in rucio.split() and playground.rucio_url in rucio.split(), rucio
 
 
 async def test_unknown_dataset_is_one_readable_line(

@@ -5,6 +5,7 @@ transfer daemons)."""
 from __future__ import annotations
 
 import ast
+import getpass
 import zlib
 from pathlib import Path
 
@@ -48,7 +49,7 @@ async def test_download_and_wait_then_read_a_fileset_in_a_kernel(
         assert not cell.errors, cell.text
         assert "wp5:" not in cell.stderr, cell.stderr
     assert f"('OK', {len(tt.files)})" in replicate.text
-    target = scratch / tt.scope / tt.name
+    target = scratch / getpass.getuser() / tt.scope / tt.name
     for f in tt.files:
         data = (target / f.name).read_bytes()
         assert f"{zlib.adler32(data) & 0xFFFFFFFF:08x}" == f.adler32.zfill(8)

@@ -1,7 +1,7 @@
 """Real transfers in the playground: a copy requested over REST arrives with its bytes (adler32
-read back from the destination storage itself), and a storage outage leaves the copy STUCK with a
-reason and no AVAILABLE replica without bytes, then completes when the storage is back and the
-owner retries.
+read back from the destination storage itself, which held none of them before), and a storage
+outage in the middle of a copy leaves it STUCK with xrdcp's reason and no AVAILABLE replica
+without bytes, then completes only once the storage is back and the owner retries.
 
 The bytes are moved by Rucio's own judge and conveyor daemons with the playground's transfertool
 (xrdcp or a plain copy, adler32-verified): the playground's stand-in for FTS.
@@ -11,25 +11,34 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
+import re
 import subprocess
-import tempfile
 import time
-import uuid
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import pytest
 import uproot
 
-from jupyter_wp5.data.db_retry import retry_when_locked
 from tests.api.contract import call
-from tests.rucio_admin import admin_client, discard
+from tests.rucio_admin import (
+    adler32,
+    admin_client,
+    assert_absent_at,
+    destinations,
+    discard,
+    new_dataset,
+    on_storage,
+    replicas_at,
+)
+from tests.storage import throttled_storage
+
+pytestmark = pytest.mark.rucio
 
 SUCCESS_DATASET = "cms:TTTo2L2Nu_NanoAODv9"
-OUTAGE_DATASET = "space:debris_catalogue_2026"
 
 
 async def wait_for(
@@ -46,17 +55,6 @@ async def wait_for(
         await asyncio.sleep(0.25)
 
 
-def replicas_at(client: Any, did: str, rse: str) -> dict[str, tuple[str, str | None, str]]:
-    """name -> (state at ``rse``, its URL there, catalogue adler32), for every file of ``did``."""
-    scope, name = did.split(":")
-    found = {}
-    for rep in client.list_replicas([{"scope": scope, "name": name}], all_states=True):
-        state = str(rep["states"].get(rse, "NONE")).rsplit(".", 1)[-1]
-        urls = rep["rses"].get(rse) or [None]
-        found[rep["name"]] = (state, urls[0], rep["adler32"])
-    return found
-
-
 def adler32_on_storage(url: str) -> str:
     """adler32 as the storage itself computes it (XRootD server) or of the file on disk."""
     parsed = urlparse(url)
@@ -71,23 +69,6 @@ def adler32_on_storage(url: str) -> str:
         check=True,
     )
     return done.stdout.split()[-1].zfill(8)
-
-
-async def wait_gone(client: Any, dataset: Any, rse: str, urls: dict[str, str]) -> None:
-    """Wait until ``rse`` has no replica of ``dataset`` left, in the catalogue and on storage."""
-    deadline = time.monotonic() + 60
-    while any(state != "NONE" for state, _, _ in replicas_at(client, dataset.did, rse).values()):
-        assert time.monotonic() < deadline, replicas_at(client, dataset.did, rse)
-        await asyncio.sleep(0.5)
-    for url in urls.values():
-        parsed = urlparse(url)
-        if parsed.scheme == "file":
-            assert not Path(parsed.path).exists()
-        else:
-            gone = subprocess.run(
-                ["xrdfs", parsed.netloc, "stat", parsed.path], capture_output=True, check=False
-            )
-            assert gone.returncode != 0, url
 
 
 def assert_same_bytes_at(client: Any, dataset: Any, rse: str) -> dict[str, str]:
@@ -109,6 +90,8 @@ async def test_copy_arrives_with_verified_bytes(jp_fetch, playground):
     dataset = playground.dataset(SUCCESS_DATASET)
     assert "SITE-B" not in dataset.rses
     client = admin_client(playground)
+    # Without this, copies an earlier test left at SITE-B would satisfy the rule at once.
+    await assert_absent_at(client, dataset.did, "SITE-B")
     started = time.monotonic()
     status, made = await call(
         jp_fetch, "POST", "replicas", {"did": dataset.did, "rse_expression": "SITE-B"}
@@ -130,75 +113,106 @@ async def test_copy_arrives_with_verified_bytes(jp_fetch, playground):
                 assert len(events["Muon_pt"].array()) == f.events
     finally:
         discard(client, made["id"])
-    await wait_gone(client, dataset, "SITE-B", urls)
+    await assert_absent_at(client, dataset.did, "SITE-B")
 
 
-async def test_storage_outage_sticks_with_reason_then_recovers(jp_fetch, facility, playground):
-    dataset = playground.dataset(OUTAGE_DATASET)
-    assert "SITE-B" not in dataset.rses
+# SITE-B's XRootD server moves at most THROUGHPUT bytes/s during the outage test, so the copy of
+# BIG bytes takes about BIG / THROUGHPUT seconds and the storage can stop in its middle.
+BIG = 6 * 1024 * 1024
+THROUGHPUT = 1_000_000
+# Longer than the daemons' judge-repairer delay (15 s) plus one housekeeping round (5 s): a rule
+# still STUCK after this would not have recovered without the owner's retry.
+CONTROL_WAIT = 30
+XRDCP_REASON = re.compile(
+    r"SITE-B: xrdcp exited with \d+: .*\[(ERROR|FATAL)\] "
+    r"(Socket error|Connection error|Connection refused|Operation expired|Stream error)"
+)
+
+
+async def test_storage_outage_mid_copy_sticks_with_xrdcp_reason_until_retried(
+    jp_fetch, facility, playground
+):
+    """SITE-B's storage stops while a copy is writing to it: the request is STUCK with xrdcp's
+    reason and no AVAILABLE replica; with the storage back it stays STUCK (control) until the
+    owner retries, then the bytes arrive verified."""
     client = admin_client(playground)
-    # The outage starts before the copies are attempted: the playground's files are copied in
-    # milliseconds, so stopping the storage "during" a copy could not be timed reliably.
-    facility.stop_storage("SITE-B")
+    payload = os.urandom(BIG)
+    did, (name,), origin_rule = new_dataset(client, playground.account, "SITE-A", [payload])
+    made: dict = {}
     try:
-        status, made = await call(
-            jp_fetch, "POST", "replicas", {"did": dataset.did, "rse_expression": "SITE-B"}
-        )
-        assert status == 201, made
-        stuck = await wait_for(
-            jp_fetch,
-            made["id"],
-            lambda p: p["state"] == "STUCK" and p["files_stuck"] == len(dataset.files),
-            timeout=60,
-        )
-        assert stuck["files_ok"] == 0 and stuck["bytes_ok"] == 0
-        assert stuck["error"] and "SITE-B" in stuck["error"], stuck
-        states = {state for state, _, _ in replicas_at(client, dataset.did, "SITE-B").values()}
-        assert "AVAILABLE" not in states, states
-    finally:
-        facility.start_storage("SITE-B")
-    try:
+        await assert_absent_at(client, did, "SITE-B")
+        url = destinations(client, did, "SITE-B")[name]
+        with throttled_storage(facility, "SITE-B", THROUGHPUT) as site_b:
+            landing = site_b.data_dir / urlparse(url).path.lstrip("/")
+            status, made = await call(
+                jp_fetch, "POST", "replicas", {"did": did, "rse_expression": "SITE-B"}
+            )
+            assert status == 201, made
+
+            # The conveyor's xrdcp has started writing at SITE-B: take the storage down now.
+            deadline = time.monotonic() + 60
+            while not (landing.exists() and landing.stat().st_size > 0):
+                assert time.monotonic() < deadline, "the copy to SITE-B never started"
+                await asyncio.sleep(0.05)
+            facility.stop_storage("SITE-B")
+            written = landing.stat().st_size if landing.exists() else 0
+            print(f"\nSITE-B stopped with {written} of {BIG} bytes written")
+            assert 0 < written < BIG, "the outage did not land in the middle of the copy"
+
+            stuck = await wait_for(
+                jp_fetch,
+                made["id"],
+                lambda p: p["state"] == "STUCK" and p["files_stuck"] == 1,
+                timeout=90,
+            )
+        # (SITE-B runs again, unthrottled.)
+        assert stuck["files_ok"] == 0 and stuck["bytes_ok"] == 0, stuck
+        print(f"STUCK with: {stuck['error']}")
+        assert stuck["error"] and XRDCP_REASON.search(stuck["error"]), stuck["error"]
+        (state, _, _) = replicas_at(client, did, "SITE-B")[name]
+        assert state != "AVAILABLE", state
+
+        # Control: with the storage back and no retry, nothing moves.
+        until = time.monotonic() + CONTROL_WAIT
+        while time.monotonic() < until:
+            status, progress = await call(jp_fetch, "GET", f"replicas/{made['id']}")
+            assert (progress["state"], progress["files_ok"]) == ("STUCK", 0), progress
+            await asyncio.sleep(1)
+
         # Rucio itself retries STUCK copies only after hours; the owner asks for a retry now
-        # (Rucio's boost_rule) and judge-repairer re-queues the transfers.
+        # (Rucio's boost_rule) and judge-repairer re-queues the transfer.
         status, retried = await call(jp_fetch, "PATCH", f"replicas/{made['id']}", {"retry": True})
         assert status == 200 and retried["id"] == made["id"], retried
         done = await wait_for(jp_fetch, made["id"], lambda p: p["state"] == "OK", timeout=90)
-        assert done["files_ok"] == len(dataset.files) and done["files_stuck"] == 0
-        urls = assert_same_bytes_at(client, dataset, "SITE-B")
+        assert done["files_ok"] == 1 and done["files_stuck"] == 0 and done["bytes_ok"] == BIG
+        (state, url, catalogue) = replicas_at(client, did, "SITE-B")[name]
+        assert state == "AVAILABLE" and adler32_on_storage(url) == catalogue == adler32(payload)
     finally:
-        discard(client, made["id"])
-    await wait_gone(client, dataset, "SITE-B", urls)
+        if made:
+            discard(client, made["id"])
+        discard(client, origin_rule)
+    # (The reaper deletes the copy from storage: asked of XRootD itself.)
+    deadline = time.monotonic() + 60
+    while on_storage(url):
+        assert time.monotonic() < deadline, f"the copy stayed at SITE-B: {url}"
+        await asyncio.sleep(0.5)
 
 
-async def test_bytes_that_do_not_match_the_catalogue_never_become_a_replica(jp_fetch, playground):
-    """A source file whose bytes differ from its catalogued adler32 (silent corruption at the
-    origin): every copy fails verification, the request is STUCK with the checksum reason and the
-    destination holds neither an AVAILABLE replica nor the bad file."""
+async def test_playground_copy_tool_never_makes_a_replica_of_bad_bytes(jp_fetch, playground):
+    """The playground's transfertool (the stand-in for FTS) copies a source file whose bytes
+    differ from its catalogued adler32 (silent corruption at the origin): every copy fails
+    verification, the request is STUCK with the checksum reason and SITE-B holds neither an
+    AVAILABLE replica nor the bad file where Rucio would put it."""
     client = admin_client(playground)
-    scope, tag = f"user.{playground.account}", uuid.uuid4().hex[:8]
-    dataset, name = f"corrupt_{tag}", f"corrupt_{tag}.bin"
     payload = os.urandom(4096)
-    actual = f"{zlib.adler32(payload) & 0xFFFFFFFF:08x}"
-    claimed = f"{(int(actual, 16) + 1) & 0xFFFFFFFF:08x}"
-    # Put the bytes where SITE-A's protocol says the file lives, then catalogue a wrong checksum.
-    source = next(iter(client.lfns2pfns("SITE-A", [f"{scope}:{name}"], operation="write").values()))
-    with tempfile.NamedTemporaryFile() as tmp:
-        tmp.write(payload)
-        tmp.flush()
-        if urlparse(source).scheme == "file":
-            Path(urlparse(source).path).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(tmp.name, urlparse(source).path)
-        else:
-            subprocess.run(["xrdcp", "--silent", tmp.name, source], check=True, timeout=30)
-    file = {"scope": scope, "name": name, "bytes": 4096, "adler32": claimed}
-    retry_when_locked(lambda: client.add_replicas("SITE-A", [file]))
-    retry_when_locked(lambda: client.add_dataset(scope, dataset))
-    retry_when_locked(lambda: client.attach_dids(scope, dataset, [{"scope": scope, "name": name}]))
-    dids = [{"scope": scope, "name": dataset}]
-    (origin_rule,) = retry_when_locked(lambda: client.add_replication_rule(dids, 1, "SITE-A"))
+    claimed = f"{(int(adler32(payload), 16) + 1) & 0xFFFFFFFF:08x}"
+    did, (name,), origin_rule = new_dataset(
+        client, playground.account, "SITE-A", [payload], adler32s=[claimed]
+    )
+    landing = destinations(client, did, "SITE-B")[name]
     try:
         status, made = await call(
-            jp_fetch, "POST", "replicas", {"did": f"{scope}:{dataset}", "rse_expression": "SITE-B"}
+            jp_fetch, "POST", "replicas", {"did": did, "rse_expression": "SITE-B"}
         )
         assert status == 201, made
         try:
@@ -207,19 +221,9 @@ async def test_bytes_that_do_not_match_the_catalogue_never_become_a_replica(jp_f
             )
             assert stuck["files_stuck"] == 1 and stuck["files_ok"] == 0
             assert "checksum" in stuck["error"].lower() or "adler32" in stuck["error"], stuck
-            (state, url, _) = replicas_at(client, f"{scope}:{dataset}", "SITE-B")[name]
+            (state, _, _) = replicas_at(client, did, "SITE-B")[name]
             assert state != "AVAILABLE"
-            if url:
-                parsed = urlparse(url)
-                if parsed.scheme == "file":
-                    assert not Path(parsed.path).exists()
-                else:
-                    found = subprocess.run(
-                        ["xrdfs", parsed.netloc, "stat", parsed.path],
-                        capture_output=True,
-                        check=False,
-                    )
-                    assert found.returncode != 0, "the bad copy was left at SITE-B"
+            assert not on_storage(landing), f"the bad copy was left at SITE-B: {landing}"
         finally:
             discard(client, made["id"])
     finally:

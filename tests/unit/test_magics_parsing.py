@@ -206,13 +206,13 @@ def test_each_subcommand_has_its_own_help(ip, capsys, name: str) -> None:
 
 
 def test_search_returns_a_table_of_records(ip, transport: MemoryTransport) -> None:
-    table = wp5(ip, "search cms:*DY* --type dataset --filter events>1000 --filter run=1")
+    table = wp5(ip, "search cms:*DY* --type dataset --filter events>1000 --filter run_number=1")
     assert isinstance(table, ResultTable)
     assert [r.did for r in table] == [DY.did, DY10.did]
     assert table[0].name == DY.name and len(table.items) == 2
     query = transport.catalog.queries[0][0]
     assert query.type == "dataset"
-    assert query.filters == (("events", ">", "1000"), ("run", "=", "1"))
+    assert query.filters == (("events", ">", "1000"), ("run_number", "=", "1"))
     text = str(table)
     assert "2 results for cms:*DY*" in text
     assert "4.0 GB" in text
@@ -365,12 +365,14 @@ def test_rest_quotes_each_path_segment() -> None:
 
 
 def test_unreachable_server_is_a_clear_error() -> None:
+    # A port we hold without listening: connections are refused, and no other program can
+    # start listening there meanwhile.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    transport = RestTransport(f"http://127.0.0.1:{port}/", connect_timeout=2)
-    with pytest.raises(EngineUnavailable, match="cannot reach the Jupyter server"):
-        transport.health()
+        transport = RestTransport(f"http://127.0.0.1:{port}/", connect_timeout=2)
+        with pytest.raises(EngineUnavailable, match="cannot reach the Jupyter server"):
+            transport.health()
 
 
 class MemoryRucioCatalog(RucioCatalog):

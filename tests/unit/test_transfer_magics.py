@@ -3,6 +3,7 @@ from an in-memory transport whose states advance on each poll)."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -83,11 +84,21 @@ class MemoryTransport:
 
 
 @pytest.fixture
-def ip(monkeypatch):
+def slept(monkeypatch) -> list[float]:
+    """The pauses between polls that ``%wp5 ... --wait`` and ``replicate(wait=True)`` asked for,
+    recorded instead of slept. (``wait``'s ``sleep`` default was bound at import: patching
+    ``time.sleep`` would not reach it.)"""
+    pauses: list[float] = []
+    no_sleep = functools.partial(wait, sleep=pauses.append)
+    monkeypatch.setattr("jupyter_wp5.kernel.magics.wait", no_sleep)
+    monkeypatch.setattr("jupyter_wp5.api.wait_for", no_sleep)
+    return pauses
+
+
+@pytest.fixture
+def ip(slept):
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "jupyter_wp5")
-    # No real sleeping between polls in unit tests.
-    monkeypatch.setattr("jupyter_wp5.kernel.progress.time.sleep", lambda s: None)
     yield shell
     api.set_client(None)
 
@@ -165,15 +176,17 @@ def test_wait_returns_when_ok_and_shows_each_step(ip) -> None:
     assert done.state == "OK" and seen == [0, 2, 3, -1] and replicas.polls == 2
 
 
-def test_wait_raises_the_reason_when_stuck(ip, capsys) -> None:
+def test_wait_raises_the_reason_when_stuck(ip, capsys, slept) -> None:
     use([progress("REPLICATING", 0), progress("STUCK", 1, error="source file checksum mismatch")])
     with pytest.raises(TransferStuck, match=r"STUCK .*2 of 3 files failed.*checksum mismatch"):
         api.replicate(DY, to="SITE-B", wait=True)
+    assert slept == [1.0]  # one pause before the one poll that saw STUCK
     # The magic shows it as one readable line.
     use([progress("REPLICATING", 0), progress("STUCK", 1, error="no source")])
     assert ip.run_line_magic("wp5", f"replicate {DY} --to SITE-B --wait") is None
     lines = [x for x in ANSI.sub("", capsys.readouterr().err).splitlines() if x.startswith("wp5:")]
     assert len(lines) == 1 and "no source" in lines[0]
+    assert slept == [1.0, 1.0]
 
 
 def test_wait_timeout_says_the_request_goes_on() -> None:

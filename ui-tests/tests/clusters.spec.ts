@@ -54,7 +54,7 @@ test.describe('wp5 panel: clusters', () => {
     await expect(section.locator('.wp5-cluster-form .wp5-error')).toHaveCount(
       0
     );
-    // The poll brings the live size in once the worker has joined.
+    // The events socket brings the live size in once the worker has joined.
     await expect(row.locator('.wp5-cluster-workers')).toHaveText('1 worker');
     await expect(row.locator('.wp5-cluster-cores')).not.toHaveText('0 cores');
 

@@ -8,6 +8,7 @@ the top (see RECIPES.md, start-up trap). Protocol, one JSON object per line:
   then one answer per command: ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``.
 * stdin: ``{"op": "status"}``, ``{"op": "scale", "n": N}``, ``{"op": "adapt", "minimum": a,
   "maximum": b}``, ``{"op": "close"}``. End of input (the server went away) closes the cluster.
+  Either way, every process left in this process's group (whatever tasks started) is then ended.
 
 Everything else (dask's logs, stray prints) goes to stderr.
 """
@@ -15,6 +16,7 @@ Everything else (dask's logs, stray prints) goes to stderr.
 import asyncio
 import json
 import os
+import signal
 import sys
 
 
@@ -150,7 +152,20 @@ def main():
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    asyncio.run(_serve(spec, proto))
+    try:
+        asyncio.run(_serve(spec, proto))
+    finally:
+        _end_process_group()
+
+
+def _end_process_group():
+    """End what the cluster left running: processes that user code on a worker started outlive
+    the workers. This process leads its own process group (local.py starts it in a new session)
+    and everything below it inherits the group, so one signal to the group reaches them all."""
+    if os.getpgid(0) != os.getpid():
+        return  # not our own group: never signal the server's
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)
 
 
 if __name__ == "__main__":

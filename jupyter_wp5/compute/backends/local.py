@@ -234,6 +234,8 @@ class LocalBackend(ClusterBackend):
                 stderr=log,
                 env=self._environ(),
                 close_fds=True,
+                # Its own process group: on close it ends everything below it (_local_runner.py).
+                start_new_session=True,
             )
         handle = LocalHandle(process, log_path)
         handle.extra_wait = spec["timeout"] if self.emulated(profile) else 0.0

@@ -7,11 +7,14 @@ from collections.abc import Awaitable
 from http.client import responses
 from typing import Any
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from ... import contract
 from ...models import InvalidRequest, Wp5Error
 from ..services import Services
 
@@ -21,12 +24,17 @@ AUTH_RESOURCE = "wp5"
 class Wp5Handler(APIHandler):
     """Base of every /wp5/api handler.
 
+    Every request is checked against ``openapi.yaml`` (:mod:`jupyter_wp5.contract`) in
+    :meth:`prepare`, before the verb runs and so before any engine call.
+
     Handlers parse input, make one service call and serialise the record. Every error leaves as
     JSON ``{"error": code, "message": text}``: a :class:`Wp5Error` with its own status, a tornado
     ``HTTPError`` (403 from auth, 404 from routing) with its status. No traceback reaches a client.
     """
 
     auth_resource = AUTH_RESOURCE
+
+    _body: Any = contract.NO_BODY
 
     @property
     def services(self) -> Services:
@@ -40,6 +48,26 @@ class Wp5Handler(APIHandler):
             # one for each request without a cookie): whoever holds it is the server's owner.
             return "token"
         return self.current_user.username
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        # Refusals stay the verb decorators' (403); only a request they will let through is read.
+        if not self.current_user or not await self._authorized():
+            return
+        path = self.request.path.removeprefix(url_path_join(self.base_url, "wp5/api"))
+        params = {name: self.get_query_argument(name) for name in self.request.query_arguments}
+        operation = contract.find_operation(self.request.method or "", path)
+        if operation is not None and operation[0].body is not None:
+            self._body = contract.parse_body(self.request.body)
+        contract.validate_request(self.request.method or "", path, params, self._body)
+
+    async def _authorized(self) -> bool:
+        action = HTTP_METHOD_TO_AUTH_ACTION.get(self.request.method or "", "write")
+        return bool(
+            await ensure_async(
+                self.authorizer.is_authorized(self, self.current_user, action, self.auth_resource)
+            )
+        )
 
     def query_int(self, name: str, default: int) -> int:
         raw = self.get_query_argument(name, None)
@@ -63,10 +91,8 @@ class Wp5Handler(APIHandler):
         return value or None
 
     def json_body(self) -> Any:
-        try:
-            return json.loads(self.request.body or b"null")
-        except ValueError:
-            raise InvalidRequest("the request body is not valid JSON") from None
+        """The body :meth:`prepare` parsed within the contract's limits; None when empty."""
+        return None if self._body is contract.NO_BODY else self._body
 
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)

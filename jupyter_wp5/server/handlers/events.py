@@ -15,7 +15,7 @@ from .base import AUTH_RESOURCE
 
 
 class EventsHandler(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):  # type: ignore[misc]
-    """GET events (websocket): the user's replica progress as it changes; later cluster states.
+    """GET events (websocket): new copy requests and their progress, cluster changes.
 
     Authenticated like Jupyter's own websockets (token or cookie; 403 otherwise) and authorised
     to read the ``wp5`` resource.

@@ -1,0 +1,61 @@
+"""Which processes a test left behind: snapshots of every descendant of a process.
+
+A snapshot maps pid -> start time, so a pid the system reuses for an unrelated process is not
+taken for one of ours. Zombies (ended, not yet reaped) count as ended.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+
+Snapshot = dict[int, float]
+
+
+def descendants(pid: int | None = None) -> Snapshot:
+    """Every live descendant of ``pid`` (default: this process), at any depth."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return {}
+    found = {}
+    for child in children:
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                found[child.pid] = child.create_time()
+        except psutil.Error:
+            pass
+    return found
+
+
+def still_running(snapshot: Snapshot) -> dict[int, str]:
+    """The processes of ``snapshot`` that still run (same pid, same start): pid -> command line."""
+    alive = {}
+    for pid, started in snapshot.items():
+        try:
+            proc = psutil.Process(pid)
+            if proc.create_time() == started and proc.status() != psutil.STATUS_ZOMBIE:
+                alive[pid] = " ".join(proc.cmdline())
+        except psutil.Error:
+            pass
+    return alive
+
+
+def assert_all_ended(started: Snapshot, timeout: float = 20.0) -> None:
+    """Every process of ``started`` ends within ``timeout`` seconds (wherever it was re-parented),
+    else fail naming those left behind."""
+    deadline = time.monotonic() + timeout
+    while (left := still_running(started)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"processes left behind: {left}"
+
+
+def started_since(before: Snapshot, pid: int | None = None) -> Snapshot:
+    """Live descendants of ``pid`` that were not in ``before``."""
+    return {p: t for p, t in descendants(pid).items() if before.get(p) != t}
+
+
+def assert_nothing_started(before: Snapshot, pid: int | None = None) -> None:
+    """No descendant of ``pid`` runs now that was not in ``before``."""
+    assert not (new := still_running(started_since(before, pid))), f"new processes: {new}"
