@@ -57,6 +57,12 @@ export const REPLICA_MODES = ['rule', 'download'] as const;
 /** How a copy is made (``ReplicaMode``). */
 export type ReplicaMode = (typeof REPLICA_MODES)[number];
 
+/** Where an exact (``?deep=1``) count stands (``DeepState``); capped: over the first ``cap`` datasets. */
+export const DEEP_STATES = ['running', 'done', 'capped', 'failed'] as const;
+
+/** Where an exact count stands (``DeepState``). */
+export type DeepState = (typeof DEEP_STATES)[number];
+
 /** The states of a Dask cluster (``ClusterStatus``). */
 export const CLUSTER_STATUSES = ['running', 'closed', 'lost'] as const;
 
@@ -151,7 +157,7 @@ export interface IDatasetDetails {
 /** Progress of an exact count (``?deep=1``), also pushed as ``details`` events: ``DeepCount``. */
 export interface IDeepCount {
   did: string;
-  state: 'running' | 'done' | 'capped' | 'failed';
+  state: DeepState;
   files_done: number;
   files_total: number | null;
   datasets_done: number;

@@ -7,6 +7,7 @@ import * as ts from 'typescript';
 
 import {
   CLUSTER_STATUSES,
+  DEEP_STATES,
   DID_TYPE_FILTERS,
   DID_TYPES,
   REPLICA_MODES,
@@ -78,6 +79,7 @@ const MIRRORS: { [schema: string]: string } = {
   SiteCopy: 'ISiteCopy',
   RuleSummary: 'IRuleSummary',
   DatasetDetails: 'IDatasetDetails',
+  DeepCount: 'IDeepCount',
   FileEntry: 'IFileEntry',
   FilePage: 'IFilePage',
   StorageElement: 'IStorageElement',
@@ -94,7 +96,8 @@ const UNIONS: { [type: string]: ReadonlyArray<string> } = {
   DidTypeFilter: DID_TYPE_FILTERS,
   ReplicaState: REPLICA_STATES,
   ReplicaMode: REPLICA_MODES,
-  ClusterStatus: CLUSTER_STATUSES
+  ClusterStatus: CLUSTER_STATUSES,
+  DeepState: DEEP_STATES
 };
 
 /** The union a property is typed by, without ``| null``. */
