@@ -7,8 +7,6 @@ contract in ``jupyter_wp5/openapi.yaml``; keep the three in step.
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields
@@ -268,38 +266,6 @@ def _filter(key: str, op: str, value: str) -> tuple[str, str, str]:
     return key, op, value
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """An opaque paging position: clients pass back ``next_cursor`` unchanged."""
-
-    offset: int
-
-    # Far beyond any listing we page through; above it a cursor is not one we handed out.
-    MAX_OFFSET: ClassVar[int] = 10**9
-    MAX_LENGTH: ClassVar[int] = 200
-
-    def encode(self) -> str:
-        return base64.urlsafe_b64encode(json.dumps({"o": self.offset}).encode()).decode()
-
-    @classmethod
-    def decode(cls, text: str | None) -> Cursor:
-        if not text:
-            return cls(0)
-        refused = InvalidRequest("cursor is not one this server handed out")
-        if len(text) > cls.MAX_LENGTH:
-            raise refused
-        try:
-            offset = json.loads(base64.urlsafe_b64decode(text.encode()))["o"]
-        except (ValueError, KeyError, TypeError, IndexError):
-            raise refused from None
-        # Only a bounded whole number: 1e400 is a float (inf) and 2**63 overflows Rucio's offset.
-        if isinstance(offset, bool) or not isinstance(offset, int):
-            raise refused
-        if not 0 <= offset <= cls.MAX_OFFSET:
-            raise refused
-        return cls(offset)
-
-
 @dataclass
 class DidSummary(Record):
     """One search result."""
@@ -355,8 +321,49 @@ class RuleSummary(Record):
         self.state = ReplicaState(self.state)
 
 
+class DeepState(StrEnum):
+    """Where exact, per-file counts of a DID (``?deep=1``) stand."""
+
+    RUNNING = "running"
+    DONE = "done"
+    CAPPED = "capped"  # done, over the first ``cap`` datasets only
+    FAILED = "failed"
+
+
+@dataclass
+class DeepCount(Record):
+    """Progress of the background job counting a DID's files and replicas one by one."""
+
+    did: str
+    state: DeepState
+    files_done: int = 0
+    files_total: int | None = None  # from Rucio's summary while running, exact once done
+    datasets_done: int = 0
+    datasets_total: int = 0
+    cap: int = 0
+    cap_setting: str = ""
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "state": self.state.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeepCount:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        return cls(**{**values, "state": DeepState(data["state"])})
+
+
 @dataclass
 class DatasetDetails(Record):
+    """What a DID holds and where.
+
+    ``summary``: the counts are Rucio's stored summaries (the DID's bytes and length, the dataset
+    replica table), which Rucio updates asynchronously; exact per-file counts come with
+    ``?deep=1`` (``deep`` says how far they are). ``partial``: Rucio was slow and the parts named
+    in ``missing`` are left out of this answer.
+    """
+
     scope: str
     name: str
     type: str
@@ -365,6 +372,10 @@ class DatasetDetails(Record):
     copies: list[SiteCopy] = field(default_factory=list)
     rules: list[RuleSummary] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    summary: bool = True
+    partial: bool = False
+    missing: list[str] = field(default_factory=list)
+    deep: DeepCount | None = None
 
     @property
     def did(self) -> str:
@@ -381,6 +392,10 @@ class DatasetDetails(Record):
             "copies": [c.to_dict() for c in self.copies],
             "rules": [r.to_dict() for r in self.rules],
             "metadata": self.metadata,
+            "summary": self.summary,
+            "partial": self.partial,
+            "missing": self.missing,
+            "deep": self.deep.to_dict() if self.deep else None,
         }
 
     @classmethod
@@ -394,6 +409,10 @@ class DatasetDetails(Record):
             copies=[SiteCopy.from_dict(c) for c in data.get("copies", [])],
             rules=[RuleSummary.from_dict(r) for r in data.get("rules", [])],
             metadata=data.get("metadata", {}),
+            summary=data.get("summary", True),
+            partial=data.get("partial", False),
+            missing=data.get("missing", []),
+            deep=DeepCount.from_dict(data["deep"]) if data.get("deep") else None,
         )
 
 

@@ -57,6 +57,12 @@ export const REPLICA_MODES = ['rule', 'download'] as const;
 /** How a copy is made (``ReplicaMode``). */
 export type ReplicaMode = (typeof REPLICA_MODES)[number];
 
+/** Where an exact (``?deep=1``) count stands (``DeepState``); capped: over the first ``cap`` datasets. */
+export const DEEP_STATES = ['running', 'done', 'capped', 'failed'] as const;
+
+/** Where an exact count stands (``DeepState``). */
+export type DeepState = (typeof DEEP_STATES)[number];
+
 /** The states of a Dask cluster (``ClusterStatus``). */
 export const CLUSTER_STATUSES = ['running', 'closed', 'lost'] as const;
 
@@ -152,6 +158,26 @@ export interface IDatasetDetails {
   copies: ISiteCopy[];
   rules: IRuleSummary[];
   metadata: { [key: string]: unknown };
+  /** Counts are Rucio's stored summaries (true), or exact per-file counts (``?deep=1``). */
+  summary?: boolean;
+  /** Rucio was slow: the parts named in ``missing`` are left out. */
+  partial?: boolean;
+  missing?: Array<'metadata' | 'rules' | 'copies' | 'size'>;
+  deep?: IDeepCount | null;
+}
+
+/** Progress of an exact count (``?deep=1``), also pushed as ``details`` events: ``DeepCount``. */
+export interface IDeepCount {
+  did: string;
+  state: DeepState;
+  files_done: number;
+  files_total: number | null;
+  datasets_done: number;
+  datasets_total: number;
+  /** Most datasets one count walks, and the setting that says so. */
+  cap: number;
+  cap_setting: string;
+  message?: string | null;
 }
 
 /** One file of a dataset with its replica state per storage element: ``FileEntry``. */

@@ -12,11 +12,8 @@ from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..models import DID, Conflict, Fileset, FilesetEntry, InvalidRequest, NotFound
-from .catalog import datasets_in, did_type_name
 from .rucio_connection import RucioConnection
-
-# list_replicas takes at most this many DIDs per call (see RECIPES.md).
-_REPLICA_BATCH = 1000
+from .rucio_rows import REPLICA_BATCH, datasets_in, did_type_name
 
 
 class FilesetService(LoggingConfigurable):
@@ -90,10 +87,10 @@ class FilesetService(LoggingConfigurable):
         files = list(client.list_files(ds.scope, ds.name))
         urls: dict[str, str] = {}
         size = 0
-        for start in range(0, len(files), _REPLICA_BATCH):
+        for start in range(0, len(files), REPLICA_BATCH):
             batch = [
                 {"scope": f["scope"], "name": f["name"]}
-                for f in files[start : start + _REPLICA_BATCH]
+                for f in files[start : start + REPLICA_BATCH]
             ]
             # Without all_states Rucio answers only AVAILABLE replicas; the RSE filter keeps the
             # URLs to that one storage element.

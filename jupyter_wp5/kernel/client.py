@@ -18,7 +18,6 @@ from ..models import (
     DID,
     ClusterInfo,
     ClusterSize,
-    Cursor,
     DatasetDetails,
     DidSummary,
     FileEntry,
@@ -95,7 +94,7 @@ class Wp5Client:
     ) -> SearchPage:
         """One page of DIDs matching ``scope:pattern``, a type and ``key>value`` filters."""
         query = SearchQuery.parse(q, type, _join_filters(filters))
-        return self.transport.catalog.search(query, _check_limit(limit), _cursor(cursor))
+        return self.transport.catalog.search(query, _check_limit(limit), cursor)
 
     def search_all(
         self,
@@ -145,7 +144,7 @@ class Wp5Client:
     ) -> FilePage:
         """One page of a DID's files, optionally only their state at storage element ``rse``."""
         files = self.transport.catalog.files
-        return files(_as_did(did), rse or None, _check_limit(limit), _cursor(cursor))
+        return files(_as_did(did), rse or None, _check_limit(limit), cursor)
 
     def files_all(
         self, did: str | DID, rse: str | None = None, limit: int | None = None
@@ -358,10 +357,10 @@ def _expiry(expires: str | int) -> str:
 
 
 def _all_pages(
-    fetch: Callable[[int, Cursor | None], SearchPage | FilePage], limit: int | None
+    fetch: Callable[[int, str | None], SearchPage | FilePage], limit: int | None
 ) -> Iterator[Any]:
     """Yield items page after page, asking each page for no more than is still wanted."""
-    cursor: Cursor | None = None
+    cursor: str | None = None
     left = limit
     while left is None or left > 0:
         page = fetch(PAGE_SIZE if left is None else min(left, PAGE_SIZE), cursor)
@@ -371,12 +370,7 @@ def _all_pages(
             left -= len(items)
         if not page.next_cursor or not page.items:
             return
-        cursor = Cursor.decode(page.next_cursor)
-
-
-def _cursor(text: str | None) -> Cursor | None:
-    """The position a page handed out as ``next_cursor`` (checked here, before sending)."""
-    return Cursor.decode(text) if text else None
+        cursor = page.next_cursor
 
 
 def _as_did(did: str | DID) -> DID:

@@ -17,7 +17,6 @@ from ..models import (
     ClusterInfo,
     ClusterSize,
     Conflict,
-    Cursor,
     DatasetDetails,
     EngineRefused,
     EngineUnavailable,
@@ -143,7 +142,7 @@ def did_path(did: DID) -> str:
     return f"datasets/{segment(did.scope)}/{segment(did.name)}"
 
 
-def _cursor(cursor: Cursor | None) -> str | None:
+def _cursor(cursor: str | None) -> str | None:
     return cursor.encode() if cursor else None
 
 
@@ -151,21 +150,21 @@ class RestCatalog:
     def __init__(self, http: Http) -> None:
         self.http = http
 
-    def search(self, query: SearchQuery, limit: int, cursor: Cursor | None) -> SearchPage:
+    def search(self, query: SearchQuery, limit: int, cursor: str | None) -> SearchPage:
         params = {
             "q": str(query),
             "type": query.type.value,
             "filters": ",".join(f"{k}{op}{v}" for k, op, v in query.filters) or None,
             "limit": limit,
-            "cursor": _cursor(cursor),
+            "cursor": cursor,
         }
         return SearchPage.from_dict(self.http("GET", "datasets", params))
 
     def describe(self, did: DID) -> DatasetDetails:
         return DatasetDetails.from_dict(self.http("GET", did_path(did)))
 
-    def files(self, did: DID, rse: str | None, limit: int, cursor: Cursor | None) -> FilePage:
-        params = {"rse": rse, "limit": limit, "cursor": _cursor(cursor)}
+    def files(self, did: DID, rse: str | None, limit: int, cursor: str | None) -> FilePage:
+        params = {"rse": rse, "limit": limit, "cursor": cursor}
         return FilePage.from_dict(self.http("GET", did_path(did) + "/files", params))
 
     def rses(self) -> list[StorageElement]:

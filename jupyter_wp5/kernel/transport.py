@@ -16,7 +16,6 @@ from ..models import (
     DID,
     ClusterInfo,
     ClusterSize,
-    Cursor,
     DatasetDetails,
     FilePage,
     Fileset,
@@ -34,7 +33,7 @@ from ..models import (
 class CatalogOps(Protocol):
     """``catalog``: find data and see where its copies are."""
 
-    def search(self, query: SearchQuery, limit: int, cursor: Cursor | None) -> SearchPage:
+    def search(self, query: SearchQuery, limit: int, cursor: str | None) -> SearchPage:
         """One page of DIDs matching ``query``."""
         ...
 
@@ -42,7 +41,7 @@ class CatalogOps(Protocol):
         """Size, file count, copies per storage element and rules of ``did``."""
         ...
 
-    def files(self, did: DID, rse: str | None, limit: int, cursor: Cursor | None) -> FilePage:
+    def files(self, did: DID, rse: str | None, limit: int, cursor: str | None) -> FilePage:
         """One page of the files of ``did``, with their state per storage element."""
         ...
 

@@ -74,11 +74,20 @@ def register(client: Any, plan: CatalogueOnlyPlan, account: str = "root") -> boo
     for batch in _chunks(datasets, BATCH):
         dids = [{"scope": scope, "name": n, "type": "DATASET"} for n in batch]
         create(client.add_dids, dids, attempts=_ATTEMPTS)
-    _attach(client, plan)
-    for name, _ in sizes:
+    # A closed dataset has all its files (it is closed once they are attached).
+    still_open = [(n, k) for n, k in sizes if client.get_did(scope, n).get("open")]
+    _attach(client, scope, still_open)
+    for name, _ in still_open:
         # Closing makes Rucio store each dataset's size and length, as production data has.
-        if client.get_did(scope, name).get("open"):
-            retry(client.close, scope, name, attempts=_ATTEMPTS)
+        retry(client.close, scope, name, attempts=_ATTEMPTS)
+    if plan.container:
+        create(client.add_container, scope, plan.container)
+        inside = {c["name"] for c in client.list_content(scope, plan.container)}
+        for batch in _chunks([n for n in plan.dataset_names() if n not in inside], _ATTACHMENTS):
+            refs = [_ref(scope, n) for n in batch]
+            create(client.attach_dids, scope, plan.container, refs, attempts=_ATTEMPTS)
+    # Rules last: Rucio's daemons digest them in long transactions, which a later write (the
+    # container's attachments) would then wait for.
     for batch in _by_files(sizes, BATCH):
         # The replicas exist, so the locks are OK at once; the rule also starts Rucio's
         # per-dataset replica summary. One lock per file: at most BATCH locks per call (500
@@ -91,28 +100,22 @@ def register(client: Any, plan: CatalogueOnlyPlan, account: str = "root") -> boo
             grouping="DATASET",
             attempts=_ATTEMPTS,
         )
-    if plan.container:
-        create(client.add_container, scope, plan.container)
-        inside = {c["name"] for c in client.list_content(scope, plan.container)}
-        for batch in _chunks([n for n in plan.dataset_names() if n not in inside], BATCH):
-            refs = [_ref(scope, n) for n in batch]
-            create(client.attach_dids, scope, plan.container, refs, attempts=_ATTEMPTS)
     retry(client.add_dataset, scope, _DONE)
     return True
 
 
-def _attach(client: Any, plan: CatalogueOnlyPlan) -> None:
+def _attach(client: Any, scope: str, sizes: list[tuple[str, int]]) -> None:
     """Attach each dataset's files, at most :data:`BATCH` files and :data:`_ATTACHMENTS`
     datasets per call."""
     pending: list[dict[str, Any]] = []
     carried = 0
-    for name, n in plan.sizes():
-        files = [_ref(plan.scope, _file_name(name, i)) for i in range(n)]
+    for name, n in sizes:
+        files = [_ref(scope, _file_name(name, i)) for i in range(n)]
         for part in _chunks(files, BATCH):
             if carried + len(part) > BATCH or len(pending) == _ATTACHMENTS:
                 _attach_all(client, pending)
                 pending, carried = [], 0
-            pending.append({"scope": plan.scope, "name": name, "dids": part})
+            pending.append({"scope": scope, "name": name, "dids": part})
             carried += len(part)
     if pending:
         _attach_all(client, pending)

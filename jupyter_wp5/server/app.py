@@ -14,6 +14,7 @@ from ..communities.ledger import AccessLedger
 from ..compute.backends.gateway import GatewayBackend
 from ..compute.manager import ClusterManager
 from ..data.catalog import RucioCatalog
+from ..data.details import deep_event
 from ..data.fileset import FilesetService
 from ..data.replicas import ReplicaService
 from ..server_file import write_server_file
@@ -79,6 +80,10 @@ class Wp5App(ExtensionApp):
                 parent=self,
                 log=self.log,
             ),
+        )
+        # Exact (?deep=1) counts report their progress as "details" events.
+        catalog.details.listeners.append(
+            lambda count, exact: self.services.events.publish("details", deep_event(count, exact))
         )
         self.settings["wp5_services"] = self.services
         self._server_file: Path | None = None

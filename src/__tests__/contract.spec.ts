@@ -8,6 +8,7 @@ import * as ts from 'typescript';
 import {
   ACCESS_STATUSES,
   CLUSTER_STATUSES,
+  DEEP_STATES,
   DID_TYPE_FILTERS,
   DID_TYPES,
   REPLICA_MODES,
@@ -79,6 +80,7 @@ const MIRRORS: { [schema: string]: string } = {
   SiteCopy: 'ISiteCopy',
   RuleSummary: 'IRuleSummary',
   DatasetDetails: 'IDatasetDetails',
+  DeepCount: 'IDeepCount',
   FileEntry: 'IFileEntry',
   FilePage: 'IFilePage',
   StorageElement: 'IStorageElement',
@@ -100,7 +102,8 @@ const UNIONS: { [type: string]: ReadonlyArray<string> } = {
   ReplicaState: REPLICA_STATES,
   ReplicaMode: REPLICA_MODES,
   ClusterStatus: CLUSTER_STATUSES,
-  AccessStatus: ACCESS_STATUSES
+  AccessStatus: ACCESS_STATUSES,
+  DeepState: DEEP_STATES
 };
 
 /** The union a property is typed by, without ``| null``. */

@@ -23,7 +23,6 @@ from jupyter_wp5.kernel.magics import SUBCOMMANDS, UsageError, Wp5Magics, build_
 from jupyter_wp5.kernel.rest import RestTransport
 from jupyter_wp5.models import (
     DID,
-    Cursor,
     DatasetDetails,
     DidSummary,
     EngineRefused,
@@ -62,10 +61,11 @@ TT = DatasetDetails("cms", "TTToSemiLeptonic_NanoAODv9", "dataset", 1_500_000, 2
 DY10 = DatasetDetails("cms", "DYJetsToLL_M-10to50_NanoAODv9", "dataset", 2_000, 1)
 
 
-def _page(items: list[T], limit: int, cursor: Cursor | None) -> tuple[list[T], str | None]:
-    start = cursor.offset if cursor else 0
+def _page(items: list[T], limit: int, cursor: str | None) -> tuple[list[T], str | None]:
+    # Cursors are opaque to the client: this transport's are the next offset as text.
+    start = int(cursor or 0)
     more = len(items) > start + limit
-    return items[start : start + limit], Cursor(start + limit).encode() if more else None
+    return items[start : start + limit], str(start + limit) if more else None
 
 
 class MemoryCatalog:
@@ -73,9 +73,9 @@ class MemoryCatalog:
 
     def __init__(self, datasets: list[DatasetDetails]) -> None:
         self.datasets = {d.did: d for d in datasets}
-        self.queries: list[tuple[SearchQuery, int, Cursor | None]] = []
+        self.queries: list[tuple[SearchQuery, int, str | None]] = []
 
-    def search(self, query: SearchQuery, limit: int, cursor: Cursor | None) -> SearchPage:
+    def search(self, query: SearchQuery, limit: int, cursor: str | None) -> SearchPage:
         self.queries.append((query, limit, cursor))
         hits = [
             DidSummary(d.scope, d.name, d.type, d.bytes, d.files)
@@ -90,7 +90,7 @@ class MemoryCatalog:
         except KeyError:
             raise NotFound(f"{did} does not exist") from None
 
-    def files(self, did: DID, rse: str | None, limit: int, cursor: Cursor | None) -> FilePage:
+    def files(self, did: DID, rse: str | None, limit: int, cursor: str | None) -> FilePage:
         d = self.describe(did)
         entries = [
             FileEntry(
@@ -300,7 +300,7 @@ def test_search_all_follows_cursors(transport: MemoryTransport, monkeypatch) -> 
     monkeypatch.setattr(client_module, "PAGE_SIZE", 1)
     client = Wp5Client(transport)
     assert len(list(client.search_all("cms:*"))) == 3
-    assert [c for _, _, c in transport.catalog.queries] == [None, Cursor(1), Cursor(2)]
+    assert [c for _, _, c in transport.catalog.queries] == [None, "1", "2"]
     assert len(list(client.search_all("cms:*", limit=2))) == 2
 
 

@@ -8,7 +8,9 @@ become transfer requests), conveyor submitter (copies with the playground's tran
 stand-in for FTS), poller (outcomes into requests) and finisher (replicas and locks: OK, retry, or
 STUCK with the reason). Every --housekeeping-every rounds it also runs judge-repairer (STUCK rules
 older than --repair-after get new transfers when due), judge-cleaner (expired and soft-deleted
-rules go away) and the reaper (replicas no rule protects any more are deleted from storage). One
+rules go away) and the reaper (replicas no rule protects any more are deleted from storage).
+Abacus-collection-replica runs every round: it keeps Rucio's per-dataset replica summary (what
+``list_dataset_replicas`` answers without ``deep``) up to date. One
 process keeps SQLite's write contention low; a step that still fails with "database is locked" is
 replayed (see RECIPES.md).
 """
@@ -69,6 +71,7 @@ def main() -> None:
     log.setLevel(logging.INFO)
 
     from rucio.core.transfer import TRANSFERTOOL_CLASSES_BY_NAME
+    from rucio.daemons.abacus import collection_replica
     from rucio.daemons.common import HeartbeatHandler
     from rucio.daemons.conveyor import finisher, poller, submitter
     from rucio.daemons.judge import cleaner, evaluator, repairer
@@ -83,7 +86,12 @@ def main() -> None:
         # The judges' own loops wait a second before every round; their run_once functions
         # with long-lived heartbeats do not.
         beats = {}
-        for name in ("judge-evaluator", "judge-repairer", "judge-cleaner"):
+        for name in (
+            "judge-evaluator",
+            "judge-repairer",
+            "judge-cleaner",
+            "abacus-collection-replica",
+        ):
             handler = HeartbeatHandler(executable=name, renewal_interval=60)
             _step(f"{name} heartbeat", lambda h=handler: stack.enter_context(h), log)
             beats[name] = handler
@@ -112,6 +120,13 @@ def main() -> None:
                 ),
             ),
             ("conveyor-finisher", 1, lambda: finisher.finisher(once=True, partition_wait_time=0)),
+            (
+                "abacus-collection-replica",
+                1,
+                lambda: collection_replica.run_once(
+                    heartbeat_handler=beats["abacus-collection-replica"], limit=1000
+                ),
+            ),
             (
                 "judge-repairer",
                 args.housekeeping_every,

@@ -40,6 +40,15 @@ class Wp5Handler(APIHandler):
     def services(self) -> Services:
         return self.settings["wp5_services"]
 
+    @property
+    def user_key(self) -> str:
+        """Who is asking (Jupyter's ``current_user``), for stores that keep state per user."""
+        if self.token_authenticated:
+            # The server's one shared token names no user (Jupyter makes up a new anonymous
+            # one for each request without a cookie): whoever holds it is the server's owner.
+            return "token"
+        return self.current_user.username
+
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
         # Refusals stay the verb decorators' (403); only a request they will let through is read.

@@ -3,7 +3,7 @@
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...models import DID, Cursor, SearchQuery
+from ...models import DID, SearchQuery
 from .base import Wp5Handler
 
 
@@ -21,18 +21,21 @@ class DatasetSearchHandler(Wp5Handler):
         page = await self.services.catalog.search(
             query,
             limit=self.query_int("limit", 100),
-            cursor=Cursor.decode(self.query_str("cursor")),
+            cursor=self.query_str("cursor"),
+            user=self.user_key,
         )
         self.write_json(page.to_dict())
 
 
 class DatasetHandler(Wp5Handler):
-    """GET datasets/{scope}/{name}"""
+    """GET datasets/{scope}/{name}?deep="""
 
     @web.authenticated
     @authorized
     async def get(self, scope: str, name: str) -> None:
-        details = await self.services.catalog.describe(DID.of(scope, name))
+        details = await self.services.catalog.describe(
+            DID.of(scope, name), deep=self.query_bool("deep")
+        )
         self.write_json(details.to_dict())
 
 
@@ -46,7 +49,8 @@ class DatasetFilesHandler(Wp5Handler):
             DID.of(scope, name),
             rse=self.query_str("rse"),
             limit=self.query_int("limit", 100),
-            cursor=Cursor.decode(self.query_str("cursor")),
+            cursor=self.query_str("cursor"),
+            user=self.user_key,
         )
         self.write_json(page.to_dict())
 

@@ -1,0 +1,1 @@
+"""The jupyter-wp5 benchmark suite: ``python -m bench`` (see docs/performance.md)."""
