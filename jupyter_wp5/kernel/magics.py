@@ -110,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``%wp5`` parser, with one sub-parser per registered subcommand."""
     parser = _Parser(
         prog="%wp5",
-        description="Find data in Rucio and see where its copies are, from the notebook.",
+        description=(
+            "Find data in Rucio, copy it next to the compute and run Dask clusters,"
+            " from the notebook."
+        ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
