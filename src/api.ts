@@ -181,6 +181,36 @@ function itemPath(collection: string, id: string): string {
   return `${collection}/${encodeURIComponent(id)}`;
 }
 
+/** ``GET``, ``PATCH`` and ``DELETE`` of one record of a collection (``<collection>/{id}``). */
+function recordCalls<T, C>(collection: string) {
+  return {
+    read(id: string, settings?: Settings): Promise<T> {
+      return requestAPI<T>(itemPath(collection, id), {}, {}, settings);
+    },
+    change(id: string, body: C, settings?: Settings): Promise<T> {
+      return requestAPI<T>(
+        itemPath(collection, id),
+        jsonInit('PATCH', body),
+        {},
+        settings
+      );
+    },
+    async remove(id: string, settings?: Settings): Promise<void> {
+      await requestAPI<void>(
+        itemPath(collection, id),
+        { method: 'DELETE' },
+        {},
+        settings
+      );
+    }
+  };
+}
+
+const replicaRecords = recordCalls<IReplicaProgress, IReplicaUpdate>(
+  'replicas'
+);
+const clusterRecords = recordCalls<IClusterInfo, IClusterSize>('clusters');
+
 type Settings = ServerConnection.ISettings;
 
 /* ------------------------------------------------------------------ health */
@@ -263,38 +293,13 @@ export const replicas = {
   },
 
   /** ``GET replicas/{id}``: one request's progress. */
-  get(id: string, settings?: Settings): Promise<IReplicaProgress> {
-    return requestAPI<IReplicaProgress>(
-      itemPath('replicas', id),
-      {},
-      {},
-      settings
-    );
-  },
+  get: replicaRecords.read,
 
   /** ``PATCH replicas/{id}``: extend a request's lifetime (from now) or retry it. */
-  update(
-    id: string,
-    change: IReplicaUpdate,
-    settings?: Settings
-  ): Promise<IReplicaProgress> {
-    return requestAPI<IReplicaProgress>(
-      itemPath('replicas', id),
-      jsonInit('PATCH', change),
-      {},
-      settings
-    );
-  },
+  update: replicaRecords.change,
 
   /** ``DELETE replicas/{id}``: cancel a request (removes its rule). */
-  async cancel(id: string, settings?: Settings): Promise<void> {
-    await requestAPI<void>(
-      itemPath('replicas', id),
-      { method: 'DELETE' },
-      {},
-      settings
-    );
-  }
+  cancel: replicaRecords.remove
 };
 
 /* ------------------------------------------------------------------ clusters */
@@ -321,32 +326,12 @@ export const clusters = {
     return requestAPI<IClusterList>('clusters', {}, {}, settings);
   },
 
-  /** ``GET clusters/{id}``: one cluster with its live size. */
-  get(id: string, settings?: Settings): Promise<IClusterInfo> {
-    return requestAPI<IClusterInfo>(itemPath('clusters', id), {}, {}, settings);
-  },
+  /** ``GET clusters/{id}``: one open cluster. */
+  get: clusterRecords.read,
 
   /** ``PATCH clusters/{id}``: scale to a number of workers, or make adaptive. */
-  resize(
-    id: string,
-    size: IClusterSize,
-    settings?: Settings
-  ): Promise<IClusterInfo> {
-    return requestAPI<IClusterInfo>(
-      itemPath('clusters', id),
-      jsonInit('PATCH', size),
-      {},
-      settings
-    );
-  },
+  resize: clusterRecords.change,
 
   /** ``DELETE clusters/{id}``: close a cluster. */
-  async close(id: string, settings?: Settings): Promise<void> {
-    await requestAPI<void>(
-      itemPath('clusters', id),
-      { method: 'DELETE' },
-      {},
-      settings
-    );
-  }
+  close: clusterRecords.remove
 };

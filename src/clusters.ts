@@ -150,7 +150,15 @@ export namespace ClustersTransitions {
 /** State and actions of the clusters section. */
 export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
   constructor(options: ListModel.IOptions = {}) {
-    super(initialClustersState(), 'cluster', options);
+    super(
+      initialClustersState(),
+      {
+        eventType: 'cluster',
+        fetchList: async () => (await api.list()).items,
+        ...ClustersTransitions
+      },
+      options
+    );
   }
 
   /** Load the profiles with the first show. */
@@ -166,28 +174,6 @@ export class ClustersModel extends ListModel<IClustersState, IClusterInfo> {
       api.profiles,
       ClustersTransitions.profilesLoaded
     );
-  }
-
-  protected async fetchList(): Promise<IClusterInfo[]> {
-    return (await api.list()).items;
-  }
-
-  protected listed(
-    state: IClustersState,
-    items: IClusterInfo[]
-  ): IClustersState {
-    return ClustersTransitions.listed(state, items);
-  }
-
-  protected upserted(
-    state: IClustersState,
-    item: IClusterInfo
-  ): IClustersState {
-    return ClustersTransitions.upserted(state, item);
-  }
-
-  protected failed(state: IClustersState, error: IWp5Error): IClustersState {
-    return ClustersTransitions.failed(state, error);
   }
 
   /** Start a cluster; a refusal lands in ``state.createError`` and the answer is null. */

@@ -33,6 +33,20 @@ export function withoutKey<T>(
 }
 
 export namespace ListModel {
+  /** What makes one list: its items' event type, how to fetch them, how state follows. */
+  export interface IKind<S, T> {
+    /** The events websocket's ``type`` of this list's items. */
+    eventType: IWp5Event['type'];
+    /** The whole list, from the server. */
+    fetchList(): Promise<T[]>;
+    /** The state once a full list arrived. */
+    listed(state: S, items: T[]): S;
+    /** The state once one item's news arrived (an event). */
+    upserted(state: S, item: T): S;
+    /** The state once a request failed. */
+    failed(state: S, error: IWp5Error): S;
+  }
+
   export interface IOptions {
     /** Poll interval in ms while the socket is closed (default 2000). */
     interval?: number;
@@ -44,11 +58,11 @@ export namespace ListModel {
 export abstract class ListModel<S extends IListState, T> {
   /**
    * @param initial the state before the first answer
-   * @param eventType the events websocket's ``type`` of this list's items
+   * @param _kind the list's event type, fetch and state transitions
    */
   constructor(
     initial: S,
-    private readonly _eventType: IWp5Event['type'],
+    private readonly _kind: ListModel.IKind<S, T>,
     options: ListModel.IOptions = {}
   ) {
     this._state = initial;
@@ -97,7 +111,7 @@ export abstract class ListModel<S extends IListState, T> {
     this._listing = true;
     this.setState({ ...this._state, loading: true });
     try {
-      const items = await this.fetchList();
+      const items = await this._kind.fetchList();
       if (ticket === this._listTicket) {
         this._listing = false;
         // A list that left before a create or delete is out of date: wait for the next one.
@@ -105,8 +119,8 @@ export abstract class ListModel<S extends IListState, T> {
           const heard = this._heard;
           this.setState(
             heard.reduce(
-              (state, item) => this.upserted(state, item),
-              this.listed(this._state, items)
+              (state, item) => this._kind.upserted(state, item),
+              this._kind.listed(this._state, items)
             )
           );
         } else {
@@ -116,21 +130,21 @@ export abstract class ListModel<S extends IListState, T> {
     } catch (error) {
       if (ticket === this._listTicket) {
         this._listing = false;
-        this.setState(this.failed(this._state, toWp5Error(error)));
+        this.setState(this._kind.failed(this._state, toWp5Error(error)));
       }
     }
   }
 
   /** Take an event of the events websocket; answers whether it was about this list. */
   receive(event: IWp5Event): boolean {
-    if (event.type !== this._eventType) {
+    if (event.type !== this._kind.eventType) {
       return false;
     }
     const item = event.data as unknown as T;
     if (this._listing) {
       this._heard.push(item);
     }
-    this.setState(this.upserted(this._state, item));
+    this.setState(this._kind.upserted(this._state, item));
     return true;
   }
 
@@ -139,18 +153,6 @@ export abstract class ListModel<S extends IListState, T> {
     // Also drops this model's connections to other objects' signals (the events socket's).
     Signal.clearData(this);
   }
-
-  /** The current list from the server. */
-  protected abstract fetchList(): Promise<T[]>;
-
-  /** The state once a full list arrived. */
-  protected abstract listed(state: S, items: T[]): S;
-
-  /** The state once one item's news arrived (an event). */
-  protected abstract upserted(state: S, item: T): S;
-
-  /** The state once a request failed. */
-  protected abstract failed(state: S, error: IWp5Error): S;
 
   /** Called when the section is shown, before the list reloads. */
   protected shown(): void {
@@ -172,7 +174,7 @@ export abstract class ListModel<S extends IListState, T> {
       const { items } = await fetch();
       this.setState(apply(this._state, items));
     } catch (error) {
-      this.setState(this.failed(this._state, toWp5Error(error)));
+      this.setState(this._kind.failed(this._state, toWp5Error(error)));
     } finally {
       this._loadingOnce.delete(name);
     }

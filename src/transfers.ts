@@ -145,7 +145,15 @@ export class TransfersModel extends ListModel<
   IReplicaProgress
 > {
   constructor(options: ListModel.IOptions = {}) {
-    super(initialTransfersState(), 'replica', options);
+    super(
+      initialTransfersState(),
+      {
+        eventType: 'replica',
+        fetchList: async () => (await replicas.list()).items,
+        ...TransfersTransitions
+      },
+      options
+    );
   }
 
   /** Load the storage elements once (for the site selector). */
@@ -156,28 +164,6 @@ export class TransfersModel extends ListModel<
       catalog.rses,
       TransfersTransitions.rsesLoaded
     );
-  }
-
-  protected async fetchList(): Promise<IReplicaProgress[]> {
-    return (await replicas.list()).items;
-  }
-
-  protected listed(
-    state: ITransfersState,
-    items: IReplicaProgress[]
-  ): ITransfersState {
-    return TransfersTransitions.listed(state, items);
-  }
-
-  protected upserted(
-    state: ITransfersState,
-    item: IReplicaProgress
-  ): ITransfersState {
-    return TransfersTransitions.upserted(state, item);
-  }
-
-  protected failed(state: ITransfersState, error: IWp5Error): ITransfersState {
-    return TransfersTransitions.failed(state, error);
   }
 
   /**

@@ -82,48 +82,25 @@ function DetailsBody(props: { details: IDatasetDetails }): JSX.Element {
         <dd className="wp5-details-files">{formatCount(details.files)}</dd>
       </dl>
 
-      <h4 className="wp5-subtitle">Copies</h4>
-      {details.copies.length === 0 ? (
-        <div className="wp5-empty">No copy at any storage element.</div>
-      ) : (
-        <table className="wp5-table wp5-copies">
-          <thead>
-            <tr>
-              <th>Site</th>
-              <th>Available</th>
-              <th>Files</th>
-              <th>Size</th>
-            </tr>
-          </thead>
-          <tbody>
-            {details.copies.map(copy => (
-              <CopyRow key={copy.rse} copy={copy} />
-            ))}
-          </tbody>
-        </table>
-      )}
+      <SectionTable
+        title="Copies"
+        className="wp5-copies"
+        empty="No copy at any storage element."
+        headers={['Site', 'Available', 'Files', 'Size']}
+        rows={details.copies.map(copy => (
+          <CopyRow key={copy.rse} copy={copy} />
+        ))}
+      />
 
-      <h4 className="wp5-subtitle">Rules</h4>
-      {details.rules.length === 0 ? (
-        <div className="wp5-empty">No replication rule.</div>
-      ) : (
-        <table className="wp5-table wp5-rules">
-          <thead>
-            <tr>
-              <th>Where</th>
-              <th>State</th>
-              <th>Locks</th>
-              <th>Account</th>
-              <th>Expires</th>
-            </tr>
-          </thead>
-          <tbody>
-            {details.rules.map(rule => (
-              <RuleRow key={rule.id} rule={rule} />
-            ))}
-          </tbody>
-        </table>
-      )}
+      <SectionTable
+        title="Rules"
+        className="wp5-rules"
+        empty="No replication rule."
+        headers={['Where', 'State', 'Locks', 'Account', 'Expires']}
+        rows={details.rules.map(rule => (
+          <RuleRow key={rule.id} rule={rule} />
+        ))}
+      />
 
       {metadata.length > 0 && (
         <>
@@ -202,5 +179,34 @@ function RuleRow(props: { rule: IRuleSummary }): JSX.Element {
       <td>{rule.account}</td>
       <td>{rule.expires_at ?? 'never'}</td>
     </tr>
+  );
+}
+
+/** A titled table of the details, or a line saying there is nothing. */
+function SectionTable(props: {
+  title: string;
+  className: string;
+  empty: string;
+  headers: string[];
+  rows: JSX.Element[];
+}): JSX.Element {
+  return (
+    <>
+      <h4 className="wp5-subtitle">{props.title}</h4>
+      {props.rows.length === 0 ? (
+        <div className="wp5-empty">{props.empty}</div>
+      ) : (
+        <table className={`wp5-table ${props.className}`}>
+          <thead>
+            <tr>
+              {props.headers.map(header => (
+                <th key={header}>{header}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>{props.rows}</tbody>
+        </table>
+      )}
+    </>
   );
 }
