@@ -215,6 +215,12 @@ def _describe(error: Any, where: str) -> str:
         return f"{at} has unknown fields: {', '.join(unknown)}"
     if rule == "enum":
         return f"{at} must be one of {', '.join(map(str, limit))}"
+    if rule == "required" and isinstance(error.instance, dict):
+        missing = [name for name in limit if name not in error.instance]
+        return f"{at} lacks a required field ({', '.join(missing)})"
+    if rule == "pattern" and error.schema.get("description"):
+        # A readable form ("scope:name") says more than the regular expression.
+        return f"{at} does not match {error.schema['description']}"
     templates = {
         "maxLength": "{at} is longer than {limit} characters",
         "minLength": "{at} is shorter than {limit} characters",
