@@ -284,7 +284,8 @@ def _operations() -> list[Operation]:
                 op.body = OAS30Validator(body["content"]["application/json"]["schema"])
                 op.body_required = bool(body.get("required"))
             for status, response in details.get("responses", {}).items():
-                content = (response.get("content") or {}).get("application/json")
+                # JSON for our own answers; a dashboard's pages are text/html (a string).
+                content = next(iter((response.get("content") or {}).values()), None)
                 op.responses[str(status)] = OAS30Validator(content["schema"]) if content else None
             operations.append(op)
     # Longer literal text first: /datasets/{scope}/{name}/files before /datasets/{scope}/{name}.

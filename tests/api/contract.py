@@ -40,6 +40,15 @@ def request_refusal(method: str, path: str, params: dict[str, Any], body: Any) -
     return None
 
 
+def payload_of(response: Any) -> Any:
+    """The answer's body: parsed JSON, the text of anything else (a dashboard page), or None."""
+    if not response.body:
+        return None
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        return json.loads(response.body)
+    return response.body.decode(errors="replace")
+
+
 def checked(fetch: Any) -> Any:
     """``jp_fetch``, checking every /wp5/api request and response against the contract."""
     if getattr(fetch, "contract_checked", False):
@@ -59,8 +68,7 @@ def checked(fetch: Any) -> Any:
         except HTTPClientError as err:
             assert err.response is not None, err
             error, response = err, err.response
-        payload = json.loads(response.body) if response.body else None
-        assert_matches_contract(method, path, response.code, payload)
+        assert_matches_contract(method, path, response.code, payload_of(response))
         if refusal is not None:
             where = f"{method} {path}?{urlencode(params)}"
             assert response.code in REFUSALS, (
