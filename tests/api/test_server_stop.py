@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from ..dask_tls import security_of
 from ..processes import assert_all_ended, descendants, still_running
 from .contract import assert_matches_contract
 
@@ -113,7 +114,7 @@ def test_server_stop_closes_every_cluster(server, stop):
         assert_matches_contract("POST", "clusters", status, made)
         assert status == 201 and made["workers"] == 2
     # User code on a worker starts a process of its own.
-    with Client(made["scheduler_address"]) as client:
+    with Client(made["scheduler_address"], security=security_of(made)) as client:
         sleeper = client.submit(
             lambda: subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]).pid
         ).result()
