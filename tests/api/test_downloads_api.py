@@ -183,7 +183,7 @@ async def test_download_killed_mid_file_resumes_and_verifies(
     client = admin_client(playground)
     payloads = [os.urandom(64 * 1024), os.urandom(BIG)]
     did, (small, big), rule = new_dataset(client, playground.account, "SITE-B", payloads)
-    target = scratch / Path(*did.split(":"))
+    target = scratch / getpass.getuser() / Path(*did.split(":"))
     part = target / f"{big}.part"
     first = None
     try:
@@ -237,7 +237,7 @@ async def test_cancelling_a_running_download_stops_it(jp_fetch, facility, playgr
     client = admin_client(playground)
     payloads = [os.urandom(2 * 1024 * 1024) for _ in range(3)]
     did, names, rule = new_dataset(client, playground.account, "SITE-B", payloads)
-    target = scratch / Path(*did.split(":"))
+    target = scratch / getpass.getuser() / Path(*did.split(":"))
     try:
         with throttled_storage(facility, "SITE-B", THROUGHPUT):
             status, made = await call(

@@ -21,7 +21,6 @@ from tests.rucio_admin import (
     discard,
     discard_new_rules,
     new_dataset,
-    replayed,
     rule_ids,
 )
 
@@ -149,20 +148,6 @@ async def test_the_kernel_extends_and_cancels_its_copy(where, jp_serverapp, jp_f
         await asyncio.to_thread(scenario)
     finally:
         await asyncio.to_thread(discard_new_rules, admin, playground.account, before)
-
-
-async def test_a_non_owner_cannot_cancel_a_rule(jp_fetch, playground):
-    """Another account's rule (here the admin's): Rucio refuses, the user sees 403, the rule
-    stays."""
-    admin = admin_client(playground)
-    scope, name = DATASET.split(":")
-    (rule,) = replayed(admin.add_replication_rule, [{"scope": scope, "name": name}], 1, "SITE-C")
-    try:
-        status, body = await call(jp_fetch, "DELETE", f"replicas/{rule}")
-        assert (status, body["error"]) == (403, "forbidden"), body
-        assert admin.get_replication_rule(rule)["expires_at"] is None
-    finally:
-        discard(admin, rule)
 
 
 async def test_the_list_during_a_rucio_outage_shows_the_last_known_progress(
