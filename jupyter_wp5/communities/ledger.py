@@ -68,7 +68,8 @@ class AccessLedger(LoggingConfigurable):
 
     async def _ledger_client(self) -> Any:
         if not self.enabled:
-            raise EngineUnavailable("this server reports to no access ledger (AccessLedger.url)")
+            # Not configured is no outage: there is no ledger here to wait for.
+            raise NotFound("this server reports to no access ledger (set AccessLedger.url)")
         if self._client is None:
             from ..ledger import LedgerClient
 
