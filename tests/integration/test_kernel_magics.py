@@ -112,7 +112,7 @@ async def test_search_and_info_in_a_real_kernel(
         for rse in dy.rses:  # (other tests may have added copies elsewhere)
             assert f"{rse}: AVAILABLE" in row, row
 
-    assert f"via Jupyter server at {os.environ['JUPYTER_WP5_URL']}" in health.text
+    assert f"via Jupyter server at {jp_serverapp.connection_url}" in health.text
     rucio = next((line for line in health.text.splitlines() if line.startswith("rucio ")), "")
     assert rucio.split()[1] == "yes", health.text
     assert playground.account in rucio.split() and playground.rucio_url in rucio.split(), rucio
