@@ -138,13 +138,19 @@ def test_second_start_reuses_state(root: Path, first_run: Run) -> None:
     assert [p for p in second.pids if _alive(p)] == []
 
 
+def lab_base_url(output: str) -> str:
+    """The server's base URL from the playground's "JupyterLab:" line, which on a first start
+    opens the first demo (``.../lab/tree/01-....ipynb?token=...``) and later ``.../lab?token=``."""
+    (lab_line,) = [line for line in output.splitlines() if "JupyterLab:" in line]
+    return lab_line.split()[1].split("/lab")[0]
+
+
 def test_gateway_flag_gives_lab_gateway_profiles(root: Path, first_run: Run) -> None:
     """--gateway: a dask-gateway runs, and the JupyterLab it starts serves profiles from it."""
     token = "t" * 32
 
     def profiles(output: str) -> dict:
-        (lab_line,) = [line for line in output.splitlines() if "JupyterLab:" in line]
-        base = lab_line.split()[1].split("/lab?")[0]
+        base = lab_base_url(output)
         req = urllib.request.Request(
             f"{base}/wp5/api/profiles", headers={"Authorization": f"token {token}"}
         )
@@ -177,8 +183,7 @@ def test_lab_gets_the_communities_and_keeps_the_ledger_token_private(
     token = "t" * 32
 
     def look(output: str) -> tuple[dict, list[tuple[list[str], dict[str, str]]]]:
-        (lab_line,) = [line for line in output.splitlines() if "JupyterLab:" in line]
-        base = lab_line.split()[1].split("/lab?")[0]
+        base = lab_base_url(output)
         req = urllib.request.Request(
             f"{base}/wp5/api/access/communities", headers={"Authorization": f"token {token}"}
         )
