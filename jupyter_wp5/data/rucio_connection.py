@@ -74,7 +74,10 @@ def translate_rucio_error(exc: BaseException, host: str | None) -> Wp5Error:
         )
     if isinstance(exc, rucio.MissingClientParameter):
         return EngineUnavailable(f"Rucio is not configured: {_first_line(exc)}")
-    if isinstance(exc, http.ConnectionError | http.Timeout | rucio.ServerConnectionException):
+    if isinstance(exc, http.ReadTimeout):
+        # rucio-clients' own deadline can fire before the executor's: one meaning, one message.
+        return EngineUnavailable(f"Rucio{where} did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, http.ConnectionError | rucio.ServerConnectionException):
         return EngineUnavailable(f"Rucio{where} is unreachable ({type(exc).__name__})")
     if isinstance(exc, rucio.RucioException):
         return EngineRefused(f"Rucio{where} answered with an error: {_first_line(exc)}")
@@ -172,6 +175,13 @@ class RucioConnection(LoggingConfigurable):
 
     def new_client(self) -> Any:
         """A rucio-clients ``Client`` for this connection (blocking: call it in an executor)."""
+        if self.rucio_config and not self._settings:
+            # Without our [client] section rucio-clients would fall back on the process-wide
+            # configuration, which another connection (a download) may have loaded: refuse.
+            raise EngineUnavailable(
+                f"Rucio is not configured: {self.rucio_config} is missing or has no [client] "
+                "section (set c.RucioConnection.rucio_config)"
+            )
         return _client_class()(token_file=self.token_file(), **self.client_args())
 
     def client_args(self) -> dict[str, Any]:

@@ -72,5 +72,6 @@ async def test_a_hung_rucio_is_a_503_after_the_timeout_and_blocks_nothing(jp_fet
     assert not search.done()
     status, body = await search
     assert (status, body["error"]) == (503, "engine_unavailable"), body
-    assert f"did not answer within {TIMEOUT:g} s" in body["message"], body
+    # Whichever deadline fires first (ours, or rucio-clients' read timeout), the user reads it.
+    assert "did not answer" in body["message"], body
     assert time.monotonic() - started >= TIMEOUT
