@@ -130,35 +130,39 @@ def test_in_process_clusters_without_a_server():
     assert_all_ended(started)
 
 
-def _refused(address: str, **kwargs) -> bool:
+async def _refused(address: str, **kwargs) -> bool:
+    """Whether a client with these credentials fails to connect. Asynchronous, on the test's loop:
+    a synchronous client starts a loop thread of its own each time, slow on a loaded machine."""
     from distributed import Client
 
     try:
-        Client(address, timeout="3s", **kwargs).close()
+        client = await Client(address, timeout="3s", asynchronous=True, **kwargs)
     except (OSError, TimeoutError, ValueError, TypeError):
         return True
+    await client.close()
     return False
 
 
 async def test_only_the_clusters_own_credentials_connect(rest_client):
-    def scenario() -> None:
-        from distributed import Security
+    from distributed import Security
 
-        cluster = wp5.new_cluster("cpu", workers=1)
-        try:
-            address = cluster.scheduler_address
-            assert address.startswith("tls://127.0.0.1:")
-            directory = Path(cluster.info.credentials or "")
-            assert stat.S_IMODE(directory.stat().st_mode) == 0o700
-            for pem in directory.iterdir():
-                assert stat.S_IMODE(pem.stat().st_mode) == 0o600
-            assert _refused(address)  # no credentials at all
-            assert _refused(address.replace("tls://", "tcp://", 1))  # plain TCP
-            assert _refused(address, security=Security.temporary())  # another cluster's
+    cluster = await asyncio.to_thread(wp5.new_cluster, "cpu", workers=1)
+    try:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://127.0.0.1:")
+        directory = Path(cluster.info.credentials or "")
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+        for pem in directory.iterdir():
+            assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+        assert await _refused(address)  # no credentials at all
+        assert await _refused(address.replace("tls://", "tcp://", 1))  # plain TCP
+        assert await _refused(address, security=Security.temporary())  # another cluster's
+
+        def compute() -> int:
             with cluster.get_client() as dask:
-                assert dask.submit(sum, range(101)).result() == 5050
-        finally:
-            cluster.close()
-        assert not directory.exists()
+                return dask.submit(sum, range(101)).result()
 
-    await asyncio.to_thread(scenario)
+        assert await asyncio.to_thread(compute) == 5050
+    finally:
+        await asyncio.to_thread(cluster.close)
+    assert not directory.exists()
