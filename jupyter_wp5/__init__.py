@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .public_names import API_FUNCTIONS
 from .version import __version__
 
 # The public names, loaded on first use (PEP 562): the server and the kernel's internals import
@@ -16,33 +17,7 @@ from .version import __version__
 # Python API above them.
 _PUBLIC = {
     "run": "analysis",
-    **dict.fromkeys(
-        (
-            "access_requests",
-            "cluster",
-            "cluster_control",
-            "clusters",
-            "communities",
-            "dataset",
-            "deny_access",
-            "files",
-            "fileset",
-            "grant_access",
-            "health",
-            "ledger_checkpoint",
-            "new_cluster",
-            "profiles",
-            "receipt",
-            "replicate",
-            "request_access",
-            "revoke_access",
-            "rses",
-            "search",
-            "transfers",
-            "use",
-        ),
-        "api",
-    ),
+    **dict.fromkeys(API_FUNCTIONS, "api"),
 }
 
 __all__ = ["__version__", "load_ipython_extension", *_PUBLIC]

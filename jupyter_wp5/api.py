@@ -22,34 +22,9 @@ from .models import (
     ReplicaProgress,
     StorageElement,
 )
+from .public_names import API_FUNCTIONS
 
-__all__ = [
-    "Cluster",
-    "access_requests",
-    "cluster",
-    "cluster_control",
-    "clusters",
-    "communities",
-    "dataset",
-    "deny_access",
-    "files",
-    "fileset",
-    "get_client",
-    "grant_access",
-    "health",
-    "ledger_checkpoint",
-    "new_cluster",
-    "profiles",
-    "receipt",
-    "replicate",
-    "request_access",
-    "revoke_access",
-    "rses",
-    "search",
-    "set_client",
-    "transfers",
-    "use",
-]
+__all__ = ["Cluster", "get_client", "set_client", *API_FUNCTIONS]
 
 
 def search(
