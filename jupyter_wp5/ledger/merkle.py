@@ -155,6 +155,17 @@ def _check_hashes(proof: Sequence[bytes], *named: tuple[str, bytes]) -> None:
             raise ProofError(f"the {what} has {len(h)} bytes, not {HASH_SIZE}")
 
 
+def _step(fn: int, sn: int) -> tuple[bool, int, int]:
+    """One step of RFC 9162's proof verifications (2.1.3.2 and 2.1.4.2): whether the proof's
+    next hash goes on the left, and the next ``(fn, sn)``."""
+    left = bool(fn & 1) or fn == sn
+    if left and not fn & 1:
+        while not fn & 1 and fn != 0:
+            fn >>= 1
+            sn >>= 1
+    return left, fn >> 1, sn >> 1
+
+
 def root_from_inclusion_proof(
     hashed_leaf: bytes, index: int, size: int, proof: Sequence[bytes]
 ) -> bytes:
@@ -166,16 +177,8 @@ def root_from_inclusion_proof(
     for p in proof:
         if sn == 0:
             raise ProofError("the inclusion proof is longer than the tree is deep")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
+        left, fn, sn = _step(fn, sn)
+        r = node_hash(p, r) if left else node_hash(r, p)
     if sn != 0:
         raise ProofError("the inclusion proof is shorter than the tree is deep")
     return r
@@ -227,17 +230,12 @@ def verify_consistency(
     for c in path[1:]:
         if sn == 0:
             raise ProofError("the consistency proof is longer than the new tree is deep")
-        if fn & 1 or fn == sn:
+        left, fn, sn = _step(fn, sn)
+        if left:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
         else:
             sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
     if sn != 0:
         raise ProofError("the consistency proof is shorter than the new tree is deep")
     if fr != old_root:
