@@ -220,7 +220,9 @@ class PlaygroundApp(JupyterApp):
         first_demo = demo_notebooks()[0].name
         # The communities, and the ledger's append token (in a 0600 file, not argv or env).
         config = write_lab_config(
-            info.root / "lab-state" / "wp5_config.json", info.account, info.ledger
+            info.root / "lab-state" / "config" / "jupyter_server_config.json",
+            info.account,
+            info.ledger,
         )
         cmd = [
             sys.executable,
@@ -235,13 +237,17 @@ class PlaygroundApp(JupyterApp):
             # user's Jupyter data directory: another or a fresh playground starts clean.
             f"--RequestStore.path={info.root / 'lab-state' / 'requests.sqlite'}",
             f"--ClusterManager.records_path={info.root / 'lab-state' / 'clusters.json'}",
-            f"--config={config}",
         ]
         if os.geteuid() == 0:
             cmd.append("--ServerApp.allow_root=True")
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUCIO_")}
         env["RUCIO_CONFIG"] = str(info.rucio_config)
         env["WP5_PLAYGROUND_DIR"] = str(info.root)
+        # One more config directory, searched first: `--config FILE` would replace the default
+        # jupyter_server_config files of every other directory (those of a test harness, say).
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+            filter(None, (str(config.parent), os.environ.get("JUPYTER_CONFIG_PATH")))
+        )
         # The token goes through the environment, not argv, so `ps` does not show it.
         env["JUPYTER_TOKEN"] = token
         if info.gateway is not None:

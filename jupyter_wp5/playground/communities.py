@@ -62,7 +62,8 @@ def community_config(member: str) -> dict[str, Any]:
 
 
 def write_lab_config(path: Path, member: str, ledger: Any = None) -> Path:
-    """Write the playground's JupyterLab configuration, passed as ``--config``: the communities,
+    """Write the playground's JupyterLab configuration (a ``jupyter_server_config.json`` in a
+    directory put first on the lab's ``JUPYTER_CONFIG_PATH``): the communities,
     and the ledger's URL and append-token file when ``ledger`` (a LedgerInfo) is given. The token
     itself stays in its 0600 file: in no environment (kernels inherit the server's), command
     line or configuration."""

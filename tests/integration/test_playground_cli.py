@@ -199,7 +199,7 @@ def test_lab_gets_the_communities_and_keeps_the_ledger_token_private(
     assert communities["inaf"]["stewards"] == ["inaf-steward"]
     assert communities["leonardo"]["rses"] == ["SITE-C"]
     secret = (root / "ledger" / "keys" / "append.token").read_text().strip()
-    config = root / "lab-state" / "wp5_config.json"
+    config = root / "lab-state" / "config" / "jupyter_server_config.json"
     assert config.stat().st_mode & 0o777 == 0o600 and secret not in config.read_text()
     assert json.loads(config.read_text())["AccessLedger"]["token_file"].endswith("append.token")
     for cmdline, environ in processes:
