@@ -236,6 +236,8 @@ export interface IReplicaProgress {
   mode: ReplicaMode;
   /** Download mode: the local files so far (empty for a rule). */
   paths: string[];
+  /** The access ledger's entries for this request (rule made, copy complete, each file). */
+  ledger_indexes: number[];
   /** ``files_ok / files_total``, 0 when there is no file. */
   fraction: number;
 }

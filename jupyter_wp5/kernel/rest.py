@@ -290,6 +290,9 @@ class RestAccess:
     def receipt(self, index: int) -> dict[str, Any]:
         return self.http("GET", f"access/ledger/receipts/{int(index)}")
 
+    def record_run(self, run: dict[str, Any]) -> int | None:
+        return self.http("POST", "access/ledger/runs", body=run)["ledger_index"]
+
     def _decide(self, request_id: str, decision: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.http("POST", f"{self.path}/{segment(request_id)}/{decision}", body=body)
 
