@@ -17,6 +17,7 @@ import awkward as ak
 import hist
 import pytest
 from coffea import processor
+from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_wp5 as wp5
 from jupyter_wp5.kernel.progress import wait
@@ -136,6 +137,19 @@ def test_in_process_copies_and_downloads_are_logged_with_receipts(playground, pa
         assert refused.returncode != 0 and "altered" in refused.stdout + refused.stderr
         with pytest.raises(ReceiptError, match="altered"):
             verify(receipts[0], trusted_keys=playground.ledger.verifier_keys)
+
+        # The same receipts from a kernel: %wp5 ledger receipt <the download's id>.
+        shell = InteractiveShell.instance()
+        wp5.api.set_client(client_as(LEONARDO_USER, playground.root))
+        try:
+            shell.run_line_magic("load_ext", "jupyter_wp5")
+            shell.run_line_magic("wp5", f"ledger receipt {local.id} --out {tmp_path / 'kept'}")
+        finally:
+            wp5.api.set_client(None)
+        kept = sorted((tmp_path / "kept").glob("receipt-*.json"))
+        assert len(kept) == len(local.ledger_indexes)
+        for path in kept:
+            assert verify(path, trusted_keys=playground.ledger.verifier_keys).entry in entries
     finally:
         steward.revoke_access(request_id)
         discard_new_rules(admin, LEONARDO_USER, before)
@@ -152,17 +166,17 @@ class Dimuons(processor.ProcessorABC):
         return accumulator
 
 
-def test_an_analysis_run_is_recorded_with_its_inputs_and_hashes(playground, party):
-    client = party(playground.account)
-    wp5.api.set_client(client)
+def test_an_analysis_run_is_recorded_with_its_inputs_and_hashes(playground, private_dirs):
+    client = client_as(playground.account, playground.root)
+    wp5.api.set_client(client)  # closed by the set_client(None) below
     try:
         out = wp5.run(Dimuons(), SIGNAL, rse="SITE-A", progress=False)
         plain = wp5.run(Dimuons(), SIGNAL, rse="SITE-A", progress=False, record=False)
+        receipt = out.receipt()
     finally:
         wp5.api.set_client(None)
     assert isinstance(out, RunResult) and out.ledger_index is not None
     assert type(plain) is dict and plain["events"] == out["events"]
-    receipt = client.receipt(out.ledger_index)
     entry = _verified(playground, receipt)
     assert entry["event"] == "analysis_run" and entry["account"] == playground.account
     scope, name = SIGNAL.split(":")
