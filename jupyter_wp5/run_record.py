@@ -11,7 +11,8 @@ An ``analysis_run`` entry holds the inputs' DIDs and adler32 checksums, and thre
   the same histograms give the same hash in any process.
 
 The server appends it with its own Rucio account (``POST access/ledger/runs``); without a ledger
-nothing is recorded and the result is returned unchanged.
+nothing is recorded. None of it delays the run's result: the inputs are listed while the run goes
+on and the entry is appended after it returns.
 """
 
 from __future__ import annotations
@@ -44,17 +45,23 @@ __all__ = [
 
 class RunResult(dict):  # type: ignore[type-arg]
     """The accumulated output of :func:`jupyter_wp5.run` (the dict coffea returns), plus where the
-    run is in the access ledger: ``ledger_index`` (None when nothing was recorded) and
-    :meth:`receipt`."""
+    run is in the access ledger: :attr:`ledger_index` and :meth:`receipt`."""
 
-    ledger_index: int | None = None
+    _entry: concurrent.futures.Future[int | None] | None = None
+
+    @property
+    def ledger_index(self) -> int | None:
+        """The run's ledger entry; None when nothing was recorded. The append goes on after the
+        run returns; this waits for it."""
+        return None if self._entry is None else self._entry.result()
 
     def receipt(self) -> dict[str, Any]:
         """The run's ledger receipt, to keep and check offline with
         :func:`jupyter_wp5.ledger.verify` or ``jupyter wp5 ledger verify``."""
-        if self.ledger_index is None:
+        index = self.ledger_index
+        if index is None:
             raise NotFound("this run was not recorded in an access ledger")
-        return get_client().receipt(self.ledger_index)
+        return get_client().receipt(index)
 
 
 # -- the hashes ---------------------------------------------------------------------------------
@@ -223,36 +230,45 @@ def _urls(files: Mapping[str, Any] | Iterable[str]) -> Iterable[str]:
 
 
 class RunRecorder:
-    """Records one run: made before the run starts, it lists the inputs and hashes the code and
-    the environment on a thread of its own while the run goes on; :meth:`finish` then only
-    hashes the output and appends the entry."""
+    """Records one run, off its critical path: made before the run starts, it lists the inputs
+    and hashes the code and the environment on a thread of its own while the run goes on;
+    :meth:`finish` hashes the output and leaves the append to that thread."""
 
     def __init__(self, processor: Any, fileset: Mapping[str, Any]) -> None:
-        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wp5-run-record")
-        self._before = pool.submit(_before_run, processor, dict(fileset))
-        pool.shutdown(wait=False)  # the thread ends when its one task does
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wp5-run-record")
+        self._before = self._pool.submit(_before_run, processor, dict(fileset))
+
+    def ready(self) -> dict[str, Any]:
+        """Wait for the part made during the run: ``inputs``, ``code_sha256``,
+        ``env_lock_sha256``."""
+        return self._before.result()
 
     def finish(self, output: Any) -> Any:
-        """Record the finished run; return ``output``, as a :class:`RunResult` when it is a dict.
+        """Record the finished run; return ``output`` at once, as a :class:`RunResult` when it is
+        a dict (whose ``ledger_index`` waits for the append).
 
         Without a ledger nothing is recorded; when recording fails the run's result still
         stands, with a warning that says why.
         """
-        index = None
-        try:
-            run = {**self._before.result(), "output_sha256": output_sha256(output)}
-            index = get_client().record_run(run)
-        except NotFound:
-            pass  # this server reports to no ledger
-        except Wp5Error as err:
-            warnings.warn(
-                f"the run was not recorded in the access ledger: {err.message}", stacklevel=3
-            )
+        digest = output_sha256(output)
+        entry = self._pool.submit(self._append, digest)
+        self._pool.shutdown(wait=False)  # its thread ends after the append
         if type(output) is not dict:
             return output
         result = RunResult(output)
-        result.ledger_index = index
+        result._entry = entry
         return result
+
+    def _append(self, output_digest: str) -> int | None:
+        try:
+            return get_client().record_run({**self.ready(), "output_sha256": output_digest})
+        except NotFound:
+            return None  # this server reports to no ledger
+        except Wp5Error as err:
+            warnings.warn(
+                f"the run was not recorded in the access ledger: {err.message}", stacklevel=1
+            )
+            return None
 
 
 def _before_run(processor: Any, fileset: Mapping[str, Any]) -> dict[str, Any]:
