@@ -522,12 +522,8 @@ def _ledger_args(parser: argparse.ArgumentParser) -> None:
         "receipt-<index>.json per entry it made (rule made, copy complete, each downloaded file).",
     )
     receipt.add_argument("entry", metavar="INDEX|TRANSFER", help="a ledger index or a request id")
-    receipt.add_argument(
-        "--out",
-        metavar="PATH",
-        help="the file for one entry (default: receipt-<index>.json), the directory for a "
-        "transfer's (default: here)",
-    )
+    where = "a file for one entry (default: receipt-<index>.json), a folder for a transfer's"
+    receipt.add_argument("--out", metavar="PATH", help=where)
 
 
 def _trusted(path: str | None) -> list[str] | None:
