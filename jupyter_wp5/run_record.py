@@ -55,6 +55,14 @@ class RunResult(dict):  # type: ignore[type-arg]
         run returns; this waits for it."""
         return None if self._entry is None else self._entry.result()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pending append does not pickle (coffea.util.save, copy.deepcopy): keep its outcome.
+        return {"ledger_index": self.ledger_index}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._entry = concurrent.futures.Future()
+        self._entry.set_result(state.get("ledger_index"))
+
     def receipt(self) -> dict[str, Any]:
         """The run's ledger receipt, to keep and check offline with
         :func:`jupyter_wp5.ledger.verify` or ``jupyter wp5 ledger verify``."""

@@ -4,6 +4,9 @@ environment's lock."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import copy
+import pickle
 import platform
 import subprocess
 import sys
@@ -108,6 +111,15 @@ def test_the_environment_lock_names_python_and_sorted_distributions():
     assert any(line.startswith("numpy==") for line in lines)
     assert any(line.startswith("jupyter-wp5==") for line in lines)
     assert len(env_lock_sha256()) == 64 and env_lock_sha256() == env_lock_sha256()
+
+
+def test_a_run_result_pickles_and_copies_with_its_ledger_index():
+    result = RunResult({"mass": _histogram()})
+    result._entry = concurrent.futures.Future()
+    result._entry.set_result(7)
+    for again in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
+        assert type(again) is RunResult and again.ledger_index == 7
+        assert output_sha256(again) == output_sha256(result)
 
 
 def test_a_run_result_without_a_ledger_entry_has_no_receipt():
