@@ -15,6 +15,7 @@ from traitlets.config import Config
 
 from ..dask_tls import security_of
 from ..hosts import PROFILES
+from ..processes import assert_nothing_started, descendants
 from .test_clusters_api import call
 from .test_clusters_gateway import gateway_config, gateway_session, running
 from .test_events_ws import read_until
@@ -35,7 +36,15 @@ def jp_server_config(request: pytest.FixtureRequest) -> Config:
     if "dask_gateway" in request.fixturenames:
         config.merge(Config(gateway_config(request.getfixturevalue("dask_gateway"))))
         config.ClusterManager.start_timeout = 1.0
+    if "short_start" in request.fixturenames:
+        # Less than a fresh Python takes to import Dask: no local cluster is ready in time.
+        config.ClusterManager.start_timeout = 0.2
     return config
+
+
+@pytest.fixture
+def short_start() -> None:
+    """Marks a test whose manager gets a start deadline no local cluster can meet."""
 
 
 def about(cluster_id: str, status: str, workers: int | None = None):
@@ -105,3 +114,13 @@ async def test_a_gateway_cluster_past_the_deadline_is_stopped_not_orphaned(dask_
         assert await running(gateway) == before
         status, _, listed = await call(jp_fetch, "GET", "clusters")
         assert listed["items"] == []
+
+
+async def test_a_local_cluster_past_the_deadline_leaves_no_process(short_start, jp_fetch):
+    before = descendants()
+    status, _, body = await call(jp_fetch, "POST", "clusters", {"profile": "cpu", "workers": 2})
+    assert status == 503, body
+    assert body["error"] == "engine_unavailable" and "did not start" in body["message"]
+    assert_nothing_started(before)
+    status, _, listed = await call(jp_fetch, "GET", "clusters")
+    assert listed["items"] == []

@@ -264,8 +264,26 @@ def watched(jp_server_config: Config) -> None:
 
 
 @pytest.mark.timeout(300)
+def cluster_list_magic(serverapp) -> str:
+    """``%wp5 cluster list`` in a kernel talking to ``serverapp``, as the user reads it."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from jupyter_wp5 import api
+    from jupyter_wp5.kernel.client import Wp5Client
+    from jupyter_wp5.kernel.rest import RestTransport
+
+    token = serverapp.identity_provider.token
+    api.set_client(Wp5Client(RestTransport(serverapp.connection_url, token)))
+    try:
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "jupyter_wp5")
+        return str(shell.run_line_magic("wp5", "cluster list"))
+    finally:
+        api.set_client(None)
+
+
 async def test_a_cancelled_worker_job_shows_degraded_and_is_replaced(
-    watched, jp_fetch, jp_ws_fetch, slurm_conf
+    watched, jp_serverapp, jp_fetch, jp_ws_fetch, slurm_conf
 ):
     from distributed import Client
 
@@ -285,6 +303,12 @@ async def test_a_cancelled_worker_job_shows_degraded_and_is_replaced(
             subprocess.run(["scancel", victim], check=True, timeout=30)
             degraded = await read_until(ws, about(cid, "degraded"), timeout=30)
             assert degraded["data"]["workers"] == 1
+            # Dask keeps the lost job for 15 s before a replacement can be asked for: meanwhile
+            # the listing and the magic say degraded too.
+            status, _, listed = await call(jp_fetch, "GET", "clusters")
+            assert [(c["status"], c["workers"]) for c in listed["items"]] == [("degraded", 1)]
+            table = await asyncio.to_thread(cluster_list_magic, jp_serverapp)
+            assert "degraded" in table
             # A new job replaces the cancelled one, with nobody asking.
             await read_until(ws, about(cid, "running", workers=2), timeout=180)
             now = await client.run(lambda: os.environ.get("SLURM_JOB_ID"))
