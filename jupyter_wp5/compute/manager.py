@@ -368,15 +368,27 @@ class ClusterManager(LoggingConfigurable):
         finally:
             self._repairs.pop(cluster.id, None)
 
+    def _stop_watching(self) -> None:
+        # A kernel's in-process manager is shut down from another thread than its loop's.
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        for task in [self._watcher, *self._repairs.values()]:
+            if task is None or task.done() or task.get_loop().is_closed():
+                continue
+            if task.get_loop() is here:
+                task.cancel()
+            else:
+                task.get_loop().call_soon_threadsafe(task.cancel)
+
     def shutdown(self) -> None:
         """The server is stopping (blocking): each backend ends what must not outlive it.
 
         Local clusters are closed; gateway clusters keep running and stay recorded, so the next
         server finds them again.
         """
-        for task in [self._watcher, *self._repairs.values()]:
-            if task is not None:
-                task.cancel()
+        self._stop_watching()
         for cluster in list(self._clusters.values()):
             backend = self.backend_for(cluster.profile)
             if cluster.handle is None or backend is None:
