@@ -474,9 +474,11 @@ class ClusterManager(LoggingConfigurable):
         return f"http://127.0.0.1:{port}/status"
 
     @staticmethod
-    def _status(cluster: _Cluster, status: BackendStatus, wanted: int | None) -> ClusterStatus:
+    def _status(cluster: _Cluster, status: BackendStatus) -> ClusterStatus:
         if not status.running:
             return ClusterStatus.LOST
+        # Only a fixed size is watched: Dask's adaptive scaling keeps an adaptive one's minimum.
+        wanted = cluster.size.workers
         if wanted and status.workers < wanted and not cluster.user_resize:
             return ClusterStatus.DEGRADED
         return ClusterStatus.RUNNING
@@ -489,13 +491,12 @@ class ClusterManager(LoggingConfigurable):
             status = await self._executor.run(backend.status, cluster.handle)
         credentials = cluster.handle.credentials if cluster.handle else None
         adaptive = cluster.size.adaptive
-        wanted = cluster.size.workers if not adaptive else cluster.size.minimum or 0
         return ClusterInfo(
             id=cluster.id,
             name=cluster.name,
             profile=cluster.profile.name,
             backend=cluster.profile.backend,
-            status=self._status(cluster, status, wanted),
+            status=self._status(cluster, status),
             workers=status.workers,
             cores=status.cores,
             memory=status.memory,
