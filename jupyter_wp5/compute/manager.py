@@ -365,6 +365,9 @@ class ClusterManager(LoggingConfigurable):
                 self._changed(await self._info(cluster))
         except EngineUnavailable as exc:
             self.log.warning("restoring cluster %s: %s", cluster.name, exc)
+            # The backend's own wait may outlast ours: let it end before the next try, so that
+            # failing repairs never fill the executor.
+            await asyncio.sleep(self.timeout)
         finally:
             self._repairs.pop(cluster.id, None)
 
