@@ -723,6 +723,7 @@ class ClusterStatus(WireEnum):
     """A cluster as the manager reports it (closed clusters are no longer listed)."""
 
     RUNNING = "running"
+    DEGRADED = "degraded"  # running with fewer workers than asked for; the manager restores them
     CLOSED = "closed"
     LOST = "lost"  # the cluster's process ended without being asked to
 

@@ -64,7 +64,12 @@ export const DEEP_STATES = ['running', 'done', 'capped', 'failed'] as const;
 export type DeepState = (typeof DEEP_STATES)[number];
 
 /** The states of a Dask cluster (``ClusterStatus``). */
-export const CLUSTER_STATUSES = ['running', 'closed', 'lost'] as const;
+export const CLUSTER_STATUSES = [
+  'running',
+  'degraded',
+  'closed',
+  'lost'
+] as const;
 
 /** The state of a Dask cluster (``ClusterStatus``). */
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
