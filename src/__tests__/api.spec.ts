@@ -1,12 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import * as api from '../api';
-import {
-  queryString,
-  requestAPI,
-  ResponseError,
-  splitDid
-} from '../api';
+import { queryString, requestAPI, ResponseError, splitDid } from '../api';
 import { cluster, progress } from './fixtures';
 
 /** Server settings whose fetch answers from `respond` and records every request. */
@@ -226,7 +221,11 @@ describe('typed calls', () => {
     );
     const { path, params } = parse(requests[0]);
     expect(path).toBe('/user/alice/wp5/api/datasets/files');
-    expect(params).toEqual({ did: 'cms:DYJets/v9', rse: 'SITE-A', limit: '10' });
+    expect(params).toEqual({
+      did: 'cms:DYJets/v9',
+      rse: 'SITE-A',
+      limit: '10'
+    });
   });
 
   it('api.catalog.rses reads GET rses', async () => {
