@@ -4,9 +4,7 @@ to SITE-B that reaches OK, and a download into scratch."""
 
 from __future__ import annotations
 
-import asyncio
 import getpass
-import time
 import zlib
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from traitlets.config import Config
 from jupyter_wp5.playground.seed import CMS_BLOCK
 
 from ..rucio_admin import admin_client, discard
-from .contract import call
+from .contract import call, finished
 
 pytestmark = pytest.mark.rucio
 
@@ -24,25 +22,11 @@ BLOCK = f"{CMS_BLOCK.scope}:{CMS_BLOCK.name}"
 
 
 @pytest.fixture
-def scratch(tmp_path: Path) -> Path:
-    return tmp_path / "scratch"
-
-
-@pytest.fixture
-def jp_server_config(jp_server_config: Config, scratch: Path, tmp_path: Path) -> Config:
-    jp_server_config.DownloadManager.scratch_dir = str(scratch)
+def jp_server_config(jp_server_config: Config, tmp_path: Path) -> Config:
+    # This test's own scratch directory and request store.
+    jp_server_config.DownloadManager.scratch_dir = str(tmp_path / "scratch")
     jp_server_config.RequestStore.path = str(tmp_path / "requests.sqlite")
     return jp_server_config
-
-
-async def finished(jp_fetch, request_id: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        status, progress = await call(jp_fetch, "GET", f"replicas/{request_id}")
-        assert status == 200, progress
-        if progress["state"] != "REPLICATING" or time.monotonic() > deadline:
-            return progress
-        await asyncio.sleep(0.5)
 
 
 async def test_search_details_files_and_fileset_of_a_cms_block(jp_fetch, playground):
@@ -84,7 +68,7 @@ async def test_a_cms_block_is_copied_to_another_site(jp_fetch, playground):
     assert status == 201, made
     try:
         assert made["did"] == BLOCK
-        done = await finished(jp_fetch, made["id"])
+        done = await finished(jp_fetch, made["id"], timeout=120)
         assert done["state"] == "OK", done
         assert done["files_ok"] == len(block.files)
         _, details = await call(jp_fetch, "GET", "datasets/details", did=BLOCK)
@@ -94,14 +78,16 @@ async def test_a_cms_block_is_copied_to_another_site(jp_fetch, playground):
         discard(admin_client(playground), made["id"])
 
 
-async def test_a_cms_block_downloads_under_the_users_scope_directory(jp_fetch, playground, scratch):
+async def test_a_cms_block_downloads_under_the_users_scope_directory(
+    jp_fetch, playground, tmp_path
+):
     block = playground.dataset(BLOCK)
     status, made = await call(jp_fetch, "POST", "replicas", {"did": BLOCK, "mode": "download"})
     assert status == 201, made
     done = await finished(jp_fetch, made["id"])
     assert done["state"] == "OK", done["error"]
     # The leading '/' does not make the path absolute: it stays under <scratch>/<user>/<scope>.
-    target = scratch.resolve() / getpass.getuser() / CMS_BLOCK.scope
+    target = (tmp_path / "scratch").resolve() / getpass.getuser() / CMS_BLOCK.scope
     target = target.joinpath(*block.name.removeprefix("/").split("/"))
     assert sorted(Path(p) for p in done["paths"]) == sorted(target / f.name for f in block.files)
     for f in block.files:
