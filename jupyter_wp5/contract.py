@@ -5,9 +5,9 @@ response they exchange; the kernel's REST transport can check the same in one li
 (``validate_request(...)`` before sending, ``validate_response(...)`` on the answer).
 
 This is a small validator over ``openapi-schema-validator`` (JSON Schema with OpenAPI 3.0's
-``nullable``) rather than openapi-core's request validator: openapi-core finds the operation by
-matching the URL against path templates whose parameters never span a ``/``, but Rucio names do
-(``/datasets/{scope}/{name}`` with ``name = a/b.root``); here the ``name`` parameter may.
+``nullable``) rather than openapi-core's request validator, for refusals that say what is wrong in
+a few words and which kind of thing it is (``invalid_did``). No path parameter spans a ``/``: a DID,
+whose name may hold slashes, travels as the ``did`` query parameter.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ MAX_BODY_DEPTH = 32
 
 # What a server may answer to a request the contract refuses.
 REFUSALS = (400, 403, 413)
-# Path parameters that may hold slashes (Rucio names); every other one is one path segment.
-_SLASHED_PARAMETERS = frozenset({"name"})
 # Where a refusal is about a DID it says so (invalid_did), as DID.parse does.
 _DID_FIELDS = frozenset({"scope", "name", "did"})
 # Query parameters Jupyter itself reads (authentication), never part of our operations.
@@ -327,7 +325,7 @@ def _operations() -> list[Operation]:
                 content = next(iter((response.get("content") or {}).values()), None)
                 op.responses[str(status)] = OAS30Validator(content["schema"]) if content else None
             operations.append(op)
-    # Longer literal text first: /datasets/{scope}/{name}/files before /datasets/{scope}/{name}.
+    # More literal text first: a literal path wins over a template that matches it too.
     operations.sort(key=lambda o: -len(re.sub(r"\{[^}]+\}", "", o.template)))
     return operations
 
@@ -338,8 +336,6 @@ def _template_regex(template: str) -> re.Pattern[str]:
         name = part[1:-1] if part.startswith("{") else None
         if name is None:
             regex += re.escape(part)
-        elif name in _SLASHED_PARAMETERS:
-            regex += f"(?P<{name}>.+?)"
         else:
             regex += f"(?P<{name}>[^/]+)"
     return re.compile(regex)

@@ -14,9 +14,11 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self, get_args, get_type_hints
 
 # Rucio's generic schema: scopes are short identifiers, names may contain dots, dashes and slashes.
+# A name starts with a letter or digit, or with '/' as CMS names do (``/DY.../NANOAODSIM#a1b2``:
+# '#' joins a CMS block's id to its dataset's name).
 _SCOPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,249}$")
-_PATTERN_RE = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9._/+*-]{0,249}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9._/+#-]{0,249}$")
+_PATTERN_RE = re.compile(r"^[A-Za-z0-9*/][A-Za-z0-9._/+*#-]{0,249}$")
 
 # What a search may filter on: the metadata columns of Rucio's DID table (its default metadata
 # plugin). ``name``, ``scope`` and the type come from the query itself, never from a filter.
@@ -198,9 +200,10 @@ class DID:
         if not _SCOPE_RE.match(scope):
             raise InvalidDID(f"'{scope}' is not a valid scope (letters, digits, '._-', max 30)")
         if not _NAME_RE.match(name):
-            raise InvalidDID(f"'{name}' is not a valid name (letters, digits, '._/+-', max 250)")
-        if any(set(part) <= {"."} for part in name.split("/")):
-            # Names become paths (downloads, storage): no empty, '.' or '..' segment, no final /.
+            raise InvalidDID(f"'{name}' is not a valid name (letters, digits, '._/+#-', max 250)")
+        if any(set(part) <= {"."} for part in name.removeprefix("/").split("/")):
+            # Names become paths (downloads, storage): no empty, '.' or '..' segment, no final /;
+            # only the leading '/' of a CMS name opens with an empty one.
             raise InvalidDID(f"'{name}' has an empty, '.' or '..' path segment")
         return cls(scope, name)
 

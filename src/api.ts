@@ -86,14 +86,6 @@ export function queryString(params: QueryParams = {}): string {
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
-/**
- * Encode a DID name for the path: each '/'-separated segment is percent-encoded, the slashes
- * stay (the server routes ``datasets/{scope}/{name}`` with a name that may contain '/').
- */
-export function encodeName(name: string): string {
-  return name.split('/').map(encodeURIComponent).join('/');
-}
-
 /** Split ``scope:name`` into its parts. */
 export function splitDid(did: string): { scope: string; name: string } {
   const i = did.indexOf(':');
@@ -110,7 +102,7 @@ export function splitDid(did: string): { scope: string; name: string } {
 /**
  * Call the API and parse its JSON answer.
  *
- * @param endPoint path below ``/wp5/api``, already encoded (e.g. ``datasets/cms/a%20b``)
+ * @param endPoint path below ``/wp5/api``, already encoded (e.g. ``replicas/a%20b``)
  * @param init fetch options
  * @param params query parameters
  * @param settings server settings; the default ones when omitted
@@ -171,9 +163,12 @@ function jsonInit(method: string, body: unknown): RequestInit {
   };
 }
 
-/** The path of one DID: ``datasets/{scope}/{name}``. */
-function didPath(scope: string, name: string): string {
-  return `datasets/${encodeURIComponent(scope)}/${encodeName(name)}`;
+/**
+ * The ``did`` query parameter naming one DID. Never a path: names may hold '/' (and CMS block
+ * names '#'); the query string percent-encodes both.
+ */
+function didParam(scope: string, name: string): { did: string } {
+  return { did: `${scope}:${name}` };
 }
 
 /** The path of one item of a collection (``replicas/{id}``). */
@@ -240,16 +235,21 @@ export const catalog = {
     );
   },
 
-  /** ``GET datasets/{scope}/{name}``: size, file count, copies per site, rules, metadata. */
+  /** ``GET datasets/details?did=``: size, file count, copies per site, rules, metadata. */
   describe(
     scope: string,
     name: string,
     settings?: Settings
   ): Promise<IDatasetDetails> {
-    return requestAPI<IDatasetDetails>(didPath(scope, name), {}, {}, settings);
+    return requestAPI<IDatasetDetails>(
+      'datasets/details',
+      {},
+      didParam(scope, name),
+      settings
+    );
   },
 
-  /** ``GET datasets/{scope}/{name}/files``: one page of the file list. */
+  /** ``GET datasets/files?did=``: one page of the file list. */
   files(
     scope: string,
     name: string,
@@ -257,9 +257,14 @@ export const catalog = {
     settings?: Settings
   ): Promise<IFilePage> {
     return requestAPI<IFilePage>(
-      `${didPath(scope, name)}/files`,
+      'datasets/files',
       {},
-      { rse: request.rse, limit: request.limit, cursor: request.cursor },
+      {
+        ...didParam(scope, name),
+        rse: request.rse,
+        limit: request.limit,
+        cursor: request.cursor
+      },
       settings
     );
   },

@@ -152,7 +152,7 @@ export interface IRuleSummary {
   expires_at: string | null;
 }
 
-/** ``GET datasets/{scope}/{name}``: ``DatasetDetails``. */
+/** ``GET datasets/details?did=``: ``DatasetDetails``. */
 export interface IDatasetDetails {
   did: string;
   scope: string;
@@ -194,7 +194,7 @@ export interface IFileEntry {
   states: { [rse: string]: string };
 }
 
-/** ``GET datasets/{scope}/{name}/files``: ``FilePage``. */
+/** ``GET datasets/files?did=``: ``FilePage``. */
 export interface IFilePage {
   did: string;
   items: IFileEntry[];
@@ -323,7 +323,7 @@ export interface ISearchRequest {
   cursor?: string | null;
 }
 
-/** Parameters of ``GET datasets/{scope}/{name}/files``. */
+/** Parameters of ``GET datasets/files`` (besides ``did``). */
 export interface IFilesRequest {
   rse?: string;
   limit?: number;

@@ -171,12 +171,8 @@ class Http:
 
 
 def segment(text: str) -> str:
-    """One path segment, quoted whole (DID names may contain ``/``)."""
+    """One path segment, quoted whole."""
     return quote(text, safe="")
-
-
-def did_path(did: DID) -> str:
-    return f"datasets/{segment(did.scope)}/{segment(did.name)}"
 
 
 def _cursor(cursor: str | None) -> str | None:
@@ -198,11 +194,11 @@ class RestCatalog:
         return SearchPage.from_dict(self.http("GET", "datasets", params))
 
     def describe(self, did: DID) -> DatasetDetails:
-        return DatasetDetails.from_dict(self.http("GET", did_path(did)))
+        return DatasetDetails.from_dict(self.http("GET", "datasets/details", {"did": str(did)}))
 
     def files(self, did: DID, rse: str | None, limit: int, cursor: str | None) -> FilePage:
-        params = {"rse": rse, "limit": limit, "cursor": cursor}
-        return FilePage.from_dict(self.http("GET", did_path(did) + "/files", params))
+        params = {"did": str(did), "rse": rse, "limit": limit, "cursor": cursor}
+        return FilePage.from_dict(self.http("GET", "datasets/files", params))
 
     def rses(self) -> list[StorageElement]:
         return [StorageElement.from_dict(r) for r in self.http.items("rses")]
@@ -214,11 +210,12 @@ class RestFilesets:
 
     def fileset(self, did: DID, rse: str, protocol: str | None, allow_partial: bool) -> Fileset:
         params = {
+            "did": str(did),
             "rse": rse,
             "protocol": protocol,
             "allow_partial": "true" if allow_partial else None,
         }
-        return Fileset.from_dict(self.http("GET", did_path(did) + "/fileset", params))
+        return Fileset.from_dict(self.http("GET", "datasets/fileset", params))
 
 
 class _Collection:

@@ -42,7 +42,7 @@ __all__ = ["ACCOUNT", "DATABASES", "RSES", "Facility", "default_root"]
 
 ACCOUNT = "jovyan"
 RSES = ("SITE-A", "SITE-B", "SITE-C")
-SCOPES = ("cms", "space", f"user.{ACCOUNT}")
+SCOPES = ("cms", "cmsblock", "space", f"user.{ACCOUNT}")
 GB = 1000**3
 # SITE-C's quota for the ordinary account is deliberately small: every seeded dataset exceeds
 # it (with the default 5000 events per file, datasets are 0.3 to 0.5 MB).

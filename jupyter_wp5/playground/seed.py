@@ -28,7 +28,7 @@ from typing import Any
 from .catalogue_only import CatalogueOnlyPlan
 from .info import SeededDataset, SeededFile
 
-__all__ = ["CONTAINER", "DATASETS", "DatasetPlan", "seed"]
+__all__ = ["CMS_BLOCK", "CONTAINER", "DATASETS", "DatasetPlan", "seed"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,10 @@ class DatasetPlan:
     kind: str  # "nanoaod" | "table"
     process: str  # datagen process, or "debris"
     metadata: dict[str, Any]
+    # Its files' names start so; the dataset's own name when None.
+    file_stem: str | None = None
+    # A fixed number of files, whatever the scale asks for.
+    n_files: int | None = None
 
 
 _NANO_META = {
@@ -69,6 +73,17 @@ DATASETS = (
     ),
 )
 CONTAINER = ("cms", "Run3Summer22_NanoAODv9")
+# A CMS block in a scope of its own: its name has '/' segments, a leading '/' and a '#' (see
+# wp5_policy.schema); its files have plain names. One copy, at the origin only, two small files.
+CMS_BLOCK = DatasetPlan(
+    "cmsblock",
+    "/DYJetsToMuMu_M-50_TuneCP5/Run3Summer22NanoAODv12-130X_mcRun3/NANOAODSIM#a1b2",
+    "nanoaod",
+    "zmumu",
+    {**_NANO_META, "phys_group": "SMP", "version": "v12"},
+    file_stem="DYJetsToMuMu_M-50_Run3Summer22NanoAODv12_a1b2",
+    n_files=2,
+)
 DEBRIS_ROWS_PER_FILE = 2000
 
 
@@ -91,7 +106,7 @@ def _generate(
     for i in range(n_files):
         seed = 1000 * (index + 1) + i
         if plan.kind == "nanoaod":
-            name = f"{plan.name}_{i + 1:04d}.root"
+            name = f"{plan.file_stem or plan.name}_{i + 1:04d}.root"
             first = i * events + 1
             key = f"nanoaod-{plan.process}-{events}ev-first{first}-seed{seed}-v{DATAGEN_VERSION}"
             path, n = cached(
@@ -153,7 +168,7 @@ def _put(upload_client: Any, scope: str, files: list[_Generated], rse: str) -> N
 
 
 def seed(spec: dict[str, Any]) -> list[SeededDataset]:
-    """Generate, upload and register every dataset in :data:`DATASETS`.
+    """Generate, upload and register every dataset in :data:`DATASETS` and :data:`CMS_BLOCK`.
 
     ``spec`` keys: ``cache`` (generated files, kept between runs), ``output`` (seed.json
     path), ``events_per_file``, ``files_per_dataset``, ``origin_rse``, ``second_copy_rse``, and
@@ -171,10 +186,9 @@ def seed(spec: dict[str, Any]) -> list[SeededDataset]:
     cache = Path(spec["cache"])
     origin, second = spec["origin_rse"], spec["second_copy_rse"]
     seeded: list[SeededDataset] = []
-    for index, plan in enumerate(DATASETS):
-        generated = _generate(
-            plan, index, int(spec["files_per_dataset"]), int(spec["events_per_file"]), cache
-        )
+    for index, plan in enumerate((*DATASETS, CMS_BLOCK)):
+        n_files = plan.n_files or int(spec["files_per_dataset"])
+        generated = _generate(plan, index, n_files, int(spec["events_per_file"]), cache)
         files = [
             SeededFile(
                 name=g.name, bytes=g.path.stat().st_size, adler32=adler32(g.path), events=g.events

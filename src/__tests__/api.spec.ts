@@ -1,13 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import * as api from '../api';
-import {
-  encodeName,
-  queryString,
-  requestAPI,
-  ResponseError,
-  splitDid
-} from '../api';
+import { queryString, requestAPI, ResponseError, splitDid } from '../api';
 import { cluster, progress } from './fixtures';
 
 /** Server settings whose fetch answers from `respond` and records every request. */
@@ -67,11 +61,7 @@ describe('queryString', () => {
   });
 });
 
-describe('encodeName and splitDid', () => {
-  it('encodes each segment and keeps the slashes', () => {
-    expect(encodeName('store/mc/a b+c.root')).toBe('store/mc/a%20b%2Bc.root');
-  });
-
+describe('splitDid', () => {
   it('splits at the first colon only', () => {
     expect(splitDid('user.jdoe:a:b/c')).toEqual({
       scope: 'user.jdoe',
@@ -205,12 +195,18 @@ describe('typed calls', () => {
     expect(parse(requests[0]).params).toEqual({ q: 'cms:*' });
   });
 
-  it('api.catalog.describe encodes the scope and each name segment', async () => {
+  it('api.catalog.describe sends a CMS name as one encoded did parameter', async () => {
     const { settings, requests } = mockServer(() => json({}));
-    await api.catalog.describe('user.jdoe', 'store/mc/a b+c', settings);
-    expect(parse(requests[0]).path).toBe(
-      '/user/alice/wp5/api/datasets/user.jdoe/store/mc/a%20b%2Bc'
+    await api.catalog.describe('cms', '/DY+J/Run3/NANOAODSIM#a1b2', settings);
+    // '/', '+' and '#' are all encoded: no proxy sees a slash or a fragment.
+    expect(requests[0].url).toContain(
+      '/user/alice/wp5/api/datasets/details' +
+        '?did=cms%3A%2FDY%2BJ%2FRun3%2FNANOAODSIM%23a1b2'
     );
+    expect(parse(requests[0])).toEqual({
+      path: '/user/alice/wp5/api/datasets/details',
+      params: { did: 'cms:/DY+J/Run3/NANOAODSIM#a1b2' }
+    });
   });
 
   it('api.catalog.files adds rse, limit and cursor', async () => {
@@ -224,8 +220,12 @@ describe('typed calls', () => {
       settings
     );
     const { path, params } = parse(requests[0]);
-    expect(path).toBe('/user/alice/wp5/api/datasets/cms/DYJets/v9/files');
-    expect(params).toEqual({ rse: 'SITE-A', limit: '10' });
+    expect(path).toBe('/user/alice/wp5/api/datasets/files');
+    expect(params).toEqual({
+      did: 'cms:DYJets/v9',
+      rse: 'SITE-A',
+      limit: '10'
+    });
   });
 
   it('api.catalog.rses reads GET rses', async () => {

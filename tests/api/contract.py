@@ -8,8 +8,10 @@ server too (400, 413, or 403 when it carries no valid token).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import time
 from typing import Any
 
 from tornado.httpclient import HTTPClientError
@@ -83,3 +85,15 @@ async def call(jp_fetch: Any, method: str, path: str, body: Any = None, **params
         response = err.response
     payload = json.loads(response.body) if response.body else None
     return response.code, payload
+
+
+async def finished(jp_fetch: Any, request_id: str, timeout: float = 60) -> dict:
+    """Poll ``GET replicas/<request_id>`` until the request stops replicating (or ``timeout``
+    seconds pass); return its last progress."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, progress = await call(jp_fetch, "GET", f"replicas/{request_id}")
+        assert status == 200, progress
+        if progress["state"] != "REPLICATING" or time.monotonic() > deadline:
+            return progress
+        await asyncio.sleep(0.2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import quote
 
 import pytest
 
@@ -16,11 +15,6 @@ pytestmark = pytest.mark.rucio
 
 async def get(jp_fetch, path: str, **params):
     return await call(jp_fetch, "GET", path, **params)
-
-
-def did_path(did: str) -> str:
-    scope, name = did.split(":", 1)
-    return f"datasets/{quote(scope, safe='')}/{quote(name, safe='')}"
 
 
 def seeded(playground, scope: str):
@@ -89,7 +83,7 @@ async def test_search_by_type_and_metadata(jp_fetch, playground):
 async def test_details_report_files_bytes_and_copies(jp_fetch, playground):
     admin = admin_client(playground)
     for ds in playground.datasets:
-        status, body = await get(jp_fetch, did_path(ds.did))
+        status, body = await get(jp_fetch, "datasets/details", did=ds.did)
         assert status == 200, body
         assert body["files"] == len(ds.files)
         assert body["bytes"] == ds.bytes
@@ -108,7 +102,7 @@ async def test_details_report_files_bytes_and_copies(jp_fetch, playground):
 
 
 async def test_container_details_add_up_its_datasets(jp_fetch, playground):
-    status, body = await get(jp_fetch, "datasets/cms/Run3Summer22_NanoAODv9")
+    status, body = await get(jp_fetch, "datasets/details", did="cms:Run3Summer22_NanoAODv9")
     assert status == 200
     nanoaod = [d for d in playground.datasets if d.scope == "cms"]
     assert body["type"] == "container"
@@ -119,10 +113,10 @@ async def test_container_details_add_up_its_datasets(jp_fetch, playground):
 
 async def test_files_list_with_state_per_site_and_paging(jp_fetch, playground):
     ds = next(d for d in playground.datasets if len(d.rses) > 1)
-    status, body = await get(jp_fetch, did_path(ds.did) + "/files", limit="1")
+    status, body = await get(jp_fetch, "datasets/files", did=ds.did, limit="1")
     assert status == 200
     assert len(body["items"]) == 1 and body["next_cursor"]
-    _, rest = await get(jp_fetch, did_path(ds.did) + "/files", cursor=body["next_cursor"])
+    _, rest = await get(jp_fetch, "datasets/files", did=ds.did, cursor=body["next_cursor"])
     listed = {f["name"]: f for f in body["items"] + rest["items"]}
     assert set(listed) == {f.name for f in ds.files}
     for f in ds.files:
@@ -131,7 +125,7 @@ async def test_files_list_with_state_per_site_and_paging(jp_fetch, playground):
         states = listed[f.name]["states"]
         assert {rse: states.get(rse) for rse in ds.rses} == {rse: "AVAILABLE" for rse in ds.rses}
 
-    _, at_a = await get(jp_fetch, did_path(ds.did) + "/files", rse="SITE-A")
+    _, at_a = await get(jp_fetch, "datasets/files", did=ds.did, rse="SITE-A")
     assert {f["name"]: f["states"] for f in at_a["items"]} == {
         f.name: {"SITE-A": "AVAILABLE"} for f in ds.files
     }
@@ -158,14 +152,15 @@ async def test_health_names_rucio_and_the_account(jp_fetch, playground):
 @pytest.mark.parametrize(
     ("path", "params", "status", "code"),
     [
-        ("datasets/cms/bad%20name", {}, 400, "invalid_did"),
-        ("datasets/c%20ms/x", {}, 400, "invalid_did"),
+        ("datasets/details", {"did": "cms:bad name"}, 400, "invalid_did"),
+        ("datasets/details", {"did": "c ms:x"}, 400, "invalid_did"),
+        ("datasets/details", {}, 400, "invalid_request"),
         ("datasets", {"q": "no-scope-here"}, 400, "invalid_request"),
         ("datasets", {"q": "cms:*", "type": "table"}, 400, "invalid_request"),
         ("datasets", {"q": "cms:*", "limit": "many"}, 400, "invalid_request"),
         ("datasets", {"q": "cms:*", "cursor": "forged"}, 400, "invalid_request"),
-        ("datasets/cms/NoSuchDataset_v1", {}, 404, "not_found"),
-        ("datasets/nosuchscope/x", {}, 404, "not_found"),
+        ("datasets/details", {"did": "cms:NoSuchDataset_v1"}, 404, "not_found"),
+        ("datasets/details", {"did": "nosuchscope:x"}, 404, "not_found"),
     ],
 )
 async def test_bad_input_gets_a_precise_error(jp_fetch, path, params, status, code):
@@ -174,7 +169,9 @@ async def test_bad_input_gets_a_precise_error(jp_fetch, path, params, status, co
     assert body["message"]
 
 
-@pytest.mark.parametrize("path", ["health", "datasets?q=cms:*", "datasets/cms/x", "rses"])
+@pytest.mark.parametrize(
+    "path", ["health", "datasets?q=cms:*", "datasets/details?did=cms:x", "rses"]
+)
 async def test_every_endpoint_needs_a_token(jp_serverapp, http_server_client, jp_base_url, path):
     response = await http_server_client.fetch(f"{jp_base_url}wp5/api/{path}", raise_error=False)
     assert response.code == 403
@@ -215,7 +212,7 @@ async def test_pages_beyond_the_first_of_a_large_listing(jp_fetch, playground):
         pages, cursor = [], None
         while True:
             params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
-            status, page = await get(jp_fetch, f"datasets/{scope}/{name}/files", **params)
+            status, page = await get(jp_fetch, "datasets/files", did=f"{scope}:{name}", **params)
             assert status == 200, page
             pages.append(page["items"])
             cursor = page["next_cursor"]

@@ -153,7 +153,7 @@ async def test_cursor_misuse_is_refused_with_a_reason_and_never_reaches_rucio(
             assert (status, body["error"]) == (400, "invalid_request"), (params, body)
             assert reason in body["message"]
         status, body = await call(
-            jp_fetch, "GET", f"datasets/{SCOPE}/big/files", cursor=cursor, limit="10"
+            jp_fetch, "GET", "datasets/files", did=f"{SCOPE}:big", cursor=cursor, limit="10"
         )
         assert status == 400 and "another query" in body["message"]
     finally:
@@ -185,7 +185,7 @@ async def test_a_cursor_handed_to_another_user_is_refused(
 
 
 async def test_details_of_a_10000_file_dataset_are_a_summary(jp_fetch, scale_data):
-    status, body = await call(jp_fetch, "GET", f"datasets/{SCOPE}/big")
+    status, body = await call(jp_fetch, "GET", "datasets/details", did=f"{SCOPE}:big")
     assert status == 200, body
     assert body["summary"] is True
     assert (body["files"], body["bytes"]) == (BIG_FILES, BIG_FILES * FILE_BYTES)
@@ -193,7 +193,7 @@ async def test_details_of_a_10000_file_dataset_are_a_summary(jp_fetch, scale_dat
     if not body["partial"]:
         assert [r["rse_expression"] for r in body["rules"]] == [scale_data["rse"]]
 
-    status, body = await call(jp_fetch, "GET", f"datasets/{SCOPE}/all")
+    status, body = await call(jp_fetch, "GET", "datasets/details", did=f"{SCOPE}:all")
     assert status == 200, body
     assert (body["type"], body["summary"]) == ("container", True)
     assert body["files"] == DATASETS
@@ -206,7 +206,9 @@ async def _deep(
     answer, and the "details" events for it until its count has finished."""
     ws = await jp_ws_fetch("wp5", "api", "events")
     try:
-        status, body = await call(jp_fetch, "GET", f"datasets/{SCOPE}/{name}", deep="1")
+        status, body = await call(
+            jp_fetch, "GET", "datasets/details", did=f"{SCOPE}:{name}", deep="1"
+        )
         assert status == 200, body
         seen: list[dict[str, Any]] = []
         while not seen or seen[-1]["state"] == "running":
@@ -236,7 +238,7 @@ async def test_deep_counts_report_progress_over_the_websocket_and_end_exact(
     assert (site["available_files"], site["total_files"]) == (BIG_FILES, BIG_FILES)
 
     # The next ?deep=1 answers the exact counts.
-    status, body = await call(jp_fetch, "GET", f"datasets/{SCOPE}/big", deep="1")
+    status, body = await call(jp_fetch, "GET", "datasets/details", did=f"{SCOPE}:big", deep="1")
     assert status == 200
     assert (body["summary"], body["files"], body["deep"]["state"]) == (False, BIG_FILES, "done")
 

@@ -31,8 +31,8 @@ def jp_server_config(jp_server_config: Config) -> Config:
     ("method", "path", "body"),
     [
         ("GET", "datasets?q=cms:*", None),
-        ("GET", "datasets/cms/DYJetsToLL_M-50_NanoAODv9", None),
-        ("GET", "datasets/cms/DYJetsToLL_M-50_NanoAODv9/files", None),
+        ("GET", "datasets/details?did=cms:DYJetsToLL_M-50_NanoAODv9", None),
+        ("GET", "datasets/files?did=cms:DYJetsToLL_M-50_NanoAODv9", None),
         ("GET", "replicas", None),
         ("POST", "replicas", {"did": "cms:WJetsToLNu_NanoAODv9", "rse_expression": "SITE-C"}),
         ("GET", "replicas/0123456789abcdef0123456789abcdef", None),

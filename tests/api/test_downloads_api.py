@@ -24,7 +24,7 @@ from jupyter_wp5.data.request_store import RequestStore
 from ..rucio_admin import adler32 as adler32_of
 from ..rucio_admin import admin_client, discard, new_dataset
 from ..storage import throttled_storage
-from .contract import call
+from .contract import call, finished
 
 pytestmark = pytest.mark.rucio
 
@@ -50,16 +50,6 @@ def jp_server_config(jp_server_config: Config, scratch: Path, store_path: Path) 
 
 def adler32(path: Path) -> str:
     return f"{zlib.adler32(path.read_bytes()) & 0xFFFFFFFF:08x}"
-
-
-async def finished(jp_fetch, request_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        status, progress = await call(jp_fetch, "GET", f"replicas/{request_id}")
-        assert status == 200, progress
-        if progress["state"] != "REPLICATING" or time.monotonic() > deadline:
-            return progress
-        await asyncio.sleep(0.2)
 
 
 async def download(jp_fetch, did: str) -> dict:

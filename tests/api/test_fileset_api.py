@@ -14,11 +14,6 @@ DY = "cms:DYJetsToLL_M-50_NanoAODv9"
 CONTAINER = "cms:Run3Summer22_NanoAODv9"
 
 
-def fileset_path(did: str) -> str:
-    scope, name = did.split(":")
-    return f"datasets/{scope}/{name}/fileset"
-
-
 def events_by_url(entry: dict) -> dict[str, int]:
     import uproot
 
@@ -33,7 +28,9 @@ def events_by_url(entry: dict) -> dict[str, int]:
 async def test_fileset_urls_open_with_uproot_and_hold_the_seeded_events(jp_fetch, playground, rse):
     dy = playground.dataset(DY)
     assert rse in dy.rses
-    status, fileset = await call(jp_fetch, "GET", fileset_path(DY), rse=rse, protocol="root")
+    status, fileset = await call(
+        jp_fetch, "GET", "datasets/fileset", did=DY, rse=rse, protocol="root"
+    )
     assert status == 200, fileset
     assert list(fileset) == [dy.name]
     entry = fileset[dy.name]
@@ -51,7 +48,7 @@ async def test_fileset_urls_open_with_uproot_and_hold_the_seeded_events(jp_fetch
 
 async def test_container_fileset_has_one_entry_per_dataset(jp_fetch, playground):
     members = playground.containers[CONTAINER]
-    status, fileset = await call(jp_fetch, "GET", fileset_path(CONTAINER), rse="SITE-A")
+    status, fileset = await call(jp_fetch, "GET", "datasets/fileset", did=CONTAINER, rse="SITE-A")
     assert status == 200, fileset
     assert sorted(e["metadata"]["did"] for e in fileset.values()) == sorted(members)
     for entry in fileset.values():
@@ -64,12 +61,12 @@ async def test_incomplete_copy_is_409_unless_partial_is_allowed(jp_fetch, playgr
     assert "SITE-C" not in wjets.rses
     # Not even a copy another test left behind.
     await assert_absent_at(admin_client(playground), wjets.did, "SITE-C")
-    status, body = await call(jp_fetch, "GET", fileset_path(wjets.did), rse="SITE-C")
+    status, body = await call(jp_fetch, "GET", "datasets/fileset", did=wjets.did, rse="SITE-C")
     assert status == 409
     assert f"0 of {len(wjets.files)} files" in body["message"]
 
     status, partial = await call(
-        jp_fetch, "GET", fileset_path(wjets.did), rse="SITE-C", allow_partial="true"
+        jp_fetch, "GET", "datasets/fileset", did=wjets.did, rse="SITE-C", allow_partial="true"
     )
     assert status == 200
     meta = partial[wjets.name]["metadata"]
@@ -83,7 +80,9 @@ async def test_bad_fileset_requests(jp_fetch):
         ({"rse": "SITE-A", "allow_partial": "maybe"}, 400),
     ]
     for params, expected in cases:
-        status, body = await call(jp_fetch, "GET", fileset_path(DY), **params)
+        status, body = await call(jp_fetch, "GET", "datasets/fileset", did=DY, **params)
         assert status == expected, (params, body)
-    status, _ = await call(jp_fetch, "GET", fileset_path("cms:NoSuchDataset_v1"), rse="SITE-A")
+    status, _ = await call(
+        jp_fetch, "GET", "datasets/fileset", did="cms:NoSuchDataset_v1", rse="SITE-A"
+    )
     assert status == 404

@@ -35,8 +35,7 @@ KERNEL_DATASETS = {"rest": "cms:TTTo2L2Nu_NanoAODv9", "in-process": "space:debri
 
 
 async def rules_on(jp_fetch, did: str) -> list[dict]:
-    scope, name = did.split(":")
-    status, body = await call(jp_fetch, "GET", f"datasets/{scope}/{name}")
+    status, body = await call(jp_fetch, "GET", "datasets/details", did=did)
     assert status == 200
     return body["rules"]
 

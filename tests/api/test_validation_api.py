@@ -77,9 +77,9 @@ async def test_without_a_token_bad_input_is_still_a_403(jp_fetch):
 @pytest.mark.parametrize(
     "raw", ['{"o": 1e400}', '{"o": 9223372036854775808}', '{"o": -1}', '{"o": "1"}', "[1]"]
 )
-@pytest.mark.parametrize("path", ["datasets", "datasets/cms/DY/files"])
+@pytest.mark.parametrize("path", ["datasets", "datasets/files"])
 async def test_cursors_out_of_bounds_are_a_400(jp_fetch, raw, path):
-    params = {"q": "cms:*"} if path == "datasets" else {}
+    params = {"q": "cms:*"} if path == "datasets" else {"did": "cms:DY"}
     status, payload = await call(jp_fetch, "GET", path, cursor=cursor(raw), **params)
     assert (status, payload["error"]) == (400, "invalid_request"), payload
     assert "cursor" in payload["message"]
@@ -129,15 +129,24 @@ async def test_bad_searches_are_a_400_before_rucio(jp_fetch, params, reason):
     assert reason in payload["message"]
 
 
-@pytest.mark.parametrize("name", ["a/../b", "a//b", "a/./b/files", "a/"])
-async def test_dot_and_empty_segments_are_a_400(jp_fetch, name):
-    status, payload = await call(jp_fetch, "GET", f"datasets/cms/{name}")
-    assert status == 400, payload
+@pytest.mark.parametrize(
+    "name",
+    ["a/../b", "a//b", "a/./b/files", "a/", "/", "//DY/Run3", "/DY/../NANOAODSIM", "/DY/Run3/"],
+)
+@pytest.mark.parametrize("path", ["datasets/details", "datasets/files", "datasets/fileset"])
+async def test_dot_and_empty_segments_are_a_400(jp_fetch, path, name):
+    # Rucio is absent here (see the control below): a 400 is answered before any Rucio call.
+    status, payload = await call(jp_fetch, "GET", path, did=f"cms:{name}", rse="SITE-A")
+    assert (status, payload["error"]) == (400, "invalid_did"), payload
 
 
 async def test_a_valid_request_does_reach_the_engine(jp_fetch):
     # The control: the same server answers a well-formed search from Rucio, here absent (503).
     status, payload = await call(jp_fetch, "GET", "datasets", q="cms:*", filters="events>1")
+    assert status == 503, payload
+    # A CMS name (leading '/', '#' before the block id) is well formed: it reaches Rucio too.
+    block = "cms:/DYJetsToMuMu_M-50/Run3Summer22NanoAODv12-130X/NANOAODSIM#a1b2"
+    status, payload = await call(jp_fetch, "GET", "datasets/details", did=block)
     assert status == 503, payload
 
 

@@ -118,6 +118,28 @@ async def test_search_and_info_in_a_real_kernel(
     assert playground.account in rucio.split() and playground.rucio_url in rucio.split(), rucio
 
 
+async def test_a_cms_block_name_in_the_magics(
+    playground, jp_serverapp, http_server, tmp_path: Path
+) -> None:
+    # '/' segments, a leading '/' and a '#': through the REST transport as one query parameter.
+    block = next(d for d in playground.datasets if d.name.startswith("/"))
+    _, info, files, fileset = await run_notebook(
+        tmp_path,
+        "%load_ext jupyter_wp5",
+        f"%wp5 info {block.did}",
+        f"%wp5 files {block.did}",
+        f"fs = %wp5 fileset {block.did} --rse {block.rses[0]}\nsorted(fs)",
+    )
+    for cell in (info, files, fileset):
+        assert not cell.errors, cell.text
+        assert "wp5:" not in cell.stderr, cell.stderr
+    assert f"{format_bytes(block.bytes)} in {len(block.files)} files" in info.text
+    assert f"{len(block.files)} files of {block.did}" in files.text
+    for f in block.files:
+        assert f.name in files.text
+    assert repr([block.name]) in fileset.text
+
+
 async def test_unknown_dataset_is_one_readable_line(
     playground, jp_serverapp, http_server, tmp_path: Path
 ) -> None:

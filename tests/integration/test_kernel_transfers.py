@@ -55,3 +55,23 @@ async def test_download_and_wait_then_read_a_fileset_in_a_kernel(
         assert f"{zlib.adler32(data) & 0xFFFFFFFF:08x}" == f.adler32.zfill(8)
     assert TT in transfers.text and "download" in transfers.text
     assert ast.literal_eval(read.text) == sorted((f.name, f.events) for f in dy.files)
+
+
+async def test_a_cms_block_downloads_from_a_kernel(
+    playground, jp_serverapp, http_server, scratch: Path, tmp_path: Path
+) -> None:
+    # '/' segments, a leading '/' and a '#' in the DID, as typed in the magic.
+    block = next(d for d in playground.datasets if d.name.startswith("/"))
+    _, replicate = await run_notebook(
+        tmp_path,
+        "%load_ext jupyter_wp5",
+        f"done = %wp5 replicate {block.did} --download --wait\ndone[0].state, done[0].paths",
+    )
+    assert not replicate.errors and "wp5:" not in replicate.stderr, replicate.text
+    assert "('OK'," in replicate.text, replicate.text
+    inside = (scratch / getpass.getuser() / block.scope).resolve()
+    inside = inside.joinpath(*block.name.removeprefix("/").split("/"))
+    for f in block.files:
+        assert repr(str(inside / f.name)) in replicate.text
+        data = (inside / f.name).read_bytes()
+        assert f"{zlib.adler32(data) & 0xFFFFFFFF:08x}" == f.adler32.zfill(8)

@@ -46,10 +46,14 @@ def test_large_bodies_are_a_413_and_bad_json_a_400():
         ("GET", "datasets", {"q": "cms:*", "limit": "0"}, NO_BODY, "below 1"),
         ("GET", "datasets", {"q": "cms:*", "cursor": "x" * 201}, NO_BODY, "longer than 200"),
         ("GET", "datasets", {"q": "x" * 301}, NO_BODY, "longer than 300"),
-        ("GET", "datasets/cms/a/../b", {}, NO_BODY, "name does not match"),
-        ("GET", "datasets/cms/a/", {}, NO_BODY, "name does not match"),
-        ("GET", "datasets/cms/a//b/files", {}, NO_BODY, "name does not match"),
-        ("GET", "datasets/cms/a/fileset", {}, NO_BODY, "rse is required"),
+        ("GET", "datasets/details", {"did": "cms:a/../b"}, NO_BODY, "did does not match"),
+        ("GET", "datasets/details", {"did": "cms:a/"}, NO_BODY, "did does not match"),
+        ("GET", "datasets/details", {"did": "cms:/a/B#1/"}, NO_BODY, "did does not match"),
+        ("GET", "datasets/details", {"did": "cms://a/B"}, NO_BODY, "did does not match"),
+        ("GET", "datasets/details", {}, NO_BODY, "did is required"),
+        ("GET", "datasets/files", {"did": "cms:a//b"}, NO_BODY, "did does not match"),
+        ("GET", "datasets/files", {"did": "cms:/A/./B"}, NO_BODY, "did does not match"),
+        ("GET", "datasets/fileset", {"did": "cms:a"}, NO_BODY, "rse is required"),
         ("DELETE", "replicas/not-a-rule", {}, NO_BODY, "rule_id does not match"),
         ("POST", "replicas", {}, NO_BODY, "needs a JSON body"),
         ("POST", "replicas", {}, [], "must be of type object"),
@@ -75,11 +79,13 @@ def test_requests_outside_the_contract_are_refused_with_reason(method, path, par
     ("method", "path", "params", "body"),
     [
         ("GET", "datasets", {"q": "cms:*DY*", "type": "all", "limit": "10", "token": "t"}, NO_BODY),
-        ("GET", "datasets/cms/DY/part.1/sub/files", {"rse": "SITE-A"}, NO_BODY),
+        ("GET", "datasets/files", {"did": "cms:DY/part.1/sub", "rse": "SITE-A"}, NO_BODY),
+        ("GET", "datasets/details", {"did": "cms:/DY_M-50/Run3-130X/NANOAODSIM#a1b2"}, NO_BODY),
         # As the kernel's REST transport passes them: a leading /, numbers, None for absent.
         ("GET", "/datasets", {"q": "cms:*", "limit": 10, "cursor": None}, NO_BODY),
         ("GET", "datasets", {"q": "cms:*", "type": "", "limit": ""}, NO_BODY),
-        ("GET", "datasets/cms/DY/fileset", {"rse": "SITE-A", "allow_partial": "yes"}, NO_BODY),
+        ("GET", "datasets/fileset", {"did": "cms:DY", "rse": "A", "allow_partial": "yes"}, NO_BODY),
+        ("POST", "replicas", {}, {"did": "cms:/DY/Run3/NANOAODSIM#a1", "rse_expression": "B"}),
         ("POST", "replicas", {}, {"did": "cms:a/b.root", "rse_expression": "B", "lifetime": "7d"}),
         ("POST", "replicas", {}, {"did": "cms:x", "mode": "download", "lifetime": None}),
         ("PATCH", f"replicas/{RULE}", {}, {"lifetime": 3600, "retry": True}),
@@ -91,10 +97,13 @@ def test_requests_within_the_contract_pass(method, path, params, body):
     assert validate_request(method, path, params, body) is not None
 
 
-def test_the_name_parameter_may_hold_slashes_and_picks_the_right_operation():
-    op, values = contract.find_operation("GET", "datasets/cms/a%2Fb/c/files")
-    assert op.template == "/datasets/{scope}/{name}/files"
-    assert values == {"scope": "cms", "name": "a/b/c"}
+def test_dids_travel_in_the_query_never_in_a_path():
+    # A name parameter in the path is ambiguous when the name holds '/' (datasets/{scope}/{name}
+    # and .../files), and proxies may decode or refuse %2F.
+    assert not [op.template for op in contract._operations() if "{name}" in op.template]
+    op, values = contract.find_operation("GET", "datasets/files")
+    assert op.template == "/datasets/files" and values == {}
+    assert contract.find_operation("GET", "datasets/cms/a/files") is None
     assert contract.find_operation("GET", "nowhere") is None
 
 
@@ -156,6 +165,15 @@ def test_downloads_go_to_a_private_per_user_directory(tmp_path):
     user_dir = (tmp_path / "scratch").resolve() / getpass.getuser()
     assert target == user_dir / "cms" / "DY" / "part.1"
     assert user_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_cms_name_downloads_under_its_scope_never_at_the_root(tmp_path):
+    # A leading '/' must not make the path absolute (Path("a") / "/DY" is "/DY").
+    block = DID.parse("cms:/DYJetsToMuMu_M-50/Run3Summer22NanoAODv12-130X/NANOAODSIM#a1b2")
+    target = confined_target(str(tmp_path / "scratch"), block)
+    user_dir = (tmp_path / "scratch").resolve() / getpass.getuser()
+    parts = ("DYJetsToMuMu_M-50", "Run3Summer22NanoAODv12-130X", "NANOAODSIM#a1b2")
+    assert target == user_dir.joinpath("cms", *parts)
 
 
 @pytest.mark.parametrize("link", ["user", "scope", "dataset"])

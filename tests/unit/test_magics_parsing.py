@@ -360,8 +360,8 @@ def test_rest_errors_become_typed_errors() -> None:
     assert isinstance(err, EngineUnavailable)
 
 
-def test_rest_quotes_each_path_segment() -> None:
-    assert rest.did_path(DID("cms", "a/b c")) == "datasets/cms/a%2Fb%20c"
+def test_rest_quotes_a_record_id_as_one_path_segment() -> None:
+    assert rest.segment("a/b c") == "a%2Fb%20c"
 
 
 def test_unreachable_server_is_a_clear_error() -> None:

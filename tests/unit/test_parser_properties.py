@@ -59,7 +59,24 @@ def test_well_formed_dids_round_trip(scope, segments):
 
 
 @SETTINGS
+@given(SCOPE, st.lists(SEGMENT.map(lambda s: s.replace("-", "#")), min_size=1, max_size=5))
+def test_cms_names_with_a_leading_slash_and_a_block_id_round_trip(scope, segments):
+    name = "/" + "/".join(segments)
+    if len(name) > 250:
+        return
+    did = DID.parse(f"{scope}:{name}")
+    assert (did.scope, did.name) == (scope, name)
+    assert _in_contract("Did", str(did))
+
+
+@SETTINGS
 @given(st.text(max_size=300))
+@example("cms:/DY/Run3/NANOAODSIM#a1b2")
+@example("cms:/")
+@example("cms://DY")
+@example("cms:/DY/")
+@example("cms:/./DY")
+@example("cms:/DY/../x")
 @example("cms:a/../b")
 @example("cms:a//b")
 @example("cms:a/./b")
@@ -71,12 +88,14 @@ def test_any_text_is_a_did_or_a_400_and_the_contract_agrees(text):
     except InvalidRequest:
         assert not _in_contract("Did", text.strip())
         return
-    segments = did.name.split("/")
+    segments = did.name.removeprefix("/").split("/")
     assert all(s.strip(".") for s in segments), did
     assert _in_contract("Did", str(did))
 
 
-@pytest.mark.parametrize("name", ["a/../b", "a//b", "a/./b", "a/", "a/.."])
+@pytest.mark.parametrize(
+    "name", ["a/../b", "a//b", "a/./b", "a/", "a/..", "/", "//a", "/a/", "/./a", "/a/../b"]
+)
 def test_dot_and_empty_segments_are_refused(name):
     with pytest.raises(InvalidRequest, match="segment"):
         DID.of("cms", name)

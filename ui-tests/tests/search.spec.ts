@@ -16,6 +16,9 @@ const DATASETS = [
 ];
 const CONTAINER = 'cms:Run3Summer22_NanoAODv9';
 const DYJETS = DATASETS[0];
+/** The seeded CMS block: a leading '/', '/' segments and a '#' in its name. */
+const CMS_BLOCK =
+  'cmsblock:/DYJetsToMuMu_M-50_TuneCP5/Run3Summer22NanoAODv12-130X_mcRun3/NANOAODSIM#a1b2';
 
 /** Storage elements that hold a complete copy of DYJets in the seeded playground. */
 const COMPLETE_SITES = (process.env.WP5_EXPECT_SITES || 'SITE-A,SITE-B').split(
@@ -91,6 +94,25 @@ test.describe('wp5 panel: data search', () => {
       path: SCREENSHOT,
       contentType: 'image/png'
     });
+  });
+
+  test('a CMS block name (/ segments and #) opens its details', async ({
+    page
+  }) => {
+    await page.sidebar.openTab(PANEL_ID);
+    const panel = page.locator(`#${PANEL_ID}`);
+    await panel.locator('.wp5-search-input').fill('cmsblock:*');
+    await panel.locator('.wp5-search-input').press('Enter');
+    const row = panel.locator(`.wp5-result-row[data-did="${CMS_BLOCK}"]`);
+    await expect(row).toBeVisible();
+    await row.click();
+    const details = panel.locator('.wp5-details');
+    await expect(details).toHaveAttribute('data-did', CMS_BLOCK);
+    await expect(details.locator('.wp5-loading')).toHaveCount(0);
+    await expect(details.locator('.wp5-error')).toHaveCount(0);
+    await expect(details.locator('.wp5-details-files')).toHaveText('2');
+    const copy = details.locator('.wp5-copy-row[data-rse="SITE-A"]');
+    await expect(copy.locator('.wp5-fraction-text')).toHaveText('100%');
   });
 
   test('a malformed search shows the server message', async ({ page }) => {

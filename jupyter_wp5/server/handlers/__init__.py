@@ -22,17 +22,15 @@ from .health import HealthHandler
 from .replicas import ReplicaHandler, ReplicasHandler
 from .rses import StorageElementsHandler
 
-_SCOPE = r"(?P<scope>[^/]+)"
-_NAME = r"(?P<name>.+?)"
 _RECORD = r"(?P<record_id>[^/]+)"
 _REQUEST = r"(?P<request_id>[0-9a-f]+)"
 
 ROUTES = [
     (r"health", HealthHandler),
     (r"datasets", DatasetSearchHandler),
-    (rf"datasets/{_SCOPE}/{_NAME}/files", DatasetFilesHandler),
-    (rf"datasets/{_SCOPE}/{_NAME}/fileset", DatasetFilesetHandler),
-    (rf"datasets/{_SCOPE}/{_NAME}", DatasetHandler),
+    (r"datasets/details", DatasetHandler),
+    (r"datasets/files", DatasetFilesHandler),
+    (r"datasets/fileset", DatasetFilesetHandler),
     (r"rses", StorageElementsHandler),
     (r"replicas", ReplicasHandler),
     (rf"replicas/{_RECORD}", ReplicaHandler),
