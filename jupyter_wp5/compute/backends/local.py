@@ -4,8 +4,8 @@ The cluster process (``_local_runner.py``) is started by path with a minimal mai
 workers start fast and a crashing cluster cannot take the Jupyter server down; it also closes its
 cluster when its stdin closes, so clusters end with the server even if the server is killed.
 
-One spare cluster process is kept warm (``warm_runner``): started when the backend is first used
-and again after each start that took it, it has imported distributed and readied a forkserver, and
+One spare cluster process is kept warm (``warm_runner``): started when the profiles are listed
+(``prepare``) and again after each start, it has imported distributed and readied a forkserver, and
 waits for its spec on stdin. It holds nothing of any cluster until then (each cluster's TLS
 credentials are made when the cluster is asked for, and travel as paths in its spec), its
 environment is the one every cluster process gets, and it ends with the backend, or with the
