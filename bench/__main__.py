@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             finally:
                 bench.close()
         if wanted("B3"):
-            results += copy.b3(info, smoke=args.smoke)
+            results += copy.b3(info, smoke=args.smoke, repeat=repeat)
         if wanted("B4"):
             results += cluster.b4(repeat)
         if wanted("B7"):

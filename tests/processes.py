@@ -59,3 +59,34 @@ def started_since(before: Snapshot, pid: int | None = None) -> Snapshot:
 def assert_nothing_started(before: Snapshot, pid: int | None = None) -> None:
     """No descendant of ``pid`` runs now that was not in ``before``."""
     assert not (new := still_running(started_since(before, pid))), f"new processes: {new}"
+
+
+def listening_on(address: str) -> int:
+    """The pid of the process listening on ``address``'s TCP port (``tls://127.0.0.1:PORT``)."""
+    port = int(address.rsplit(":", 1)[1])
+    for conn in psutil.net_connections("tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            return conn.pid
+    raise AssertionError(f"no process listens on {address}")
+
+
+def tree(pid: int) -> Snapshot:
+    """``pid`` and its live descendants."""
+    return {pid: psutil.Process(pid).create_time(), **descendants(pid)}
+
+
+def spare_runners(snapshot: Snapshot) -> list[int]:
+    """The local backend's spare cluster processes (waiting for a spec) in ``snapshot``."""
+    return [
+        pid
+        for pid, command in still_running(snapshot).items()
+        if command.endswith("_local_runner.py --warm") and not _serves_a_cluster(pid)
+    ]
+
+
+def _serves_a_cluster(pid: int) -> bool:
+    # A spare listens on nothing; a cluster's process serves its scheduler and dashboard.
+    try:
+        return any(c.status == psutil.CONN_LISTEN for c in psutil.Process(pid).net_connections())
+    except psutil.Error:
+        return False

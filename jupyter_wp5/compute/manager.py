@@ -187,11 +187,20 @@ class ClusterManager(LoggingConfigurable):
         return backend.can_serve(profile)
 
     async def profiles(self) -> list[ProfileInfo]:
-        """Every configured profile, with whether (and why not) it can run here."""
+        """Every configured profile, with whether (and why not) it can run here; the backends
+        of those that can get ready to start one (someone is about to choose)."""
         # A backend may ask its engine (the gateway's options), so off the event loop.
         return [
-            p.info(await self._executor.run(self.check_servable, p)) for p in self.registry.all()
+            p.info(await self._executor.run(self._check_and_prepare, p))
+            for p in self.registry.all()
         ]
+
+    def _check_and_prepare(self, profile: Profile) -> str | None:
+        reason = self.check_servable(profile)
+        backend = self.backend_for(profile)
+        if reason is None and backend is not None:
+            backend.prepare(profile)
+        return reason
 
     # -- clusters ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from traitlets.config import Config
 
 from jupyter_wp5.contract import validate_event
 
+from ..processes import listening_on
 from .contract import call
 
 pytestmark = pytest.mark.rucio
@@ -132,11 +133,12 @@ async def test_cluster_changes_are_pushed(jp_fetch, jp_ws_fetch):
 
 async def test_a_cluster_whose_process_died_is_pushed_as_lost(jp_fetch, jp_ws_fetch):
     ws = await jp_ws_fetch("wp5", "api", "events")
-    before = runner_pids()
     status, made = await call(jp_fetch, "POST", "clusters", {"profile": "cpu", "workers": 1})
     assert status == 201
     try:
-        (runner,) = runner_pids() - before
+        # The cluster's process serves its scheduler (the spare one beside it waits, unlistened).
+        runner = listening_on(made["scheduler_address"])
+        assert runner in runner_pids()
         psutil.Process(runner).kill()
         # Nobody asked for anything: the hub's poll of the live state tells the panels.
         lost = await read_until(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from ..dask_tls import security_of
-from ..processes import assert_all_ended, descendants, still_running
+from ..processes import assert_all_ended, descendants, spare_runners, still_running
 from .contract import assert_matches_contract
 
 pytestmark = pytest.mark.timeout(180)
@@ -120,8 +120,10 @@ def test_server_stop_closes_every_cluster(server, stop):
         ).result()
     during = {p: t for p, t in descendants(server.proc.pid).items() if before.get(p) != t}
     commands = still_running(during)
-    # Two cluster processes, each with two worker processes at least.
-    assert len([c for c in commands.values() if "_local_runner.py" in c]) == 2, commands
+    # Two cluster processes, each with two worker processes at least, and the spare one waiting
+    # for the next cluster: all of them end with the server.
+    assert len([c for c in commands.values() if "_local_runner.py" in c]) == 3, commands
+    assert len(spare_runners(during)) == 1, commands
     assert len(during) >= 7 and sleeper in during, commands
 
     stop(server)

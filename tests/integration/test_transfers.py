@@ -228,3 +228,40 @@ async def test_playground_copy_tool_never_makes_a_replica_of_bad_bytes(jp_fetch,
             discard(client, made["id"])
     finally:
         discard(client, origin_rule)
+
+
+async def test_playground_copy_tool_copies_a_datasets_files_side_by_side(
+    jp_fetch, facility, playground
+):
+    """Like FTS, the playground's transfertool runs several copies at once: with SITE-B slowed
+    down, two files of one dataset are seen half-written there at the same moment, and all of
+    them then arrive verified."""
+    client = admin_client(playground)
+    payloads = [os.urandom(BIG // 2) for _ in range(3)]
+    did, names, origin_rule = new_dataset(client, playground.account, "SITE-A", payloads)
+    made: dict = {}
+    try:
+        await assert_absent_at(client, did, "SITE-B")
+        urls = destinations(client, did, "SITE-B")
+        with throttled_storage(facility, "SITE-B", THROUGHPUT) as site_b:
+            landing = [site_b.data_dir / urlparse(urls[n]).path.lstrip("/") for n in names]
+            status, made = await call(
+                jp_fetch, "POST", "replicas", {"did": did, "rse_expression": "SITE-B"}
+            )
+            assert status == 201, made
+            most_at_once, deadline = 0, time.monotonic() + 60
+            while most_at_once < 2 and time.monotonic() < deadline:
+                sizes = [p.stat().st_size if p.exists() else 0 for p in landing]
+                most_at_once = max(most_at_once, sum(0 < s < BIG // 2 for s in sizes))
+                await asyncio.sleep(0.05)
+            assert most_at_once >= 2, "the files were copied one after another"
+            done = await wait_for(jp_fetch, made["id"], lambda p: p["state"] == "OK", timeout=90)
+        assert done["files_ok"] == 3 and done["bytes_ok"] == 3 * (BIG // 2), done
+        there = replicas_at(client, did, "SITE-B")
+        for name, payload in zip(names, payloads, strict=True):
+            state, url, catalogue = there[name]
+            assert state == "AVAILABLE" and adler32_on_storage(url) == catalogue == adler32(payload)
+    finally:
+        if made:
+            discard(client, made["id"])
+        discard(client, origin_rule)

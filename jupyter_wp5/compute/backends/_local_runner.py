@@ -1,9 +1,14 @@
 """Run one Dask LocalCluster in its own small process; the local backend talks to it over pipes.
 
-Started by path (``python _local_runner.py '<json spec>'``), not as part of the package: the
+Started by path (``python _local_runner.py [--warm]``), not as part of the package: the
 workers' spawned processes re-import this main module, and it imports only the standard library at
 the top (see RECIPES.md, start-up trap). Protocol, one JSON object per line:
 
+* stdin, first: the cluster's spec. A ``--warm`` runner is started ahead of any request (the
+  local backend keeps one spare): before reading its spec it imports distributed and readies a
+  forkserver that has imported it too, so its workers are forked in milliseconds instead of each
+  starting a new interpreter. A spec that needs a fresh interpreter per worker (dask-cuda,
+  emulated workers) still gets spawned workers.
 * stdout: first ``{"scheduler_address": ..., "dashboard_port": ...}`` (or ``{"error": ...}``),
   then one answer per command: ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``.
 * stdin: ``{"op": "status"}``, ``{"op": "scale", "n": N}``, ``{"op": "adapt", "minimum": a,
@@ -18,6 +23,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 
 def _send(proto, payload):
@@ -76,9 +82,13 @@ async def _handle(cluster, cmd, spec, dashboard_port):
     raise ValueError(f"unknown command {op!r}")
 
 
-async def _serve(spec, proto):
+async def _serve(spec, proto, method):
     import importlib.util
     import logging
+
+    import dask
+
+    dask.config.set({"distributed.worker.multiprocessing-method": method})
 
     if spec.get("emulated_rootfs"):
         from jupyter_wp5.compute.arm_launcher import EmulatedCluster as cluster_class
@@ -149,19 +159,78 @@ async def _serve(spec, proto):
             await cluster.close()
 
 
+def _warm_up():
+    """Import distributed and its dashboard, and start a forkserver that has imported distributed
+    (what a spare does while it waits for its spec); False when that failed and workers must be
+    spawned."""
+    try:
+        import importlib
+        import importlib.util
+
+        import dask
+        from distributed import LocalCluster, Security  # noqa: F401
+        from distributed.utils import get_mp_context
+
+        # What the scheduler imports as it starts: its dashboard (seconds, with bokeh) and routes.
+        modules = list(dask.config.get("distributed.scheduler.http.routes"))
+        if importlib.util.find_spec("bokeh") is not None:
+            modules.append("distributed.dashboard.scheduler")
+        for module in modules:
+            importlib.import_module(module)
+        # Forked workers start with the forkserver's environment: give it what dask's nanny sets
+        # before spawning each worker (OMP_NUM_THREADS=1..., the fixed hash seed), as dask does.
+        for name, value in dask.config.get("distributed.nanny.pre-spawn-environ").items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = str(value)
+        os.environ.setdefault("PYTHONHASHSEED", "6640")
+        dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
+        context = get_mp_context()
+        # The forkserver imports its preload list after it started: one throwaway child waits
+        # for that, so the cluster's first worker does not.
+        child = context.Process(target=time.sleep, args=(0,))
+        child.start()
+        child.join()
+        return child.exitcode == 0
+    except Exception as exc:
+        print(f"warm-up failed, workers will be spawned: {exc!r}", file=sys.stderr)
+        return False
+
+
+def _can_fork_workers(spec):
+    # dask-cuda's workers and emulated ones need their own environment before they start.
+    return not (spec.get("cuda") or spec.get("emulated_rootfs"))
+
+
+def _read_spec():
+    # Unbuffered, one byte at a time: what follows the spec is read later by asyncio.
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(0, 1)
+        if not byte:
+            return None  # the server went away before sending one
+        line += byte
+    return json.loads(line)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     # Our directory is not a package root: keep its modules (base.py, local.py) off sys.path.
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    spec = json.loads(sys.argv[1])
-    if spec.get("remove_malloc_trim"):
-        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     # The protocol keeps the real stdout; anything else printed goes to stderr.
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     try:
-        asyncio.run(_serve(spec, proto))
+        forked = "--warm" in sys.argv[1:] and _warm_up()
+        spec = _read_spec()
+        if spec is None:
+            return
+        if spec.get("remove_malloc_trim"):
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        method = "forkserver" if forked and _can_fork_workers(spec) else "spawn"
+        asyncio.run(_serve(spec, proto, method))
     finally:
         _end_process_group()
 

@@ -108,6 +108,12 @@ class ClusterBackend(LoggingConfigurable):
         """
         raise NotImplementedError
 
+    def prepare(self, profile: Profile) -> None:
+        """Get ready to start clusters of a servable ``profile`` soon (e.g. warm a process up).
+
+        Called when profiles are listed (a panel opened). Must not block; default: nothing.
+        """
+
     def start(self, profile: Profile, size: ClusterSize, timeout: float) -> ClusterHandle:
         """Start a cluster and return once its scheduler answers.
 

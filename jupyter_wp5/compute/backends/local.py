@@ -3,6 +3,13 @@
 The cluster process (``_local_runner.py``) is started by path with a minimal main module, so its
 workers start fast and a crashing cluster cannot take the Jupyter server down; it also closes its
 cluster when its stdin closes, so clusters end with the server even if the server is killed.
+
+One spare cluster process is kept warm (``warm_runner``): started when the profiles are listed
+(``prepare``) and again after each start, it has imported distributed and readied a forkserver, and
+waits for its spec on stdin. It holds nothing of any cluster until then (each cluster's TLS
+credentials are made when the cluster is asked for, and travel as paths in its spec), its
+environment is the one every cluster process gets, and it ends with the backend, or with the
+server when its stdin closes.
 """
 
 from __future__ import annotations
@@ -149,6 +156,19 @@ class LocalBackend(ClusterBackend):
     arm_start_timeout = Float(
         300.0, config=True, help="Seconds emulated workers may take to join (they start slowly)."
     )
+    warm_runner = Bool(
+        True,
+        config=True,
+        help="Keep one cluster process started ahead (distributed imported, a forkserver ready "
+        "for its workers), so a cluster of a profile without its own environment starts in a "
+        "fraction of the time.",
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._spare: LocalHandle | None = None
+        self._spare_lock = threading.Lock()
+        self._shut_down = False
 
     # -- servability (cheap, starts nothing) -----------------------------------------------------
 
@@ -205,6 +225,46 @@ class LocalBackend(ClusterBackend):
             env[PRE_SPAWN_ENV] = NO_MALLOC_TRIM
         return env
 
+    def _spawn(self, python: str, warm: bool) -> LocalHandle:
+        fd, log_path = tempfile.mkstemp(prefix="wp5-cluster-", suffix=".log")
+        with os.fdopen(fd, "wb") as log:
+            process = subprocess.Popen(
+                [python, str(RUNNER), *(["--warm"] if warm else [])],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=self._environ(),
+                close_fds=True,
+                # Its own process group: on close it ends everything below it (_local_runner.py).
+                start_new_session=True,
+            )
+        return LocalHandle(process, log_path)
+
+    def _uses_spare(self, profile: Profile) -> bool:
+        # The spare runs this server's Python for native workers; other profiles start their own.
+        return self.warm_runner and not profile.environment and not self.emulated(profile)
+
+    def prepare(self, profile: Profile) -> None:
+        """Have a spare cluster process warming up for ``profile`` (when it can use one)."""
+        if not self._uses_spare(profile):
+            return
+        with self._spare_lock:
+            if self._shut_down or (self._spare is not None and self._spare.alive()):
+                return
+            if self._spare is not None:
+                self._spare.cleanup()  # it died waiting (killed from outside)
+            self._spare = self._spawn(sys.executable, warm=True)
+
+    def _take_spare(self, profile: Profile) -> LocalHandle | None:
+        if not self._uses_spare(profile):
+            return None
+        with self._spare_lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and not spare.alive():
+            spare.cleanup()
+            return None
+        return spare
+
     def start(self, profile: Profile, size: ClusterSize, timeout: float) -> LocalHandle:
         cuda = bool(profile.gpus) and importlib.util.find_spec("dask_cuda") is not None
         spec = {
@@ -221,30 +281,21 @@ class LocalBackend(ClusterBackend):
         if self.emulated(profile):
             spec["emulated_rootfs"] = str(self.rootfs().path)
             spec["timeout"] = self.arm_start_timeout
-        credentials = ClusterCredentials.create()
-        spec["security"] = credentials.security_kwargs()
-        fd, log_path = tempfile.mkstemp(prefix="wp5-cluster-", suffix=".log")
-        with os.fdopen(fd, "wb") as log:
-            process = subprocess.Popen(
-                [self.python_for(profile), str(RUNNER), json.dumps(spec)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=self._environ(),
-                close_fds=True,
-                # Its own process group: on close it ends everything below it (_local_runner.py).
-                start_new_session=True,
-            )
-        handle = LocalHandle(process, log_path)
+        handle = self._take_spare(profile) or self._spawn(self.python_for(profile), warm=False)
         handle.extra_wait = spec["timeout"] if self.emulated(profile) else 0.0
-        handle.credentials = credentials
         try:
+            handle.credentials = ClusterCredentials.create()
+            spec["security"] = handle.credentials.security_kwargs()
+            handle.send(spec)
             first = handle.read(min(spec["timeout"] + 10, timeout))
-        except (TimeoutError, EOFError, ValueError) as exc:
+        except (OSError, TimeoutError, EOFError, ValueError) as exc:
             handle.kill()
             reason = handle.log_tail() or str(exc)
             handle.cleanup()
             raise EngineUnavailable(f"the local cluster did not start: {reason}") from None
+        finally:
+            # The next spare warms up once this start no longer needs the CPU.
+            self.prepare(profile)
         if "error" in first:
             handle.kill()
             handle.cleanup()
@@ -313,3 +364,11 @@ class LocalBackend(ClusterBackend):
             if handle.alive():
                 handle.kill()
             handle.cleanup()
+
+    def shutdown(self) -> None:
+        with self._spare_lock:
+            self._shut_down = True
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.kill()
+            spare.cleanup()

@@ -2,6 +2,7 @@
 
 Runs inside the Rucio server virtualenv (never imports jupyter_wp5); reads $RUCIO_CONFIG.
 Usage: rucio_transfers.py [--interval SECONDS] [--repair-after SECONDS] [--housekeeping-every N]
+[--parallel-copies N]
 
 Each round (every --interval seconds) runs, once each: judge-evaluator (rules and attachments
 become transfer requests), conveyor submitter (copies with the playground's transfertool, the
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--repair-after", type=int, default=15)
     parser.add_argument("--housekeeping-every", type=int, default=5)
+    parser.add_argument("--parallel-copies", type=int, default=4)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     # Rucio's daemons log every empty round at INFO: keep their warnings (failed copies,
@@ -80,6 +82,7 @@ def main() -> None:
 
     tool = PlaygroundCopyTransfertool.external_name
     TRANSFERTOOL_CLASSES_BY_NAME[tool] = PlaygroundCopyTransfertool
+    PlaygroundCopyTransfertool.parallel_copies = args.parallel_copies
 
     paused: dict[str, dict] = {"evaluator": {}, "repairer": {}, "cleaner": {}}
     with ExitStack() as stack:

@@ -10,14 +10,17 @@ a temporary name, checks size and adler32 and only then renames. A copy that fai
 match is reported FAILED with its reason (the bad destination file is removed), so Rucio
 retries it and finally marks the lock STUCK: a replica never becomes AVAILABLE without its bytes.
 
-The copy happens during ``submit`` (files in the playground are small); ``bulk_query`` reports
-the outcomes recorded then. Outcomes live in this process only: a request submitted by an
-earlier daemon process is reported LOST, which Rucio retries like a failed submission.
+The copies happen during ``submit``, ``parallel_copies`` at a time (as FTS runs several transfers
+per link at once: one copy leaves the link idle while xrdcp starts and the checksums are
+computed); ``bulk_query`` reports the outcomes recorded then. Outcomes live in this process
+only: a request submitted by an earlier daemon process is reported LOST, which Rucio retries like
+a failed submission.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import logging
 import os
@@ -25,6 +28,7 @@ import shutil
 import subprocess
 import uuid
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
@@ -33,7 +37,7 @@ from rucio.db.sqla.constants import RequestState
 from rucio.transfertool.transfertool import TransferStatusReport, Transfertool, TransferToolBuilder
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from rucio.common.types import LoggerFunction
     from rucio.core.request import DirectTransfer
@@ -178,8 +182,9 @@ def _local_path(url: str) -> str:
     return urlparse(url).path
 
 
-def copy_one(transfer: DirectTransfer) -> None:
-    """Copy one file of ``transfer``; raise :class:`CopyFailed` with the reason when it fails."""
+def plan_copy(transfer: DirectTransfer) -> Callable[[], None]:
+    """The copy of one file of ``transfer``, to run later (on any thread: it reads nothing of
+    Rucio's); raise :class:`CopyFailed` with the reason when it cannot be made."""
     source = transfer.source_url(transfer.src)
     dest = transfer.dest_url
     adler32 = (transfer.rws.adler32 or "").lower().zfill(8)
@@ -190,10 +195,22 @@ def copy_one(transfer: DirectTransfer) -> None:
         src = _local_path(source) if urlparse(source).scheme == "file" else None
         if src is None:
             raise CopyFailed(f"cannot copy {source} to a directory storage element")
-        _copy_posix(src, _local_path(dest), adler32, int(transfer.rws.byte_count), root)
-    else:
-        src = _local_path(source) if urlparse(source).scheme == "file" else source
-        _copy_xrootd(src, dest, adler32)
+        size = int(transfer.rws.byte_count)
+        return functools.partial(_copy_posix, src, _local_path(dest), adler32, size, root)
+    src = _local_path(source) if urlparse(source).scheme == "file" else source
+    return functools.partial(_copy_xrootd, src, dest, adler32)
+
+
+def _run_copy(copy: Callable[[], None] | CopyFailed, where: str) -> Outcome:
+    started = datetime.datetime.utcnow()
+    state, reason = RequestState.DONE, None
+    try:
+        if isinstance(copy, CopyFailed):
+            raise copy
+        copy()
+    except CopyFailed as err:
+        state, reason = RequestState.FAILED, f"{where}: {err}"
+    return Outcome(state, reason, started, datetime.datetime.utcnow())
 
 
 class PlaygroundCopyTransfertool(Transfertool):
@@ -204,6 +221,8 @@ class PlaygroundCopyTransfertool(Transfertool):
     supported_schemes = {"root", "file"}
 
     _outcomes: ClassVar[dict[str, dict[str, Outcome]]] = {}
+    # How many copies run at once (rucio_transfers.py --parallel-copies sets it).
+    parallel_copies: ClassVar[int] = 4
 
     def __init__(self, external_host: str, logger: LoggerFunction = logging.log, **_: Any) -> None:
         super().__init__(external_host, logger)
@@ -231,18 +250,20 @@ class PlaygroundCopyTransfertool(Transfertool):
     ) -> str:
         """Copy every file now and record the outcomes under a new job id."""
         job_id = uuid.uuid4().hex
-        outcomes: dict[str, Outcome] = {}
+        # Rucio's objects are read here, on the daemon's thread; the copies run on the pool's.
+        planned: dict[str, tuple[Callable[[], None] | CopyFailed, str]] = {}
         for transfer in transfers:
-            started = datetime.datetime.utcnow()
-            state, reason = RequestState.DONE, None
             try:
-                copy_one(transfer)
+                copy: Callable[[], None] | CopyFailed = plan_copy(transfer)
             except CopyFailed as err:
-                state, reason = RequestState.FAILED, f"{transfer.dst.rse.name}: {err}"
-                self.logger(logging.WARNING, "copy of %s failed: %s", transfer.rws, reason)
-            outcomes[transfer.rws.request_id] = Outcome(
-                state, reason, started, datetime.datetime.utcnow()
-            )
+                copy = err
+            planned[transfer.rws.request_id] = (copy, transfer.dst.rse.name)
+        with ThreadPoolExecutor(max(1, self.parallel_copies)) as pool:
+            done = pool.map(lambda p: _run_copy(*p), planned.values())
+            outcomes = dict(zip(planned, done, strict=True))
+        for request_id, outcome in outcomes.items():
+            if outcome.state == RequestState.FAILED:
+                self.logger(logging.WARNING, "copy %s failed: %s", request_id, outcome.reason)
         self._outcomes[job_id] = outcomes
         return job_id
 
