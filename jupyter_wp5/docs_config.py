@@ -7,6 +7,7 @@ committed file differs, so the reference cannot drift from the code.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import inspect
 import sys
@@ -95,8 +96,14 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Write the reference to the path given (default docs/configuration.md)."""
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0] if args else "docs/configuration.md")
+    parser = argparse.ArgumentParser(
+        prog="python -m jupyter_wp5.docs_config",
+        description="Write the configuration reference (every trait of jupyter-wp5) as Markdown.",
+    )
+    parser.add_argument(
+        "path", nargs="?", default="docs/configuration.md", help="where to write it"
+    )
+    path = Path(parser.parse_args(argv).path)
     path.write_text(render(), encoding="utf-8")
     print(f"wrote {path}")
 
