@@ -174,6 +174,41 @@ describe('AccessSection', () => {
     model.dispose();
   });
 
+  it('says when there is no checkpoint yet, without a failed badge', async () => {
+    mocked(api.access.overview).mockResolvedValue({
+      account: 'leonardo-user',
+      communities: ['leonardo'],
+      mine: [],
+      stewarded: []
+    });
+    mocked(api.access.checkpoint).mockResolvedValue({
+      checkpoint: null,
+      verifier_keys: [],
+      verification: {
+        verified: false,
+        tree_size: null,
+        operator: null,
+        witnesses: [],
+        keys: 'configured',
+        reason: 'the ledger has no checkpoint yet'
+      }
+    });
+    const model = new AccessModel();
+    await model.refresh();
+    const { container, root } = mount(
+      () => <AccessSection model={model} />,
+      model
+    );
+    expect(
+      container.querySelector('[data-testid="wp5-ledger"]')!.textContent
+    ).toBe('ledger No checkpoint yet.');
+    expect(
+      container.querySelector('[data-testid="wp5-ledger-badge"]')
+    ).toBeNull();
+    React.act(() => root.unmount());
+    model.dispose();
+  });
+
   it('offers revoke on a granted request and no decision on a denied one', async () => {
     const model = await loaded(
       [],

@@ -265,6 +265,15 @@ export function CheckpointBadge(props: {
   if (!checkpoint) {
     return null;
   }
+  if (checkpoint.checkpoint === null) {
+    // Nothing is checkpointed yet: nothing to verify, and nothing failed.
+    return (
+      <div className="wp5-ledger" data-testid="wp5-ledger">
+        <span className="wp5-badge wp5-badge-unknown">ledger</span>{' '}
+        <span className="wp5-ledger-text">No checkpoint yet.</span>
+      </div>
+    );
+  }
   const v = checkpoint.verification;
   const signers = v.operator ? [v.operator, ...v.witnesses].join(', ') : '';
   const text = v.verified

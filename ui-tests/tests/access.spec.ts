@@ -147,7 +147,13 @@ test.describe('wp5 panel: access between communities', () => {
     );
     await expect(row).toContainText('until');
 
-    // The grant is a ledger entry; the checkpoint the server checked names size and signers.
+    // The grant is a ledger entry. Once the log has checkpointed it (here on request, as a
+    // receipt does), the badge names the checked checkpoint's size and signers.
+    python(
+      'from jupyter_wp5.ledger import LedgerClient\n' +
+        'from jupyter_wp5.playground.info import FacilityInfo\n' +
+        'LedgerClient(FacilityInfo.read(root / "facility.json").ledger.url).checkpoint()'
+    );
     const badge = access.locator('[data-testid="wp5-ledger-badge"]');
     await expect(badge).toHaveText('verified', { timeout: 30000 });
     const ledger = access.locator('[data-testid="wp5-ledger"]');
