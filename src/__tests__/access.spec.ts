@@ -11,29 +11,12 @@ import {
 import { EventsConnection } from '../events';
 import { IAccessOverview, IAccessRequest, ILedgerCheckpoint } from '../tokens';
 
+import { accessRequest, memoryStore, settle } from './fixtures';
+
 jest.mock('../api', () => jest.requireActual('./mockApi').mockedApi());
 
 const mocked = <T extends (...args: any[]) => any>(f: T) =>
   f as jest.MockedFunction<T>;
-
-export function accessRequest(
-  id: string,
-  overrides: Partial<IAccessRequest> = {}
-): IAccessRequest {
-  return {
-    id,
-    requester: 'leonardo-user',
-    did: 'space:debris_catalogue_2026',
-    purpose_hmac: 'ab'.repeat(32),
-    requested: '2026-12-02T07:00:00Z',
-    status: 'pending',
-    steward: null,
-    expires: null,
-    rses: [],
-    decided: null,
-    ...overrides
-  };
-}
 
 function overview(
   mine: IAccessRequest[],
@@ -59,24 +42,6 @@ const CHECKPOINT: ILedgerCheckpoint = {
     reason: null
   }
 };
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await Promise.resolve();
-  }
-}
-
-/** A state database that keeps values in memory (JupyterLab's IStateDB has this shape). */
-function memoryStore(initial: { [id: string]: unknown } = {}) {
-  const values = { ...initial };
-  return {
-    values,
-    fetch: jest.fn(async (id: string) => values[id]),
-    save: jest.fn(async (id: string, value: unknown) => {
-      values[id] = value;
-    })
-  };
-}
 
 beforeEach(() => {
   jest.useFakeTimers();

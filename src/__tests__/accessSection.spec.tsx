@@ -16,31 +16,14 @@ import {
   ILedgerCheckpoint
 } from '../tokens';
 
+import { accessRequest } from './fixtures';
+
 jest.mock('../api', () => jest.requireActual('./mockApi').mockedApi());
 
 const mocked = <T extends (...args: any[]) => any>(f: T) =>
   f as jest.MockedFunction<T>;
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
-function request(
-  id: string,
-  overrides: Partial<IAccessRequest> = {}
-): IAccessRequest {
-  return {
-    id,
-    requester: 'leonardo-user',
-    did: 'space:debris_catalogue_2026',
-    purpose_hmac: 'ab'.repeat(32),
-    requested: '2026-12-02T07:00:00Z',
-    status: 'pending',
-    steward: null,
-    expires: null,
-    rses: [],
-    decided: null,
-    ...overrides
-  };
-}
 
 function checkpoint(verified: boolean): ILedgerCheckpoint {
   return {
@@ -135,7 +118,7 @@ describe('AccessSection', () => {
   });
 
   it("a steward grants with an expiry and storage elements; a 403 shows the server's message", async () => {
-    const model = await loaded([], [request('r1')]);
+    const model = await loaded([], [accessRequest('r1')]);
     const { container, root } = mount(
       () => <AccessSection model={model} />,
       model
@@ -213,8 +196,8 @@ describe('AccessSection', () => {
     const model = await loaded(
       [],
       [
-        request('r1', { status: 'granted' }),
-        request('r2', { status: 'denied' })
+        accessRequest('r1', { status: 'granted' }),
+        accessRequest('r2', { status: 'denied' })
       ]
     );
     const { container, root } = mount(

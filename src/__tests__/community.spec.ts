@@ -7,6 +7,8 @@ import {
   IDeepCount
 } from '../tokens';
 
+import { memoryStore, settle } from './fixtures';
+
 jest.mock('../api', () => jest.requireActual('./mockApi').mockedApi());
 
 const mocked = <T extends (...args: any[]) => any>(f: T) =>
@@ -69,23 +71,6 @@ function count(overrides: Partial<IDeepCount> = {}): IDeepCount {
     cap_setting: 'DetailsService.max_datasets',
     message: null,
     ...overrides
-  };
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await Promise.resolve();
-  }
-}
-
-function memoryStore(initial: { [id: string]: unknown } = {}) {
-  const values = { ...initial };
-  return {
-    values,
-    fetch: jest.fn(async (id: string) => values[id]),
-    save: jest.fn(async (id: string, value: unknown) => {
-      values[id] = value;
-    })
   };
 }
 

@@ -161,12 +161,12 @@ function StewardRow(props: {
               ))}
             </select>
           </label>{' '}
-          <input
-            className="wp5-grant-rses jp-mod-styled"
-            aria-label="Only at storage elements"
+          <TextField
+            className="wp5-grant-rses"
+            label="Only at storage elements"
             placeholder="anywhere (or SITE-C, ...)"
             value={rses}
-            onChange={e => setRses(e.currentTarget.value)}
+            onChange={setRses}
           />
           <button
             className="wp5-grant jp-mod-styled jp-mod-accept"
@@ -201,6 +201,25 @@ function StewardRow(props: {
   );
 }
 
+/** A labelled one-line text input. */
+function TextField(props: {
+  className: string;
+  label: string;
+  placeholder: string;
+  value: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <input
+      className={`${props.className} jp-mod-styled`}
+      aria-label={props.label}
+      placeholder={props.placeholder}
+      value={props.value}
+      onChange={e => props.onChange(e.currentTarget.value)}
+    />
+  );
+}
+
 /** "Ask for access to [DID] for [purpose]". */
 function AskForm(props: {
   asking: boolean;
@@ -222,19 +241,19 @@ function AskForm(props: {
       data-testid="wp5-access-ask"
       onSubmit={e => void submit(e)}
     >
-      <input
-        className="wp5-access-ask-did jp-mod-styled"
-        aria-label="Dataset to ask for"
+      <TextField
+        className="wp5-access-ask-did"
+        label="Dataset to ask for"
         placeholder="space:dataset"
         value={did}
-        onChange={e => setDid(e.currentTarget.value)}
+        onChange={setDid}
       />
-      <input
-        className="wp5-access-ask-purpose jp-mod-styled"
-        aria-label="Purpose"
+      <TextField
+        className="wp5-access-ask-purpose"
+        label="Purpose"
         placeholder="what it is for (only you see it)"
         value={purpose}
-        onChange={e => setPurpose(e.currentTarget.value)}
+        onChange={setPurpose}
       />
       <button
         type="submit"

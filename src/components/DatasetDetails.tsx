@@ -9,6 +9,7 @@ import {
 } from '../tokens';
 import { ErrorBanner } from './ErrorBanner';
 import { formatBytes, formatCount, formatFraction } from './format';
+import { ProgressBar } from './ProgressBar';
 
 /** Props of {@link DatasetDetailsView}. */
 export interface IDatasetDetailsProps {
@@ -96,9 +97,9 @@ function ExactCount(props: {
   } else if (deep?.state === 'failed') {
     progress = `The exact count failed${deep.message ? `: ${deep.message}` : '.'}`;
   }
-  const pct =
+  const fraction =
     deep && running && deep.files_total
-      ? Math.round((100 * deep.files_done) / deep.files_total)
+      ? deep.files_done / deep.files_total
       : null;
   return (
     <div className="wp5-exact" data-testid="wp5-exact">
@@ -114,17 +115,8 @@ function ExactCount(props: {
           Exact counts
         </button>
       )}
-      {pct !== null && (
-        <div
-          className="wp5-fraction-bar"
-          role="progressbar"
-          aria-valuemin={0}
-          aria-valuemax={100}
-          aria-valuenow={pct}
-          aria-label="Exact count progress"
-        >
-          <div className="wp5-fraction-fill" style={{ width: `${pct}%` }} />
-        </div>
+      {fraction !== null && (
+        <ProgressBar fraction={fraction} label="Exact count progress" />
       )}
       {progress && (
         <div className="wp5-exact-progress" data-testid="wp5-exact-progress">
