@@ -311,6 +311,10 @@ export class DataModel implements IDataModel {
 
   async runSearch(): Promise<void> {
     const q = this._search.query.trim();
+    if (q && !q.includes(':') && this._community.selected) {
+      // A grant may have come since: its scope is searched too (as ``%wp5 search`` does).
+      await this.loadCommunities();
+    }
     const queries = q ? searchQueries(q, this._community) : [];
     if (queries.length === 0) {
       const community = selectedCommunity(this._community);

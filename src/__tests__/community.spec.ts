@@ -152,6 +152,8 @@ describe('DataModel communities', () => {
     }));
     model.setQuery('*');
     await model.runSearch();
+    // The grants are read again before a bare-pattern search.
+    expect(mocked(api.access.overview)).toHaveBeenCalledTimes(2);
     expect(mocked(api.catalog.search).mock.calls[0][0].q).toBe('space:*');
     expect(model.search.more).toEqual(['other:*']);
     await model.loadMore();
