@@ -8,15 +8,21 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  IAccessOutcome,
+  IAccessOverview,
+  IAccessRequest,
   IClusterInfo,
   IClusterList,
   IClusterRequest,
   IClusterSize,
   IDatasetDetails,
+  ICommunity,
   IErrorBody,
   IFilePage,
   IFilesRequest,
+  IGrantRequest,
   IHealth,
+  ILedgerCheckpoint,
   IProfileList,
   IReplicaList,
   IReplicaProgress,
@@ -235,16 +241,20 @@ export const catalog = {
     );
   },
 
-  /** ``GET datasets/details?did=``: size, file count, copies per site, rules, metadata. */
+  /**
+   * ``GET datasets/details?did=``: size, file count, copies per site, rules, metadata, from
+   * Rucio's summaries; with ``deep``, starts (or answers) the exact per-file count.
+   */
   describe(
     scope: string,
     name: string,
-    settings?: Settings
+    settings?: Settings,
+    deep = false
   ): Promise<IDatasetDetails> {
     return requestAPI<IDatasetDetails>(
       'datasets/details',
       {},
-      didParam(scope, name),
+      { ...didParam(scope, name), deep: deep ? 1 : undefined },
       settings
     );
   },
@@ -339,4 +349,98 @@ export const clusters = {
 
   /** ``DELETE clusters/{id}``: close a cluster. */
   close: clusterRecords.remove
+};
+
+/* ------------------------------------------------------------------ access */
+
+/** The path of one access request's decision (``access/requests/{id}/grant``). */
+function decisionPath(id: string, decision: 'grant' | 'deny' | 'revoke') {
+  return `${itemPath('access/requests', id)}/${decision}`;
+}
+
+/** Communities, access requests and the access ledger (the server's ``AccessService``). */
+export const access = {
+  /** ``GET access/communities``: the configured communities. */
+  async communities(settings?: Settings): Promise<ICommunity[]> {
+    const list = await requestAPI<{ items: ICommunity[] }>(
+      'access/communities',
+      {},
+      {},
+      settings
+    );
+    return list.items;
+  },
+
+  /** ``GET access/requests``: my requests, and those waiting for me as a steward. */
+  overview(settings?: Settings): Promise<IAccessOverview> {
+    return requestAPI<IAccessOverview>('access/requests', {}, {}, settings);
+  },
+
+  /** ``POST access/requests``: ask for access to ``did``; the answer holds the purpose's salt. */
+  request(
+    did: string,
+    purpose: string,
+    settings?: Settings
+  ): Promise<IAccessOutcome> {
+    return requestAPI<IAccessOutcome>(
+      'access/requests',
+      jsonInit('POST', { did, purpose }),
+      {},
+      settings
+    );
+  },
+
+  /** ``GET access/requests/{id}``. */
+  get(id: string, settings?: Settings): Promise<IAccessRequest> {
+    return requestAPI<IAccessRequest>(
+      itemPath('access/requests', id),
+      {},
+      {},
+      settings
+    );
+  },
+
+  /** ``POST access/requests/{id}/grant``: until ``expires``, optionally only at ``rses``. */
+  grant(
+    id: string,
+    grant: IGrantRequest,
+    settings?: Settings
+  ): Promise<IAccessOutcome> {
+    return requestAPI<IAccessOutcome>(
+      decisionPath(id, 'grant'),
+      jsonInit('POST', grant),
+      {},
+      settings
+    );
+  },
+
+  /** ``POST access/requests/{id}/deny``. */
+  deny(id: string, settings?: Settings): Promise<IAccessOutcome> {
+    return requestAPI<IAccessOutcome>(
+      decisionPath(id, 'deny'),
+      jsonInit('POST', {}),
+      {},
+      settings
+    );
+  },
+
+  /** ``POST access/requests/{id}/revoke``: ends the grant and the rules made under it. */
+  revoke(id: string, settings?: Settings): Promise<IAccessOutcome> {
+    return requestAPI<IAccessOutcome>(
+      decisionPath(id, 'revoke'),
+      jsonInit('POST', {}),
+      {},
+      settings
+    );
+  },
+
+  /** ``GET access/ledger/checkpoint``: the latest checkpoint and the server's check of it. */
+  checkpoint(settings?: Settings): Promise<ILedgerCheckpoint> {
+    return requestAPI<ILedgerCheckpoint>(
+      'access/ledger/checkpoint',
+      {},
+      {},
+      settings
+    );
+  }
 };

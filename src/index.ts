@@ -5,7 +5,9 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IStateDB } from '@jupyterlab/statedb';
 
+import { AccessModel } from './access';
 import { ClustersModel } from './clusters';
 import { EventsConnection } from './events';
 import { wp5Icon } from './icons';
@@ -25,22 +27,26 @@ const panelPlugin: JupyterFrontEndPlugin<IDataModel> = {
     'The WP5 side panel: search the data catalogue, move data next to the compute, run Dask clusters.',
   autoStart: true,
   provides: IDataModel,
-  optional: [ILayoutRestorer, ICommandPalette, INotebookTracker],
+  optional: [ILayoutRestorer, ICommandPalette, INotebookTracker, IStateDB],
   activate: (
     app: JupyterFrontEnd,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    store: IStateDB | null
   ): IDataModel => {
-    const model = new DataModel();
     // One events socket for the panel; its models poll only while it is closed.
     const events = new EventsConnection();
+    // The chosen community and the purposes asked with are kept in the state database.
+    const model = new DataModel({ events, store });
     const panel = new Wp5Panel({
       model,
       transfers: new TransfersModel({ events }),
       clusters: new ClustersModel({ events }),
+      access: new AccessModel({ events, store }),
       insertCode: notebookInserter(notebooks)
     });
+    void model.loadCommunities();
     panel.disposed.connect(() => events.dispose());
     events.connect();
     app.shell.add(panel, 'left', { rank: PANEL_RANK });

@@ -35,8 +35,8 @@ export function withoutKey<T>(
 export namespace ListModel {
   /** What makes one list: its items' event type, how to fetch them, how state follows. */
   export interface IKind<S, T> {
-    /** The events websocket's ``type`` of this list's items. */
-    eventType: IWp5Event['type'];
+    /** The events websocket's ``type`` of this list's items; null when none is pushed. */
+    eventType: IWp5Event['type'] | null;
     /** The whole list, from the server. */
     fetchList(): Promise<T[]>;
     /** The state once a full list arrived. */
@@ -200,7 +200,8 @@ export abstract class ListModel<S extends IListState, T> {
 
   /** Poll only while someone looks and no socket brings the news. */
   private _updatePoll(): void {
-    if (this._visible && !this._events?.isOpen) {
+    const pushed = this._kind.eventType !== null && this._events?.isOpen;
+    if (this._visible && !pushed) {
       this._poller.start();
     } else {
       this._poller.stop();

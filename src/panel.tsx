@@ -1,6 +1,6 @@
 /**
  * The wp5 side panel: a JupyterLab SidePanel whose accordion holds one widget per section:
- * "Data" (search, details, make available), "Transfers" and "Clusters".
+ * "Data" (search, details, make available), "Transfers", "Clusters" and "Access".
  */
 import * as React from 'react';
 
@@ -9,7 +9,9 @@ import { SidePanel } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { SplitLayout, Widget } from '@lumino/widgets';
 
+import { AccessModel } from './access';
 import { ClustersModel } from './clusters';
+import { AccessSection } from './components/AccessSection';
 import { ClustersSection } from './components/ClustersSection';
 import { DataSection } from './components/DataSection';
 import { TransfersSection } from './components/TransfersSection';
@@ -143,12 +145,38 @@ export class ClustersSectionWidget extends LiveSectionWidget {
   }
 }
 
+/** The "Access" section: my requests, those waiting for me as a steward, the ledger. */
+export class AccessSectionWidget extends LiveSectionWidget {
+  constructor(readonly model: AccessModel) {
+    super();
+    this.id = 'wp5-access-section';
+    this.addClass('wp5-section');
+    this.title.label = 'Access';
+    this.title.caption =
+      "Access to other communities' data, and the access ledger";
+  }
+
+  protected setLive(live: boolean): void {
+    this.model.setVisible(live);
+  }
+
+  protected render(): JSX.Element {
+    return (
+      <UseSignal signal={this.model.stateChanged}>
+        {() => <AccessSection model={this.model} />}
+      </UseSignal>
+    );
+  }
+}
+
 export namespace Wp5Panel {
   export interface IOptions {
     model: DataModel;
     /** With both of these the panel has its "Transfers" and "Clusters" sections. */
     transfers?: TransfersModel;
     clusters?: ClustersModel;
+    /** The "Access" section's model; no such section without it. */
+    access?: AccessModel;
     /** Where "copy fileset code" and "insert client code" put their code. */
     insertCode?: CodeInserter;
   }
@@ -172,7 +200,7 @@ export class Wp5Panel extends SidePanel {
     heading.node.textContent = 'WP5 analysis facility';
     this.header.addWidget(heading);
 
-    const { transfers, clusters, insertCode } = options;
+    const { transfers, clusters, access, insertCode } = options;
     const data = new DataSectionWidget(this.model, transfers, insertCode);
     // With every section open, the search results get most of the room; a lone open section
     // takes all of it.
@@ -183,6 +211,9 @@ export class Wp5Panel extends SidePanel {
     }
     if (clusters && insertCode) {
       this.addSection(new ClustersSectionWidget(clusters, insertCode));
+    }
+    if (access) {
+      this.addSection(new AccessSectionWidget(access));
     }
   }
 

@@ -86,6 +86,12 @@ export const ACCESS_STATUSES = [
 /** The state of an access request (``AccessRequest.status``). */
 export type AccessStatus = (typeof ACCESS_STATUSES)[number];
 
+/** Which keys the server checked the ledger's checkpoint against (``CheckpointVerification.keys``). */
+export const CHECKPOINT_KEY_SOURCES = ['configured', 'published'] as const;
+
+/** ``configured``: the server's trusted keys; ``published``: the log's own (self-consistency). */
+export type CheckpointKeySource = (typeof CHECKPOINT_KEY_SOURCES)[number];
+
 /** Body of every error response: ``Wp5Error.to_dict()``. */
 export interface IErrorBody {
   /** A stable code: ``invalid_request``, ``invalid_did``, ``not_found``, ``engine_refused``, ... */
@@ -302,13 +308,20 @@ export interface IClusterList {
   items: IClusterInfo[];
 }
 
+/** A ``details`` event: an exact count's progress, with the exact details once it ended. */
+export interface IDeepCountEvent extends IDeepCount {
+  /** The details with exact counts (``summary`` false) once ``state`` is done or capped. */
+  details: IDatasetDetails | null;
+}
+
 /**
  * A message of the events websocket (``/wp5/api/events``). The models take these through
  * ``receive()``, the same path their polling answers take.
  */
 export type IWp5Event =
   | { type: 'replica'; data: IReplicaProgress }
-  | { type: 'cluster'; data: IClusterInfo };
+  | { type: 'cluster'; data: IClusterInfo }
+  | { type: 'details'; data: IDeepCountEvent };
 
 /* ------------------------------------------------------------------ requests */
 
@@ -371,6 +384,8 @@ export interface ISearchState {
   results: IDidSummary[];
   /** Cursor of the next page; null when there is none. */
   nextCursor: string | null;
+  /** Queries still to run after the current one (a bare pattern over a community's scopes). */
+  more: string[];
   loading: boolean;
   error: IWp5Error | null;
 }
@@ -381,6 +396,23 @@ export interface IDetailsState {
   selected: string | null;
   details: IDatasetDetails | null;
   loading: boolean;
+  error: IWp5Error | null;
+  /** The exact count (``?deep=1``) asked for the selected DID: its progress, then its end. */
+  deep: IDeepCount | null;
+  /** Why asking for the exact count failed. */
+  deepError: IWp5Error | null;
+}
+
+/** The community the panel works as (like ``%wp5 use``), and the ones it may choose. */
+export interface ICommunityState {
+  /** The configured communities. */
+  communities: ICommunity[];
+  /** The names of those the server's account belongs to (the choosable ones). */
+  memberOf: string[];
+  /** The chosen community's name; null: bare search text is a scope. */
+  selected: string | null;
+  /** Scopes of the account's live grants: searched too while a community is chosen. */
+  grantedScopes: string[];
   error: IWp5Error | null;
 }
 
@@ -493,6 +525,74 @@ export interface IAccessOverview {
   communities: string[];
   mine: IAccessRequest[];
   stewarded: IAccessRequest[];
+}
+
+/** The server's check of the ledger's latest checkpoint: ``CheckpointVerification``. */
+export interface ICheckpointVerification {
+  verified: boolean;
+  /** The checkpoint's tree size, also when it fails; null when absent or unreadable. */
+  tree_size: number | null;
+  /** The log operator's key name, when verified. */
+  operator: string | null;
+  /** The witnesses' key names, when verified. */
+  witnesses: string[];
+  keys: CheckpointKeySource;
+  /** Why it does not verify. */
+  reason: string | null;
+}
+
+/** ``GET access/ledger/checkpoint``. */
+export interface ILedgerCheckpoint {
+  /** The C2SP checkpoint as a signed note; null before the first. */
+  checkpoint: string | null;
+  verifier_keys: string[];
+  verification: ICheckpointVerification;
+}
+
+/** Body of ``POST access/requests/{id}/grant``. */
+export interface IGrantRequest {
+  /** RFC 3339, in the future. */
+  expires: string;
+  /** Only at these storage elements; empty or absent: anywhere. */
+  rses?: string[];
+}
+
+/** A purpose as its requester keeps it: the text and the salt of its HMAC. */
+export interface IKeptPurpose {
+  purpose: string;
+  salt: string;
+}
+
+/** The access section's state (``AccessModel``); replaced, never mutated, on a change. */
+export interface IAccessState {
+  /** The server's Rucio account; null before the first answer. */
+  account: string | null;
+  /** The account's requests, oldest first. */
+  mine: IAccessRequest[];
+  /** Requests on the scopes the account is a steward of. */
+  stewarded: IAccessRequest[];
+  /** Purposes this browser asked with, by request id: shown only to their requester. */
+  purposes: { [id: string]: IKeptPurpose };
+  /** The ledger's latest checkpoint and the server's check of it. */
+  checkpoint: ILedgerCheckpoint | null;
+  /** Why the checkpoint could not be read (no ledger, ledger down). */
+  checkpointError: IWp5Error | null;
+  loading: boolean;
+  /** Why the last list failed (a 403 shows the server's message). */
+  error: IWp5Error | null;
+  /** A request for access is being sent. */
+  asking: boolean;
+  askError: IWp5Error | null;
+  /** Ids of requests with a decision under way. */
+  busy: string[];
+  /** Refusals of a grant, deny or revoke, by request id. */
+  rowErrors: { [id: string]: IWp5Error };
+}
+
+/** Where the panel keeps what it restores next time (JupyterLab's state database). */
+export interface IPanelStore {
+  fetch(id: string): Promise<unknown>;
+  save(id: string, value: any): Promise<unknown>;
 }
 
 /* ------------------------------------------------------------------ commands */

@@ -40,7 +40,10 @@ def leonardo_server_config(playground: Any, tmp_path: Path) -> Config:
                 "timeout": 20.0,
             },
             **community_config(playground.account),
-            "AccessLedger": _ledger(playground),
+            "AccessLedger": {
+                **_ledger(playground),
+                "trusted_keys": playground.ledger.verifier_keys,
+            },
         }
     )
 

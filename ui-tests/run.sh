@@ -25,4 +25,4 @@ grep -q "wp5 playground ready" "$work/playground.log" || { cat "$work/playground
 
 cd "$HERE"
 [ -d node_modules ] || jlpm install
-WP5_LAB_URL="http://127.0.0.1:$port/lab" WP5_TOKEN="$token" jlpm playwright test "$@"
+WP5_LAB_URL="http://127.0.0.1:$port/lab" WP5_TOKEN="$token" WP5_PLAYGROUND_ROOT="$work/facility" jlpm playwright test "$@"

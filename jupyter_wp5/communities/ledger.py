@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from traitlets import Float, Unicode
+from traitlets import Float, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..executor import BlockingExecutor
@@ -26,6 +27,13 @@ class AccessLedger(LoggingConfigurable):
         help="File (mode 0600) holding the bearer token the log needs for appending.",
     )
     timeout = Float(10.0, config=True, help="Seconds one append may take.")
+    trusted_keys = List(
+        Unicode(),
+        config=True,
+        help="Verifier keys (name+hash+base64) that the latest checkpoint must verify against: "
+        "the log operator's and each witness's. Empty: the keys the log publishes, which shows "
+        "only that the log agrees with itself.",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -58,7 +66,16 @@ class AccessLedger(LoggingConfigurable):
         """The log's latest cosigned checkpoint (None before the first) and its verifier keys."""
         client = await self._ledger_client()
         note = await self._read(client.latest_checkpoint)
-        return {"checkpoint": note, "verifier_keys": await self._read(client.verifier_keys)}
+        published = await self._read(client.verifier_keys)
+        if self.trusted_keys:
+            keys, source = list(self.trusted_keys), "configured"
+        else:
+            keys, source = published, "published"
+        return {
+            "checkpoint": note,
+            "verifier_keys": published,
+            "verification": check_checkpoint(note, keys, source),
+        }
 
     async def receipt(self, index: int) -> dict[str, Any]:
         """The receipt of entry ``index`` (checkpointed and cosigned first when needed)."""
@@ -94,6 +111,36 @@ class AccessLedger(LoggingConfigurable):
     def close(self) -> None:
         """Stop the executor."""
         self._executor.shutdown()
+
+
+def check_checkpoint(note: str | None, keys: list[str], source: str) -> dict[str, Any]:
+    """Whether ``note`` counts (the operator's and every witness's signature verify against
+    ``keys``), its tree size and signers, and why not when it does not; ``source`` says where the
+    keys came from (``configured`` or ``published``)."""
+    from ..ledger import ReceiptError, verify_checkpoint
+    from ..ledger.note import Checkpoint, NoteError, parse_note
+
+    result: dict[str, Any] = {
+        "verified": False,
+        "tree_size": None,
+        "operator": None,
+        "witnesses": [],
+        "keys": source,
+        "reason": None,
+    }
+    if note is None:
+        result["reason"] = "the ledger has no checkpoint yet"
+        return result
+    try:
+        checkpoint, operator, witnesses = verify_checkpoint(note, keys)
+    except ReceiptError as err:
+        result["reason"] = str(err)
+        # A malformed note has no size to name; the reason says what is wrong.
+        with contextlib.suppress(NoteError):
+            result["tree_size"] = Checkpoint.parse(parse_note(note)[0]).size
+        return result
+    result.update(verified=True, tree_size=checkpoint.size, operator=operator, witnesses=witnesses)
+    return result
 
 
 def _read_token(path: str) -> str:

@@ -69,7 +69,13 @@ def write_lab_config(path: Path, member: str, ledger: Any = None) -> Path:
     line or configuration."""
     config = community_config(member)
     if ledger is not None:
-        config["AccessLedger"] = {"url": ledger.url, "token_file": str(ledger.token_file)}
+        config["AccessLedger"] = {
+            "url": ledger.url,
+            "token_file": str(ledger.token_file),
+            # The panel's checkpoint badge checks against the keys the playground made, not
+            # against whatever the log publishes later.
+            "trusted_keys": list(ledger.verifier_keys),
+        }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:

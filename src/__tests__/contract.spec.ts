@@ -7,6 +7,7 @@ import * as ts from 'typescript';
 
 import {
   ACCESS_STATUSES,
+  CHECKPOINT_KEY_SOURCES,
   CLUSTER_STATUSES,
   DEEP_STATES,
   DID_TYPE_FILTERS,
@@ -92,7 +93,8 @@ const MIRRORS: { [schema: string]: string } = {
   Community: 'ICommunity',
   AccessRequest: 'IAccessRequest',
   AccessOutcome: 'IAccessOutcome',
-  AccessOverview: 'IAccessOverview'
+  AccessOverview: 'IAccessOverview',
+  CheckpointVerification: 'ICheckpointVerification'
 };
 
 /** The union types of tokens.ts and the constant that lists their values. */
@@ -103,7 +105,8 @@ const UNIONS: { [type: string]: ReadonlyArray<string> } = {
   ReplicaMode: REPLICA_MODES,
   ClusterStatus: CLUSTER_STATUSES,
   AccessStatus: ACCESS_STATUSES,
-  DeepState: DEEP_STATES
+  DeepState: DEEP_STATES,
+  CheckpointKeySource: CHECKPOINT_KEY_SOURCES
 };
 
 /** The union a property is typed by, without ``| null``. */

@@ -1,5 +1,6 @@
 /** Wire records for the jest tests, shaped as the server sends them. */
 import {
+  IAccessRequest,
   IClusterInfo,
   IProfileInfo,
   IReplicaProgress,
@@ -94,4 +95,42 @@ export function cluster(
     architectures: { x86_64: 1 },
     ...overrides
   };
+}
+
+export function accessRequest(
+  id: string,
+  overrides: Partial<IAccessRequest> = {}
+): IAccessRequest {
+  return {
+    id,
+    requester: 'leonardo-user',
+    did: 'space:debris_catalogue_2026',
+    purpose_hmac: 'ab'.repeat(32),
+    requested: '2026-12-02T07:00:00Z',
+    status: 'pending',
+    steward: null,
+    expires: null,
+    rses: [],
+    decided: null,
+    ...overrides
+  };
+}
+
+/** A panel store that keeps values in memory (JupyterLab's IStateDB has this shape). */
+export function memoryStore(initial: { [id: string]: unknown } = {}) {
+  const values = { ...initial };
+  return {
+    values,
+    fetch: jest.fn(async (id: string) => values[id]),
+    save: jest.fn(async (id: string, value: unknown) => {
+      values[id] = value;
+    })
+  };
+}
+
+/** Let pending promise callbacks run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    await Promise.resolve();
+  }
 }

@@ -19,6 +19,7 @@ export function mockedApi(): Group {
     health: jest.fn(),
     catalog: mockAll(actual.catalog),
     replicas: mockAll(actual.replicas),
-    clusters: mockAll(actual.clusters)
+    clusters: mockAll(actual.clusters),
+    access: mockAll(actual.access)
   };
 }

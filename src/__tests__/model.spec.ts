@@ -247,7 +247,9 @@ describe('DataModel details', () => {
         status: 404,
         code: 'not_found',
         message: 'cms:nope does not exist'
-      }
+      },
+      deep: null,
+      deepError: null
     });
   });
 

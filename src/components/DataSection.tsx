@@ -1,8 +1,9 @@
 import * as React from 'react';
 
-import { DataModel } from '../model';
+import { DataModel, defaultRse } from '../model';
 import { CodeInserter, filesetCode } from '../snippets';
 import { TransfersModel } from '../transfers';
+import { CommunitySelect } from './CommunitySelect';
 import { DatasetDetailsView } from './DatasetDetails';
 import { ErrorBanner } from './ErrorBanner';
 import { MakeAvailable } from './MakeAvailable';
@@ -21,7 +22,7 @@ export interface IDataSectionProps {
 /** The "Data" section: search form, results and the selected dataset. */
 export function DataSection(props: IDataSectionProps): JSX.Element {
   const { model, transfers, insertCode } = props;
-  const { search, details } = model;
+  const { search, details, community } = model;
   const did = details.selected;
   const loadRses = !!transfers && !!did;
   React.useEffect(() => {
@@ -51,6 +52,7 @@ export function DataSection(props: IDataSectionProps): JSX.Element {
             void model.refreshDetails();
           }
         }}
+        preferred={defaultRse(community)}
         filesetCode={rse => filesetCode(did, rse)}
         insertCode={insertCode}
       />
@@ -59,6 +61,10 @@ export function DataSection(props: IDataSectionProps): JSX.Element {
   const onLoadMore = React.useCallback(() => void model.loadMore(), [model]);
   return (
     <div className="wp5-data-section">
+      <CommunitySelect
+        state={community}
+        onChange={name => void model.useCommunity(name)}
+      />
       <SearchBox
         query={search.query}
         type={search.type}
@@ -73,7 +79,7 @@ export function DataSection(props: IDataSectionProps): JSX.Element {
       <ResultList
         results={search.results}
         selected={details.selected}
-        hasMore={search.nextCursor !== null}
+        hasMore={search.nextCursor !== null || search.more.length > 0}
         loading={search.loading}
         failed={search.error !== null}
         searched={search.submitted !== null}
@@ -84,6 +90,7 @@ export function DataSection(props: IDataSectionProps): JSX.Element {
         state={details}
         onRefresh={() => void model.refreshDetails()}
         onClose={() => void model.select(null)}
+        onCountExactly={() => void model.countExactly()}
         actions={actions}
       />
     </div>

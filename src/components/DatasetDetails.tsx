@@ -2,12 +2,14 @@ import * as React from 'react';
 
 import {
   IDatasetDetails,
+  IDeepCount,
   IDetailsState,
   IRuleSummary,
   ISiteCopy
 } from '../tokens';
 import { ErrorBanner } from './ErrorBanner';
 import { formatBytes, formatCount, formatFraction } from './format';
+import { ProgressBar } from './ProgressBar';
 
 /** Props of {@link DatasetDetailsView}. */
 export interface IDatasetDetailsProps {
@@ -16,13 +18,15 @@ export interface IDatasetDetailsProps {
   onClose: () => void;
   /** Rendered under the header ("make available at ..."); kept while the details reload. */
   actions?: React.ReactNode;
+  /** Ask for exact per-file counts (``?deep=1``); no such control when absent. */
+  onCountExactly?: () => void;
 }
 
 /** The selected dataset: size, file count, copies per site, rules and metadata. */
 export function DatasetDetailsView(
   props: IDatasetDetailsProps
 ): JSX.Element | null {
-  const { state, onRefresh, onClose, actions } = props;
+  const { state, onRefresh, onClose, actions, onCountExactly } = props;
   if (!state.selected) {
     return null;
   }
@@ -61,12 +65,78 @@ export function DatasetDetailsView(
       )}
       {state.error && <ErrorBanner error={state.error} />}
       {actions}
-      {state.details && <DetailsBody details={state.details} />}
+      {state.details && (
+        <DetailsBody details={state.details}>
+          {state.details.type !== 'file' && onCountExactly && (
+            <ExactCount
+              deep={state.deep}
+              summary={state.details.summary !== false}
+              onCount={onCountExactly}
+            />
+          )}
+          {state.deepError && <ErrorBanner error={state.deepError} />}
+        </DetailsBody>
+      )}
     </section>
   );
 }
 
-function DetailsBody(props: { details: IDatasetDetails }): JSX.Element {
+/** Where the counts come from, and the control that asks for exact ones. */
+function ExactCount(props: {
+  deep: IDeepCount | null;
+  summary: boolean;
+  onCount: () => void;
+}): JSX.Element {
+  const { deep, summary, onCount } = props;
+  const running = deep?.state === 'running';
+  let progress: string | null = null;
+  if (deep && running) {
+    const of =
+      deep.files_total !== null ? ` of ${formatCount(deep.files_total)}` : '';
+    progress = `Counting: ${formatCount(deep.files_done)}${of} files, ${formatCount(deep.datasets_done)} of ${formatCount(deep.datasets_total)} datasets\u2026`;
+  } else if (deep?.state === 'failed') {
+    progress = `The exact count failed${deep.message ? `: ${deep.message}` : '.'}`;
+  }
+  const fraction =
+    deep && running && deep.files_total
+      ? deep.files_done / deep.files_total
+      : null;
+  return (
+    <div className="wp5-exact" data-testid="wp5-exact">
+      <span className="wp5-exact-source" data-testid="wp5-exact-source">
+        {summary ? "Counts: Rucio's summary" : 'Counts: exact, file by file'}
+      </span>{' '}
+      {!running && summary && (
+        <button
+          className="wp5-exact-button jp-mod-styled"
+          title="Count every file and its replicas (may take a while for large datasets)"
+          onClick={onCount}
+        >
+          Exact counts
+        </button>
+      )}
+      {fraction !== null && (
+        <ProgressBar fraction={fraction} label="Exact count progress" />
+      )}
+      {progress && (
+        <div className="wp5-exact-progress" data-testid="wp5-exact-progress">
+          {progress}
+        </div>
+      )}
+      {deep?.state === 'capped' && (
+        <div className="wp5-exact-cap" data-testid="wp5-exact-cap">
+          Exact over the first {formatCount(deep.cap)} datasets only (the
+          server's {deep.cap_setting}).
+        </div>
+      )}
+    </div>
+  );
+}
+
+function DetailsBody(props: {
+  details: IDatasetDetails;
+  children?: React.ReactNode;
+}): JSX.Element {
   const { details } = props;
   const metadata = Object.entries(details.metadata ?? {}).filter(
     ([, value]) => value !== null && value !== undefined && value !== ''
@@ -81,6 +151,7 @@ function DetailsBody(props: { details: IDatasetDetails }): JSX.Element {
         <dt>Files</dt>
         <dd className="wp5-details-files">{formatCount(details.files)}</dd>
       </dl>
+      {props.children}
 
       <SectionTable
         title="Copies"

@@ -27,6 +27,8 @@ export interface IMakeAvailableProps {
   /** Makes the fileset snippet for a site (``filesetCode``). */
   filesetCode: (rse: string) => string;
   insertCode: CodeInserter;
+  /** The site chosen at first (the community's default storage element), when writable. */
+  preferred?: string | null;
 }
 
 /** "Make available at [site] for [lifetime]" and "Copy fileset code" for one dataset. */
@@ -36,7 +38,8 @@ export function MakeAvailable(props: IMakeAvailableProps): JSX.Element {
   const [rse, setRse] = React.useState('');
   const [lifetime, setLifetime] = React.useState(1);
   const [note, setNote] = React.useState('');
-  const site = rse || writable[0]?.name || '';
+  const preferred = writable.find(r => r.name === props.preferred)?.name;
+  const site = rse || preferred || writable[0]?.name || '';
 
   const copyCode = async () => {
     const where = await props.insertCode(props.filesetCode(site));

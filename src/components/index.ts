@@ -1,4 +1,6 @@
+export * from './AccessSection';
 export * from './ClustersSection';
+export * from './CommunitySelect';
 export * from './DataSection';
 export * from './DatasetDetails';
 export * from './ErrorBanner';

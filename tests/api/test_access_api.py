@@ -295,6 +295,15 @@ async def test_the_ledger_checkpoint_and_receipts_are_served(jp_fetch, playgroun
         latest["checkpoint"], playground.ledger.verifier_keys
     )
     assert checkpoint.size >= receipt["tree_size"] and len(witnesses) == 2
+    # The panel's badge: the server's own check, against the keys it was configured to trust.
+    assert latest["verification"] == {
+        "verified": True,
+        "tree_size": checkpoint.size,
+        "operator": checkpoint.origin,
+        "witnesses": witnesses,
+        "keys": "configured",
+        "reason": None,
+    }
 
     status, body = await call(jp_fetch, "GET", "access/ledger/receipts/999999999")
     assert status == 404 and body["error"] == "not_found", body

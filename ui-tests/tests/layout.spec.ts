@@ -62,6 +62,7 @@ test.describe('wp5 panel: layout', () => {
     await page.sidebar.setWidth(400);
     await setExpanded(panel, 'Transfers', false);
     await setExpanded(panel, 'Clusters', false);
+    await setExpanded(panel, 'Access', false);
     await setExpanded(panel, 'Data', true);
     // Everything in cms: its datasets, their container and their files (more than 8).
     await panel.locator('.wp5-type-select').selectOption('all');
@@ -75,7 +76,7 @@ test.describe('wp5 panel: layout', () => {
 
   test('with every section open, Data gets the most room', async ({ page }) => {
     const panel = await openPanel(page);
-    for (const label of ['Data', 'Transfers', 'Clusters']) {
+    for (const label of ['Data', 'Transfers', 'Clusters', 'Access']) {
       await setExpanded(panel, label, true);
     }
     const height = (id: string) =>
@@ -85,6 +86,30 @@ test.describe('wp5 panel: layout', () => {
     const data = await height('wp5-data-section');
     expect(data).toBeGreaterThan(await height('wp5-transfers-section'));
     expect(data).toBeGreaterThan(await height('wp5-clusters-section'));
+    expect(data).toBeGreaterThan(await height('wp5-access-section'));
+  });
+
+  test('at 400 px the Access section and the community selector fit the width', async ({
+    page
+  }) => {
+    const panel = await openPanel(page);
+    await page.sidebar.setWidth(400);
+    await setExpanded(panel, 'Access', true);
+    await expect(panel.locator('[data-testid="wp5-access-ask"]')).toBeVisible();
+    const overflow = (selector: string) =>
+      panel
+        .locator(selector)
+        .evaluate(node => node.scrollWidth - node.clientWidth);
+    expect(await overflow('#wp5-access-section')).toBeLessThanOrEqual(0);
+    expect(await overflow('#wp5-data-section')).toBeLessThanOrEqual(0);
+    const select = panel.locator('.wp5-community-select');
+    expect(
+      await select.evaluate(
+        node =>
+          node.getBoundingClientRect().right <=
+          node.closest('.wp5-section')!.getBoundingClientRect().right
+      )
+    ).toBe(true);
   });
 
   test('unservable profiles are disabled options with the reason on hover', async ({
