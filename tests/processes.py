@@ -75,13 +75,34 @@ def tree(pid: int) -> Snapshot:
     return {pid: psutil.Process(pid).create_time(), **descendants(pid)}
 
 
-def spare_runners(snapshot: Snapshot) -> list[int]:
-    """The local backend's spare cluster processes (waiting for a spec) in ``snapshot``."""
+def spare_runners(snapshot: Snapshot, settle: float = 10.0) -> list[int]:
+    """The local backend's spare cluster processes (waiting for a spec) in ``snapshot``.
+
+    A process forked a moment ago may not have exec'd its program yet (it still shows this
+    process's command line): wait up to ``settle`` seconds for it to.
+    """
+    ours = " ".join(psutil.Process().cmdline())
+    deadline = time.monotonic() + settle
+    while True:
+        running = still_running(snapshot)
+        if ours not in running.values() or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     return [
         pid
-        for pid, command in still_running(snapshot).items()
+        for pid, command in running.items()
         if command.endswith("_local_runner.py --warm") and not _serves_a_cluster(pid)
     ]
+
+
+def assert_only_a_spare_started(before: Snapshot) -> None:
+    """Of the processes started since ``before``, only the local backend's spare (and what it
+    started) still runs: a failed or closed cluster left nothing else."""
+    left = started_since(before)
+    spares = spare_runners(left)
+    assert len(spares) <= 1, still_running(left)
+    kept = set(tree(spares[0])) if spares else set()
+    assert set(still_running(left)) <= kept, still_running(left)
 
 
 def _serves_a_cluster(pid: int) -> bool:

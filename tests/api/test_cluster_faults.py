@@ -15,7 +15,7 @@ from traitlets.config import Config
 
 from ..dask_tls import security_of
 from ..hosts import PROFILES
-from ..processes import assert_nothing_started, descendants
+from ..processes import assert_only_a_spare_started, descendants
 from .test_clusters_api import call
 from .test_clusters_gateway import gateway_config, gateway_session, running
 from .test_events_ws import read_until
@@ -121,6 +121,6 @@ async def test_a_local_cluster_past_the_deadline_leaves_no_process(short_start, 
     status, _, body = await call(jp_fetch, "POST", "clusters", {"profile": "cpu", "workers": 2})
     assert status == 503, body
     assert body["error"] == "engine_unavailable" and "did not start" in body["message"]
-    assert_nothing_started(before)
+    assert_only_a_spare_started(before)
     status, _, listed = await call(jp_fetch, "GET", "clusters")
     assert listed["items"] == []

@@ -17,9 +17,9 @@ from ..processes import (
     Snapshot,
     assert_all_ended,
     assert_nothing_started,
+    assert_only_a_spare_started,
     descendants,
     listening_on,
-    spare_runners,
     started_since,
     still_running,
     tree,
@@ -128,9 +128,7 @@ async def test_cluster_lifecycle_compute_scale_close(jp_fetch):
     assert status == 204
     assert_all_ended(during)
     # What stays is the spare cluster process (and its forkserver), ready for the next cluster.
-    left = started_since(before)
-    spares = spare_runners(left)
-    assert len(spares) == 1 and set(left) <= set(tree(spares[0])), still_running(left)
+    assert_only_a_spare_started(before)
     status, _, body = await call(jp_fetch, "GET", f"clusters/{cid}")
     assert status == 404 and body["error"] == "not_found"
 
