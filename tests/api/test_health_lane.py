@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import configparser
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from .contract import call
 pytestmark = pytest.mark.rucio
 
 POOL = 2  # the catalogue's threads (small, so that a few searches fill it)
-SEARCHES = 12
+SEARCHES = 6  # the test client opens at most 10 requests at once
 PROBE_TIMEOUT = 2.0
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 
@@ -74,7 +74,7 @@ class _Forward(web.RequestHandler):
 
 
 @pytest.fixture
-async def relay(playground) -> AsyncIterator[Relay]:
+def relay(playground, jp_asyncio_loop) -> Iterator[Relay]:
     cfg = configparser.ConfigParser()
     cfg.read(playground.rucio_config)
     relay = Relay(upstream=cfg["client"]["rucio_host"].rstrip("/"))
