@@ -168,7 +168,7 @@ async def _measure(info: Any, load: Load, dids: list[str]) -> dict[str, Any]:
         open_browser=False,
         allow_root=True,
         root_dir=str(work),
-        log_level="WARNING",
+        log_level="WARN",
     )
     app.init_signal = lambda: None  # type: ignore[method-assign]
     app.initialize(argv=[])
