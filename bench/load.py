@@ -98,9 +98,14 @@ def b7(info: Any, smoke: bool) -> list[Result]:
     lag, health, drive = measured["lag"], measured["health"], measured["drive"]
     notes = (
         f"{drive['searches_ok']}/{load.searches} searches answered 200 at concurrency "
-        f"{load.concurrency}; {drive['copies_ok']}/{load.copies} copies OK by the end"
+        f"{load.concurrency} in {drive['load_s']:.1f} s; {drive['copies_ok']}/{load.copies} "
+        f"copies OK by the end; Rucio's own /ping p95 {drive['rucio_ping_idle_p95'] * 1000:.0f} "
+        f"ms idle, {drive['rucio_ping_load_p95'] * 1000:.0f} ms loaded"
     )
-    print(f"B7: {notes}")
+    print(
+        f"B7: loop lag p95 {lag['load_p95'] * 1000:.0f} ms loaded ({lag['idle_p95'] * 1000:.0f} "
+        f"ms idle); health p95 {health['ratio']:.1f}x idle; {notes}"
+    )
     return [
         Result(
             "B7a",
@@ -187,6 +192,7 @@ async def _measure(info: Any, load: Load, dids: list[str]) -> dict[str, Any]:
                     "token": token,
                     "load": load.__dict__,
                     "dids": dids,
+                    "rucio": info.rucio_url,
                 }
             ),
             cwd=str(Path(__file__).resolve().parents[1]),
@@ -231,18 +237,22 @@ def _free_port() -> int:
 # -- the clients, in their own process ---------------------------------------------------------
 
 
-async def _drive(url: str, token: str, load: Load, dids: list[str]) -> dict[str, Any]:
+async def _drive(url: str, token: str, load: Load, dids: list[str], rucio: str) -> dict[str, Any]:
+    """Idle: health (and Rucio's own /ping, to tell its share) one after another. Loaded: the
+    copies requested, then the searches through a gate of ``load.concurrency`` while health
+    and /ping are sampled. Monotonic times mark both phases for the server's lag samples."""
     from tornado.httpclient import AsyncHTTPClient, HTTPRequest
     from tornado.websocket import websocket_connect
 
     AsyncHTTPClient.configure(None, max_clients=load.concurrency + 4)
     http = AsyncHTTPClient()
     headers = {"Authorization": f"token {token}"}
+    ping = rucio.rstrip("/") + "/ping"
 
     async def fetch(path: str, method: str = "GET", body: Any = None) -> tuple[int, float]:
         start = time.monotonic()
         answer = await http.fetch(
-            url + path,
+            path if "://" in path else url + path,
             method=method,
             headers=headers,
             body=None if body is None else json.dumps(body),
@@ -257,7 +267,10 @@ async def _drive(url: str, token: str, load: Load, dids: list[str]) -> dict[str,
     await fetch("datasets?q=cms:*")
 
     idle_start = time.monotonic()
-    health_idle = [(await fetch("health"))[1] for _ in range(load.idle_health)]
+    health_idle, ping_idle = [], []
+    for _ in range(load.idle_health):
+        health_idle.append((await fetch("health"))[1])
+        ping_idle.append((await fetch(ping))[1])
     idle = (idle_start, time.monotonic())
 
     load_start = time.monotonic()
@@ -272,10 +285,13 @@ async def _drive(url: str, token: str, load: Load, dids: list[str]) -> dict[str,
             if event["type"] == "replica" and event["data"]["state"] == "OK":
                 ok.add(event["data"]["did"])
 
+    ping_load: list[float] = []
+
     async def health_sampler() -> list[float]:
         times = []
         while not done.is_set():
             times.append((await fetch("health"))[1])
+            ping_load.append((await fetch(ping))[1])
             await asyncio.sleep(0.05)
         return times
 
@@ -299,6 +315,8 @@ async def _drive(url: str, token: str, load: Load, dids: list[str]) -> dict[str,
         "load": loaded,
         "health_idle": health_idle,
         "health_load": health_load,
+        "rucio_ping_idle_p95": p95(ping_idle),
+        "rucio_ping_load_p95": p95(ping_load),
         "searches_ok": codes.count(200),
         "search_codes": sorted(set(codes)),
         "copies_requested": copies_requested,
@@ -314,7 +332,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drive", required=True, help="(internal) the driver's JSON settings")
     settings = json.loads(parser.parse_args(argv).drive)
     load = Load(**settings["load"])
-    result = asyncio.run(_drive(settings["url"], settings["token"], load, settings["dids"]))
+    result = asyncio.run(
+        _drive(settings["url"], settings["token"], load, settings["dids"], settings["rucio"])
+    )
     print(json.dumps(result))
 
 

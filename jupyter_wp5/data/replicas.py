@@ -144,19 +144,19 @@ class ReplicaService(LoggingConfigurable):
         download = self.downloads.get(rid)
         if download is not None:
             return download
-        known = self.store.get(rid)
-        size = known.bytes_total if known is not None else None
 
         def read(client: Any) -> ReplicaProgress:
+            # The store's reads and writes too run here, off the event loop: the poller comes
+            # back every few seconds, and a busy disk may hold a write.
+            known = self.store.get(rid)
             rule = client.get_replication_rule(rid)
             progress = _progress(client, rule, with_bytes=False)
-            total = size if size is not None else _dataset_bytes(client, rule)
-            _estimate_bytes(progress, total)
+            size = known.bytes_total if known is not None else None
+            _estimate_bytes(progress, size if size is not None else _dataset_bytes(client, rule))
+            self.store.save(progress)
             return progress
 
-        progress = await self.connection.run(read)
-        self.store.save(progress)
-        return progress
+        return await self.connection.run(read)
 
     async def update(self, request_id: str, change: ReplicaUpdate) -> ReplicaProgress:
         """Extend a rule's lifetime and/or retry its STUCK copies now.
