@@ -43,6 +43,13 @@ def fresh_dataset(playground):
     discard(client, rule)
 
 
+def finished(request_id: str):
+    """Whether an event says the request ``request_id`` is complete."""
+    return lambda m: (
+        m["type"] == "replica" and m["data"]["id"] == request_id and m["data"]["state"] == "OK"
+    )
+
+
 async def test_nobody_listening_costs_no_rucio_call_and_a_listener_gets_the_copy(
     jp_fetch, jp_ws_fetch, services, fresh_dataset
 ):
@@ -57,15 +64,7 @@ async def test_nobody_listening_costs_no_rucio_call_and_a_listener_gets_the_copy
         assert services.catalog.connection.calls == calls
         ws = await jp_ws_fetch("wp5", "api", "events")
         try:
-            done = await read_until(
-                ws,
-                lambda m: (
-                    m["type"] == "replica"
-                    and m["data"]["id"] == made["id"]
-                    and m["data"]["state"] == "OK"
-                ),
-                timeout=60,
-            )
+            done = await read_until(ws, finished(made["id"]), timeout=60)
         finally:
             ws.close()
         data = done["data"]
@@ -103,15 +102,7 @@ async def test_the_poller_backs_off_while_nothing_changes(jp_fetch, jp_ws_fetch,
         )
         assert status == 201
         assert hub.delay < MAX_INTERVAL
-        await read_until(
-            ws,
-            lambda m: (
-                m["type"] == "replica"
-                and m["data"]["id"] == made["id"]
-                and m["data"]["state"] == "OK"
-            ),
-            timeout=60,
-        )
+        await read_until(ws, finished(made["id"]), timeout=60)
     finally:
         ws.close()
     # The last listener gone, the poller stops.
