@@ -210,9 +210,12 @@ async def _measure(info: Any, load: Load, dids: list[str]) -> dict[str, Any]:
         os.environ.update(saved)
     idle = lag.between(*drive.pop("idle"))
     loaded = lag.between(*drive.pop("load"))
+    health_idle, health_load = drive.pop("health_idle"), drive.pop("health_load")
     health = {
-        "idle_p95": p95(drive.pop("health_idle")),
-        "load_p95": p95(drive.pop("health_load")),
+        "idle_p95": p95(health_idle),
+        "load_p95": p95(health_load),
+        "load_median": statistics.median(health_load),
+        "load_samples": len(health_load),  # one after another: few when each is slow
     }
     health["ratio"] = health["load_p95"] / health["idle_p95"]
     return {
