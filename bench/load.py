@@ -1,4 +1,4 @@
-"""B7 load: a Jupyter server with jupyter-wp5, run in this process, answers 200 searches at
+"""B8 load: a Jupyter server with jupyter-wp5, run in this process, answers 200 searches at
 concurrency 20 while 5 copies move and a panel listens on the events websocket.
 
 Measured: the server's event-loop lag (a ticker task on the server's own loop) and ``GET
@@ -77,12 +77,12 @@ class LoopLag:
             self._task.cancel()
 
 
-def b7(info: Any, smoke: bool) -> list[Result]:
+def b8(info: Any, smoke: bool) -> list[Result]:
     """Run the load against a server started here; one result for the loop, one for health."""
     what_loop = "load: event-loop lag p95, searches + copies + a listener"
     what_health = "load: GET health p95 under that load"
     if not info.uses_xrootd:
-        return [not_run("B7", what_loop, "the same server idle", "needs XRootD storage for copies")]
+        return [not_run("B8", what_loop, "the same server idle", "needs XRootD storage for copies")]
     from jupyter_wp5.data.rucio_connection import RucioConnection
 
     from .copy import discard_rules
@@ -103,12 +103,12 @@ def b7(info: Any, smoke: bool) -> list[Result]:
         f"ms idle, {drive['rucio_ping_load_p95'] * 1000:.0f} ms loaded"
     )
     print(
-        f"B7: loop lag p95 {lag['load_p95'] * 1000:.0f} ms loaded ({lag['idle_p95'] * 1000:.0f} "
+        f"B8: loop lag p95 {lag['load_p95'] * 1000:.0f} ms loaded ({lag['idle_p95'] * 1000:.0f} "
         f"ms idle); health p95 {health['ratio']:.1f}x idle; {notes}"
     )
     return [
         Result(
-            "B7a",
+            "B8a",
             what_loop,
             "the same server idle",
             lag["load_p95"],
@@ -118,7 +118,7 @@ def b7(info: Any, smoke: bool) -> list[Result]:
             extra=lag,
         ),
         Result(
-            "B7b",
+            "B8b",
             what_health,
             "GET health p95, the same server idle",
             health["load_p95"],
@@ -200,7 +200,7 @@ async def _measure(info: Any, load: Load, dids: list[str]) -> dict[str, Any]:
         )
         out, _ = await child.communicate()
         if child.returncode:
-            raise RuntimeError(f"B7: the load driver failed (exit {child.returncode})")
+            raise RuntimeError(f"B8: the load driver failed (exit {child.returncode})")
         drive = json.loads(out)
     finally:
         lag.stop()

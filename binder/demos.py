@@ -69,7 +69,8 @@ def check_space(results: dict[str, Any], facility: Any) -> None:
 
 def check_access(results: dict[str, Any], facility: Any) -> None:
     """Refused, granted, copied to Leonardo's storage element, analysed (the counts equal those of
-    the origin's files), the grant's receipt verified and the altered one refused, then revoked."""
+    the origin's files), the grant's and a downloaded file's receipts verified and the altered
+    ones refused, then revoked."""
     assert "no access grant" in results["refused"], results["refused"]
     assert results["granted"] == "granted" and results["copied_to"] == "SITE-C"
     table = _catalogue(facility)
@@ -82,6 +83,12 @@ def check_access(results: dict[str, Any], facility: Any) -> None:
     for words in ("(grant)", "witness-inaf", "witness-leonardo"):
         assert words in results["verified"], results["verified"]
     assert "altered" in results["tampered"], results["tampered"]
+    # One download entry per file, each with a receipt; an altered checksum fails.
+    assert results["download_receipts"] == results["downloaded"] > 0
+    entry = results["download_entry"]
+    assert entry["event"] == "download" and entry["account"] == "leonardo-user", entry
+    assert len(entry["files"][0]["adler32"]) == 8 and entry["files"][0]["bytes"] > 0, entry
+    assert "altered" in results["download_tampered"], results["download_tampered"]
     assert results["revoked"] == "revoked" and results["copy_id"] in results["rules_removed"]
 
 

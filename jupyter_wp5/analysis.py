@@ -30,6 +30,7 @@ def run(
     schema: Any = None,
     resources: Mapping[str, float] | None = None,
     progress: bool = True,
+    record: bool = True,
 ) -> Any:
     """Run ``processor_instance`` over a dataset and return its accumulated output.
 
@@ -55,6 +56,11 @@ def run(
         Worker resources every chunk needs; default: those of the cluster's profile.
     progress
         Show coffea's progress bar.
+    record
+        Record the run in the access ledger when the server reports to one (inputs, and hashes
+        of the code, the environment and the output; see :mod:`jupyter_wp5.run_record`). The
+        result is then a :class:`~jupyter_wp5.run_record.RunResult`, a dict with
+        ``ledger_index`` and ``receipt()``.
     """
     from coffea import processor
     from coffea.nanoevents import NanoAODSchema
@@ -72,8 +78,16 @@ def run(
         maxchunks=maxchunks,
         schema=schema or NanoAODSchema,
     )
+    recorder = _recorder(processor_instance, fileset) if record else None
     with _annotate(needs):
-        return runner(fileset, processor_instance=processor_instance, treename=treename)
+        output = runner(fileset, processor_instance=processor_instance, treename=treename)
+    return recorder.finish(output) if recorder is not None else output
+
+
+def _recorder(processor_instance: Any, fileset: Mapping[str, Any]) -> Any:
+    from .run_record import RunRecorder
+
+    return RunRecorder(processor_instance, fileset)
 
 
 def _as_fileset(

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from .kernel.cluster import Cluster
-from .kernel.current import get_client, set_client
+from .kernel.current import get_client
+from .kernel.current import set_client as set_client  # exported: in API_FUNCTIONS
 from .kernel.progress import wait as wait_for
 from .models import (
     DID,
@@ -24,7 +25,7 @@ from .models import (
 )
 from .public_names import API_FUNCTIONS
 
-__all__ = ["Cluster", "get_client", "set_client", *API_FUNCTIONS]
+__all__ = ["Cluster", "get_client", *API_FUNCTIONS]
 
 
 def search(
@@ -469,6 +470,23 @@ def receipt(ledger_index: int) -> dict[str, Any]:
         ``verifier_keys``; check it with :func:`jupyter_wp5.ledger.verify`.
     """
     return get_client().receipt(ledger_index)
+
+
+def receipts(transfer: str | ReplicaProgress) -> list[dict[str, Any]]:
+    """The receipts of a copy's or download's access ledger entries: the rule made and the copy
+    complete, or one per downloaded file (its DID, adler32 and size), to keep and check offline.
+
+    Parameters
+    ----------
+    transfer
+        A request's id, or the :class:`ReplicaProgress` that :func:`replicate` returned.
+
+    Returns
+    -------
+    list of dict
+        One receipt per entry in ``ledger_indexes``, in order; empty without a ledger.
+    """
+    return get_client().receipts(transfer)
 
 
 def ledger_checkpoint() -> dict[str, Any]:

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import yaml
 from openapi_schema_validator import OAS30Validator
 
-from .models import InvalidDID, InvalidRequest, PayloadTooLarge
+from .models import InvalidDID, InvalidRequest, PayloadTooLarge, Wp5Error
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 API_PREFIX = "/wp5/api"
@@ -33,6 +33,8 @@ MAX_BODY_BYTES = 64 * 1024
 # Deeper nesting than this is refused (400) before it is parsed: json.loads recurses.
 MAX_BODY_DEPTH = 32
 
+# What a server may answer to a request the contract refuses.
+REFUSALS = (400, 403, 413)
 # Path parameters that may hold slashes (Rucio names); every other one is one path segment.
 _SLASHED_PARAMETERS = frozenset({"name"})
 # Where a refusal is about a DID it says so (invalid_did), as DID.parse does.
@@ -171,6 +173,43 @@ def validate_response(method: str, path: str, status: int, body: Any = NO_BODY) 
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
         raise ContractError(f"{method} {op.template} {status}: {_describe(errors[0], 'body')}")
+
+
+def request_refusal(
+    method: str, path: str, params: dict[str, Any], raw_body: bytes | None
+) -> str | None:
+    """Why the contract refuses this request (``raw_body`` as sent), or None when it allows it.
+
+    Raises :class:`ContractError` for a path the contract does not have.
+    """
+    try:
+        op = validate_request(method, path, params, parse_body(raw_body))
+    except Wp5Error as err:
+        return err.message
+    if op is None:
+        raise ContractError(f"{method} {path} is not in openapi.yaml")
+    return None
+
+
+def check_exchange(
+    method: str,
+    path: str,
+    params: dict[str, Any],
+    raw_body: bytes | None,
+    status: int,
+    answer: Any = NO_BODY,
+) -> None:
+    """Check one request and its answer, whichever side sent them; raise :class:`ContractError`.
+
+    The answer must be one the contract allows for that operation and status, and a request the
+    contract refuses must have been refused (400, 413, or 403 without a valid token).
+    """
+    refusal = request_refusal(method, path, params, raw_body)
+    if refusal is not None and status not in REFUSALS:
+        raise ContractError(
+            f"the contract refuses {method} {path} ({refusal}) but the server answered {status}"
+        )
+    validate_response(method, path, status, answer)
 
 
 def validate_event(message: Any) -> None:

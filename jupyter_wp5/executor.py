@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from .models import EngineUnavailable
@@ -35,6 +35,27 @@ class BlockingExecutor:
             raise EngineUnavailable(
                 f"{self.engine} did not answer within {self.timeout:g} s"
             ) from None
+
+    async def run_or_release(
+        self, fn: Callable[[], T], release: Callable[[T], object], timeout: float
+    ) -> T:
+        """Like :meth:`run` with its own deadline, for a call that creates something.
+
+        Should ``fn`` answer after ``timeout`` (the caller has had its error by then), what it
+        made is handed to ``release`` on the pool's thread instead of being lost.
+        """
+        done = self._pool.submit(fn)
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(done)), timeout)
+        except TimeoutError:
+            if not done.cancel():  # already running: release what it makes when it ends
+
+                def late(future: Future[T]) -> None:
+                    if not future.cancelled() and future.exception() is None:
+                        release(future.result())
+
+                done.add_done_callback(late)
+            raise EngineUnavailable(f"{self.engine} did not answer within {timeout:g} s") from None
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

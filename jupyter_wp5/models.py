@@ -695,6 +695,9 @@ class ReplicaProgress(Record):
     expires_at: str | None = None
     mode: ReplicaMode = ReplicaMode.RULE
     paths: list[str] = field(default_factory=list)  # download mode: the local files so far
+    # The access ledger's entries for this request (rule made, copy complete, each file
+    # downloaded); empty without a ledger.
+    ledger_indexes: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = ReplicaState(self.state)
@@ -720,6 +723,7 @@ class ClusterStatus(WireEnum):
     """A cluster as the manager reports it (closed clusters are no longer listed)."""
 
     RUNNING = "running"
+    DEGRADED = "degraded"  # running with fewer workers than asked for; the manager restores them
     CLOSED = "closed"
     LOST = "lost"  # the cluster's process ended without being asked to
 

@@ -18,11 +18,13 @@ API_FUNCTIONS = (
     "new_cluster",
     "profiles",
     "receipt",
+    "receipts",
     "replicate",
     "request_access",
     "revoke_access",
     "rses",
     "search",
+    "set_client",
     "transfers",
     "use",
 )

@@ -23,6 +23,10 @@ import {
 /** The status of a cluster that can be used (``ClusterStatus.RUNNING``). */
 export const RUNNING: ClusterStatus = 'running';
 
+/** The statuses of a cluster the panel lists: usable, or usable while its lost workers are
+ * brought back (``ClusterStatus.DEGRADED``). */
+export const LISTED: readonly ClusterStatus[] = [RUNNING, 'degraded'];
+
 /** The clusters state before the first answer. */
 export function initialClustersState(): IClustersState {
   return {
@@ -61,7 +65,9 @@ export namespace ClustersTransitions {
   ): IClustersState {
     return {
       ...state,
-      clusters: clusters.filter(c => c.status === RUNNING).sort(oldestFirst),
+      clusters: clusters
+        .filter(c => LISTED.includes(c.status))
+        .sort(oldestFirst),
       loading: false,
       error: null
     };
@@ -74,12 +80,12 @@ export namespace ClustersTransitions {
     return { ...state, loading: false, error };
   }
 
-  /** One cluster's new state: replaced in place or appended; gone once it is not running. */
+  /** One cluster's new state: replaced in place or appended; gone once it is not listed. */
   export function upserted(
     state: IClustersState,
     info: IClusterInfo
   ): IClustersState {
-    if (info.status !== RUNNING) {
+    if (!LISTED.includes(info.status)) {
       return removed(state, info.id);
     }
     const known = state.clusters.some(c => c.id === info.id);

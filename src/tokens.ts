@@ -64,7 +64,12 @@ export const DEEP_STATES = ['running', 'done', 'capped', 'failed'] as const;
 export type DeepState = (typeof DEEP_STATES)[number];
 
 /** The states of a Dask cluster (``ClusterStatus``). */
-export const CLUSTER_STATUSES = ['running', 'closed', 'lost'] as const;
+export const CLUSTER_STATUSES = [
+  'running',
+  'degraded',
+  'closed',
+  'lost'
+] as const;
 
 /** The state of a Dask cluster (``ClusterStatus``). */
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
@@ -236,6 +241,8 @@ export interface IReplicaProgress {
   mode: ReplicaMode;
   /** Download mode: the local files so far (empty for a rule). */
   paths: string[];
+  /** The access ledger's entries for this request (rule made, copy complete, each file). */
+  ledger_indexes: number[];
   /** ``files_ok / files_total``, 0 when there is no file. */
   fraction: number;
 }

@@ -16,6 +16,10 @@ from traitlets.config import Config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+# Every kernel the tests start (and every RestTransport they make) checks each exchange with the
+# server against openapi.yaml, so the kernel side of the contract is tested by every kernel test.
+os.environ["JUPYTER_WP5_CHECK_CONTRACT"] = "1"
+
 # Fixtures that start or use the playground's Rucio: every test using one is marked ``rucio``
 # (below), so that ``-m "not rucio"`` selects exactly the tests that run without it.
 RUCIO_FIXTURES = {"facility", "playground"}

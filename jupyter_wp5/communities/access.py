@@ -196,13 +196,13 @@ class AccessService(LoggingConfigurable):
         return Outcome(outcome.record, outcome.ledger_index, rules_removed=tuple(removed))
 
     async def rule_created(self, rule_id: str, did: DID, rse_expression: str) -> int | None:
-        """Log this account's new rule on a community's data (with the grant it used, if any);
-        the ledger index, or None for other data."""
-        if self.communities.owner_of(did.scope) is None:
+        """Log this account's new rule (with the grant it used, on a community's data); the
+        ledger index, or None without a ledger."""
+        if not self.ledger.enabled:
             return None
         try:
             account = await self.account()
-            records = await self._records()
+            records = await self._records() if self.communities.owner_of(did.scope) else {}
         except Wp5Error as err:
             # The rule exists already; a failed look-up must not turn its creation into an error.
             self.log.error("rule %s made, but not logged to the ledger: %s", rule_id, err)
@@ -224,6 +224,61 @@ class AccessService(LoggingConfigurable):
             rse=rse_expression,
             **extra,
         )
+
+    async def replica_ready(self, rule_id: str, did: DID, rse_expression: str) -> int | None:
+        """Log that a rule's copies are all complete; the ledger index, or None."""
+        if not self.ledger.enabled:
+            return None
+        return await self.ledger.record(
+            "replica_ready", rule_id=rule_id, did=str(did), rse=rse_expression
+        )
+
+    async def downloaded(self, did: DID, file: dict[str, Any]) -> int | None:
+        """Log one file of ``did`` downloaded by this account (Rucio's file listing: ``scope``,
+        ``name``, ``adler32``, ``bytes``); the ledger index, or None."""
+        if not self.ledger.enabled:
+            return None
+        digest = {
+            "did": f"{file['scope']}:{file['name']}",
+            "adler32": str(file.get("adler32") or ""),
+            "bytes": int(file.get("bytes") or 0),
+        }
+        return await self._record_as_me("download", did=str(did), files=[digest])
+
+    async def analysis_run(
+        self,
+        inputs: list[dict[str, Any]],
+        code_sha256: str,
+        env_lock_sha256: str,
+        output_sha256: str,
+    ) -> int | None:
+        """Log an analysis run by this account: its inputs (``did``, ``adler32``), and the
+        SHA-256 of its code, of its environment's lock and of its output; the ledger index, or
+        None when the append failed. A malformed field is a 400, before anything is logged;
+        without a ledger, a 404."""
+        if not self.ledger.enabled:
+            raise NotFound("this server reports to no access ledger (set AccessLedger.url)")
+        from ..ledger import EntryError, make_entry
+
+        fields = {
+            "inputs": inputs,
+            "code_sha256": code_sha256,
+            "env_lock_sha256": env_lock_sha256,
+            "output_sha256": output_sha256,
+        }
+        try:
+            make_entry("analysis_run", account=await self.account(), **fields)
+        except EntryError as err:
+            raise InvalidRequest(str(err)) from None
+        return await self._record_as_me("analysis_run", **fields)
+
+    async def _record_as_me(self, event: str, **fields: Any) -> int | None:
+        try:
+            account = await self.account()
+        except Wp5Error as err:
+            self.log.error("a %s event was not logged to the ledger: %s", event, err)
+            return None
+        return await self.ledger.record(event, account=account, **fields)
 
     async def check_download(self, did: DID) -> None:
         """Refuse (403, naming the missing grant) a download of a community's data without a

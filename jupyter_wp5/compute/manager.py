@@ -7,11 +7,18 @@ through a :class:`BlockingExecutor`, and returns :class:`ClusterInfo` records.
 It records its clusters in a :class:`ClusterStore` (``records_path``): after a restart, clusters
 whose backend outlives the server (a dask-gateway) are found again, and the others are reported
 ``lost`` until closed.
+
+One deadline (``start_timeout``) is passed down to the backends' ``start``: a backend that cannot
+start its cluster in time closes what it started before it answers, and a start that still answers
+too late is closed when it does. Every ``watch_interval`` seconds the manager checks each cluster's
+workers: one with fewer than asked for is ``degraded`` (pushed to the listeners) and is resized
+back to its size, through the backend's own ``resize``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -29,6 +36,7 @@ from ..models import (
     ClusterSize,
     ClusterStatus,
     Conflict,
+    EngineUnavailable,
     InvalidRequest,
     NotFound,
     ProfileInfo,
@@ -54,6 +62,10 @@ class _Cluster:
     size: ClusterSize
     record: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
+    pushed: str = ClusterStatus.RUNNING.value  # the status the listeners last heard
+    # Held by a resize, the user's or the watch's repair: one at a time.
+    resizing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    user_resize: bool = False  # fewer workers than the old size is then the resize, not a loss
 
     def stored(self) -> StoredCluster:
         return StoredCluster(
@@ -79,7 +91,26 @@ class ClusterManager(LoggingConfigurable):
         "is made on first use.",
     )
     max_clusters = Int(4, config=True, help="The most clusters open at the same time.")
-    timeout = Float(120.0, config=True, help="Seconds a start, scale or close may take.")
+    timeout = Float(120.0, config=True, help="Seconds a scale, close or status call may take.")
+    start_timeout = Float(
+        120.0,
+        config=True,
+        help="Seconds a cluster may take to start with its workers: the one deadline, passed "
+        "down to the backend, which closes what it started when its cluster is not ready by "
+        "then (a backend's own start_timeout can only shorten it).",
+    )
+    close_grace = Float(
+        30.0,
+        config=True,
+        help="Seconds a backend whose start ran out of time may take to close what it started "
+        "before the user is answered (anything answering later still is closed).",
+    )
+    watch_interval = Float(
+        5.0,
+        config=True,
+        help="Seconds between checks that each cluster has the workers asked for; one with "
+        "fewer is reported degraded and resized back to its size. 0: no checks.",
+    )
     records_path = Unicode(
         config=True,
         help="Where the clusters are recorded across restarts (default: "
@@ -112,6 +143,8 @@ class ClusterManager(LoggingConfigurable):
         self._proxied = proxied
         # Told of every cluster created, resized or closed (the events hub pushes it to panels).
         self.listeners: list[Callable[[ClusterInfo], None]] = []
+        self._watcher: asyncio.Task[None] | None = None
+        self._repairs: dict[str, asyncio.Task[None]] = {}
         self._preload_backends()
 
     # -- backends and profiles -----------------------------------------------------------------
@@ -195,7 +228,11 @@ class ClusterManager(LoggingConfigurable):
                 name = f"{prof.name}-{n}"
             if any(c.name == name for c in open_clusters):
                 raise Conflict(f"a cluster named '{name}' is already open")
-            handle = await self._executor.run(backend.start, prof, size)
+            handle = await self._executor.run_or_release(
+                functools.partial(backend.start, prof, size, self.start_timeout),
+                functools.partial(self._close_late, backend),
+                self.start_timeout + self.close_grace,
+            )
             cluster = _Cluster(
                 id=uuid.uuid4().hex[:12],
                 name=name,
@@ -207,7 +244,16 @@ class ClusterManager(LoggingConfigurable):
             )
             self._clusters[cluster.id] = cluster
             self._save()
+        self._watch_soon()
         return self._changed(await self._info(cluster))
+
+    def _close_late(self, backend: ClusterBackend, handle: ClusterHandle) -> None:
+        """A start answered after its user was told it failed: close it, never orphan it."""
+        self.log.warning("a %s cluster started after the deadline; closing it", backend.name)
+        try:
+            backend.close(handle)
+        except Exception as exc:
+            self.log.warning("closing the late %s cluster: %s", backend.name, exc)
 
     async def list(self) -> list[ClusterInfo]:
         """The open clusters (and lost ones not yet closed), oldest first."""
@@ -244,8 +290,13 @@ class ClusterManager(LoggingConfigurable):
         """A fixed number of workers, or adaptive bounds; return once the cluster has them."""
         cluster, backend, handle = await self._running(cluster_id)
         self._check_size(cluster.profile, size)
-        await self._executor.run(backend.resize, handle, size)
-        cluster.size = size
+        async with cluster.resizing:
+            cluster.user_resize = True
+            try:
+                await self._executor.run(backend.resize, handle, size)
+                cluster.size = size
+            finally:
+                cluster.user_resize = False
         self._save()
         return self._changed(await self._info(cluster))
 
@@ -264,9 +315,75 @@ class ClusterManager(LoggingConfigurable):
             self._changed(replace(last, status=ClusterStatus.CLOSED.value))
 
     def _changed(self, info: ClusterInfo) -> ClusterInfo:
+        cluster = self._clusters.get(info.id)
+        if cluster is not None:
+            cluster.pushed = str(info.status)
         for listener in self.listeners:
             listener(info)
         return info
+
+    # -- the watch: lost workers brought back -------------------------------------------------
+
+    def _watch_soon(self) -> None:
+        """Start the periodic check of every cluster's workers, unless it runs already."""
+        if self.watch_interval > 0 and (self._watcher is None or self._watcher.done()):
+            self._watcher = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        # Ends when no cluster is open; the next create starts it again.
+        while any(not c.closed and c.handle is not None for c in self._clusters.values()):
+            await asyncio.sleep(self.watch_interval)
+            for cluster in list(self._clusters.values()):
+                if cluster.closed or cluster.handle is None or cluster.resizing.locked():
+                    continue
+                try:
+                    info = await self._info(cluster)
+                except EngineUnavailable as exc:
+                    self.log.warning("checking cluster %s: %s", cluster.name, exc)
+                    continue
+                if cluster.closed:
+                    continue
+                if str(info.status) != cluster.pushed:
+                    self._changed(info)
+                if info.status == ClusterStatus.DEGRADED and cluster.id not in self._repairs:
+                    self._repairs[cluster.id] = asyncio.ensure_future(self._repair(cluster, info))
+
+    async def _repair(self, cluster: _Cluster, info: ClusterInfo) -> None:
+        """Resize a degraded cluster back to its size (the next check retries on failure)."""
+        backend = self.backend_for(cluster.profile)
+        try:
+            if backend is None or cluster.handle is None:
+                return
+            self.log.warning(
+                "cluster %s has %d workers, fewer than asked for: restoring its size",
+                cluster.name,
+                info.workers,
+            )
+            async with cluster.resizing:
+                await self._executor.run(backend.resize, cluster.handle, cluster.size)
+            if not cluster.closed:
+                self._changed(await self._info(cluster))
+        except EngineUnavailable as exc:
+            self.log.warning("restoring cluster %s: %s", cluster.name, exc)
+            # The backend's own wait may outlast ours: let it end before the next try, so that
+            # failing repairs never fill the executor.
+            await asyncio.sleep(self.timeout)
+        finally:
+            self._repairs.pop(cluster.id, None)
+
+    def _stop_watching(self) -> None:
+        # A kernel's in-process manager is shut down from another thread than its loop's.
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        for task in [self._watcher, *self._repairs.values()]:
+            if task is None or task.done() or task.get_loop().is_closed():
+                continue
+            if task.get_loop() is here:
+                task.cancel()
+            else:
+                task.get_loop().call_soon_threadsafe(task.cancel)
 
     def shutdown(self) -> None:
         """The server is stopping (blocking): each backend ends what must not outlive it.
@@ -274,6 +391,7 @@ class ClusterManager(LoggingConfigurable):
         Local clusters are closed; gateway clusters keep running and stay recorded, so the next
         server finds them again.
         """
+        self._stop_watching()
         for cluster in list(self._clusters.values()):
             backend = self.backend_for(cluster.profile)
             if cluster.handle is None or backend is None:
@@ -336,6 +454,7 @@ class ClusterManager(LoggingConfigurable):
                 )
                 self._clusters[cluster.id] = cluster
             self._restored = True
+        self._watch_soon()
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -357,6 +476,16 @@ class ClusterManager(LoggingConfigurable):
             return f"{self.base_url}wp5/api/clusters/{cluster_id}/dashboard/status"
         return f"http://127.0.0.1:{port}/status"
 
+    @staticmethod
+    def _status(cluster: _Cluster, status: BackendStatus) -> ClusterStatus:
+        if not status.running:
+            return ClusterStatus.LOST
+        # Only a fixed size is watched: Dask's adaptive scaling keeps an adaptive one's minimum.
+        wanted = cluster.size.workers
+        if wanted and status.workers < wanted and not cluster.user_resize:
+            return ClusterStatus.DEGRADED
+        return ClusterStatus.RUNNING
+
     async def _info(self, cluster: _Cluster) -> ClusterInfo:
         backend = self.backend_for(cluster.profile)
         if cluster.handle is None or backend is None:
@@ -370,7 +499,7 @@ class ClusterManager(LoggingConfigurable):
             name=cluster.name,
             profile=cluster.profile.name,
             backend=cluster.profile.backend,
-            status=ClusterStatus.RUNNING if status.running else ClusterStatus.LOST,
+            status=self._status(cluster, status),
             workers=status.workers,
             cores=status.cores,
             memory=status.memory,

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,8 @@ class DownloadManager(LoggingConfigurable):
         self._executor = BlockingExecutor("Rucio download", self.max_workers, self.file_timeout)
         self._jobs: dict[str, ReplicaProgress] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Awaited after each file lands, with the file as listed (the ledger records it).
+        self.file_done: Callable[[ReplicaProgress, dict[str, Any]], Awaitable[None]] | None = None
 
     async def start(self, req: ReplicaRequest) -> ReplicaProgress:
         """List the files, record the request and start the download; return at once."""
@@ -183,6 +186,8 @@ class DownloadManager(LoggingConfigurable):
                     progress.files_ok += 1
                     progress.bytes_ok = (progress.bytes_ok or 0) + int(f.get("bytes") or 0)
                     progress.paths.append(path)
+                    if self.file_done is not None:
+                        await self.file_done(progress, f)
                 progress.files_replicating -= 1
                 self.store.save(progress)
             progress.state = ReplicaState.STUCK if failures else ReplicaState.OK

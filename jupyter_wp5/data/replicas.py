@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from traitlets import Int
 from traitlets.config import LoggingConfigurable
@@ -42,6 +42,27 @@ def _rule_id(text: str) -> str:
     return text
 
 
+class CopyGuard(Protocol):
+    """Who admits copies and records them (the access service, when the server has one)."""
+
+    async def check_download(self, did: DID) -> None:
+        """Refuse a download the account may not make (raises :class:`Forbidden`)."""
+        ...
+
+    async def rule_created(self, rule_id: str, did: DID, rse_expression: str) -> int | None:
+        """Record a new rule; its ledger index, or None when nothing was recorded."""
+        ...
+
+    async def replica_ready(self, rule_id: str, did: DID, rse_expression: str) -> int | None:
+        """Record that a rule's copies are complete; its ledger index, or None."""
+        ...
+
+    async def downloaded(self, did: DID, file: dict[str, Any]) -> int | None:
+        """Record one downloaded file (``scope``, ``name``, ``adler32``, ``bytes``) of ``did``;
+        its ledger index, or None."""
+        ...
+
+
 class ReplicaService(LoggingConfigurable):
     """Request, follow and cancel copies of data: Rucio rules at storage elements, or downloads.
 
@@ -66,8 +87,12 @@ class ReplicaService(LoggingConfigurable):
         self.connection = connection
         self.store = store or RequestStore(parent=self, log=self.log)
         self.downloads = DownloadManager(connection, self.store, parent=self, log=self.log)
+        self.downloads.file_done = self._downloaded
         # Told of every new request (the events hub starts polling on it).
         self.listeners: list[Callable[[ReplicaProgress], None]] = []
+        # Admits downloads and records copies, in process as behind the REST API alike.
+        self.guard: CopyGuard | None = None
+        self._ready: set[str] = set()  # rules whose replica_ready is recorded (or on its way)
 
     async def request(self, req: ReplicaRequest) -> ReplicaProgress:
         """Create the rule (or start the download); return only once Rucio accepted it (its
@@ -75,9 +100,17 @@ class ReplicaService(LoggingConfigurable):
         self._check_lifetime(req.lifetime)
         self.store.check_writable()
         if req.mode is ReplicaMode.DOWNLOAD:
+            if self.guard is not None:
+                # Rucio cannot see reads from storage: the grant check for downloads is ours.
+                await self.guard.check_download(req.did)
             progress = await self.downloads.start(req)
         else:
             progress = await self._create_rule(req)
+            if self.guard is not None:
+                index = await self.guard.rule_created(progress.id, req.did, req.rse_expression)
+                self._note_entry(progress, index)
+                # A copy to where the data is already is complete from the start.
+                await self._record_ready(progress)
         for listener in self.listeners:
             listener(progress)
         return progress
@@ -129,8 +162,7 @@ class ReplicaService(LoggingConfigurable):
         if download is not None:
             return download
         progress = await self.connection.run(lambda c: _progress(c, c.get_replication_rule(rid)))
-        self.store.save(progress)
-        return progress
+        return await self._settle(progress)
 
     async def poll(self, request_id: str) -> ReplicaProgress:
         """One of the user's requests with its progress from the rule's own lock counters: one
@@ -182,9 +214,7 @@ class ReplicaService(LoggingConfigurable):
             )
             return _progress(client, client.get_replication_rule(rid))
 
-        progress = await self.connection.run(apply)
-        self.store.save(progress)
-        return progress
+        return await self._settle(await self.connection.run(apply))
 
     async def cancel(self, request_id: str) -> None:
         """Stop a download, or remove the rule (Rucio's reaper deletes replicas no other rule
@@ -223,8 +253,39 @@ class ReplicaService(LoggingConfigurable):
             # Rucio is away: show what we last knew, and say so.
             stored.error = f"last known progress; Rucio did not answer: {err.message}"
             return stored
+        return await self._settle(progress)
+
+    async def _settle(self, progress: ReplicaProgress) -> ReplicaProgress:
+        """Save a rule's fresh progress, keeping its ledger entries; record ``replica_ready``
+        the first time it is seen complete."""
+        before = self.store.get(progress.id)
+        if before is not None:
+            progress.ledger_indexes = list(before.ledger_indexes)
+            if before.state is ReplicaState.OK:
+                self._ready.add(progress.id)
         self.store.save(progress)
+        await self._record_ready(progress)
         return progress
+
+    async def _record_ready(self, progress: ReplicaProgress) -> None:
+        if progress.state is not ReplicaState.OK or self.guard is None:
+            return
+        if progress.id in self._ready:
+            return
+        # Marked before the await, so that a poll running meanwhile does not record it twice.
+        self._ready.add(progress.id)
+        did = DID.parse(progress.did)
+        index = await self.guard.replica_ready(progress.id, did, progress.rse_expression)
+        self._note_entry(progress, index)
+
+    def _note_entry(self, progress: ReplicaProgress, index: int | None) -> None:
+        if index is not None:
+            progress.ledger_indexes.append(index)
+            self.store.save(progress)
+
+    async def _downloaded(self, progress: ReplicaProgress, file: dict[str, Any]) -> None:
+        if self.guard is not None:
+            self._note_entry(progress, await self.guard.downloaded(DID.parse(progress.did), file))
 
     def close(self) -> None:
         """Stop running downloads and close the store."""

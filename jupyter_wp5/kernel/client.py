@@ -287,6 +287,17 @@ class Wp5Client:
         """The receipt of ledger entry ``ledger_index``, to check offline."""
         return self.transport.access.receipt(ledger_index)
 
+    def receipts(self, transfer: str | ReplicaProgress) -> list[dict[str, Any]]:
+        """The receipts of a copy's or download's ledger entries (``ledger_indexes``, read
+        fresh), in order."""
+        request_id = transfer if isinstance(transfer, str) else transfer.id
+        return [self.receipt(i) for i in self.transfer(request_id).ledger_indexes]
+
+    def record_run(self, run: dict[str, Any]) -> int | None:
+        """Record an analysis run in the access ledger (see :mod:`jupyter_wp5.run_record`);
+        its ledger index."""
+        return self.transport.access.record_run(run)
+
     # -- compute -------------------------------------------------------------------------------
 
     def profiles(self) -> list[ProfileInfo]:

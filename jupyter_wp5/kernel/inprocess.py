@@ -132,6 +132,9 @@ class _Access:
     def receipt(self, index: int) -> dict[str, Any]:
         return self._transport.run(self.service.receipt(index))
 
+    def record_run(self, run: dict[str, Any]) -> int | None:
+        return self._transport.run(self.service.analysis_run(**run))
+
 
 class InProcessTransport:
     """The services in this process, made on first use (importing the API never needs Rucio).

@@ -14,6 +14,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -515,11 +516,14 @@ def _ledger_args(parser: argparse.ArgumentParser) -> None:
     latest.add_argument("--keys", metavar="FILE", help="trusted verifier keys, one a line")
     receipt = actions.add_parser(
         "receipt",
-        help="save the receipt of a ledger entry",
-        description="fetch the receipt of a ledger entry and save it as a JSON file",
+        help="save the receipt of a ledger entry, or those of a copy or download",
+        description="Fetch the receipt of a ledger entry (an outcome's index) and save it as a "
+        "JSON file; given a copy's or download's id (as %%wp5 transfers shows it), save one "
+        "receipt-<index>.json per entry it made (rule made, copy complete, each downloaded file).",
     )
-    receipt.add_argument("index", type=_whole, help="the ledger entry (an outcome's index)")
-    receipt.add_argument("--out", metavar="FILE", help="default: receipt-<index>.json")
+    receipt.add_argument("entry", metavar="INDEX|TRANSFER", help="a ledger index or a request id")
+    where = "a file for one entry (default: receipt-<index>.json), a folder for a transfer's"
+    receipt.add_argument("--out", metavar="PATH", help=where)
 
 
 def _trusted(path: str | None) -> list[str] | None:
@@ -530,6 +534,24 @@ def _trusted(path: str | None) -> list[str] | None:
             return [line.strip() for line in fh if line.strip()]
     except OSError as err:
         raise UsageError(f"ledger verify: cannot read --keys {path}: {err.strerror}") from None
+
+
+def _save_receipts(client: Wp5Client, entry: str, out: str | None) -> None:
+    if entry.isdigit():
+        path = Path(out or f"receipt-{entry}.json")
+        path.write_text(json.dumps(client.receipt(int(entry)), indent=2))
+        print(f"saved the receipt of ledger entry {entry} to {path}")
+        return
+    receipts = client.receipts(entry)
+    if not receipts:
+        print(f"{entry} has no ledger entries (this server reports to no ledger)")
+        return
+    folder = Path(out or ".")
+    folder.mkdir(parents=True, exist_ok=True)
+    for receipt in receipts:
+        path = folder / f"receipt-{receipt['leaf_index']}.json"
+        path.write_text(json.dumps(receipt, indent=2))
+        print(f"saved the receipt of ledger entry {receipt['leaf_index']} to {path}")
 
 
 @subcommand("ledger", "verify ledger receipts, see the latest checkpoint", _ledger_args)
@@ -545,11 +567,7 @@ def _ledger(client: Wp5Client, args: argparse.Namespace) -> Any:
                 show_error(f"FAILED {path}: {err}")
         return None
     if args.action == "receipt":
-        receipt = client.receipt(args.index)
-        out = args.out or f"receipt-{args.index}.json"
-        with open(out, "w") as fh:
-            json.dump(receipt, fh, indent=2)
-        print(f"saved the receipt of ledger entry {args.index} to {out}")
+        _save_receipts(client, args.entry, args.out)
         return None
     latest = client.ledger_checkpoint()
     if latest["checkpoint"] is None:

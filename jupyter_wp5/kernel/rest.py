@@ -7,6 +7,7 @@ and turns an error answer back into the typed error the server raised.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import quote
 
@@ -37,6 +38,8 @@ from ..models import (
 )
 
 API_PREFIX = "wp5/api/"
+# Set (to 1) to check every request and answer against openapi.yaml, as the test suite does.
+CHECK_CONTRACT_ENV = "JUPYTER_WP5_CHECK_CONTRACT"
 
 # A server that is not ours (a proxy, tornado's own 404) answers without our error body; map the
 # status to the nearest typed error so callers can still catch NotFound and friends.
@@ -50,7 +53,12 @@ _ERROR_BY_STATUS: dict[int, type[Wp5Error]] = {
 
 
 class Http:
-    """One ``requests`` session to a Jupyter server's ``/wp5/api``."""
+    """One ``requests`` session to a Jupyter server's ``/wp5/api``.
+
+    With ``check_contract`` (default: the ``JUPYTER_WP5_CHECK_CONTRACT`` environment variable),
+    every exchange is checked against openapi.yaml and a breach raises
+    :class:`~jupyter_wp5.contract.ContractError`: the kernel side of the contract tests.
+    """
 
     def __init__(
         self,
@@ -59,10 +67,14 @@ class Http:
         timeout: float = 60.0,
         connect_timeout: float = 5.0,
         session: requests.Session | None = None,
+        check_contract: bool | None = None,
     ) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        if check_contract is None:
+            check_contract = os.environ.get(CHECK_CONTRACT_ENV, "") not in ("", "0")
+        self.check_contract = check_contract
         self.session = session or requests.Session()
         if token:
             self.session.headers["Authorization"] = f"token {token}"
@@ -96,6 +108,8 @@ class Http:
             raise EngineUnavailable(
                 f"the Jupyter server at {self.url} did not answer within {self.timeout:g} s"
             ) from None
+        if self.check_contract:
+            self.check(method, path, params or {}, response)
         if response.status_code >= 400:
             raise self.error(response)
         if response.status_code == 204:
@@ -104,6 +118,29 @@ class Http:
             return response.json()
         except ValueError:
             raise Wp5Error(f"the Jupyter server answered {url} with something not JSON") from None
+
+    @staticmethod
+    def check(method: str, path: str, params: dict[str, Any], response: requests.Response) -> None:
+        """Check one exchange against openapi.yaml (``contract.check_exchange``)."""
+        # Imported here: the schema validator costs a kernel's start time only when asked for.
+        from .. import contract
+
+        try:
+            answer = response.json() if response.content else contract.NO_BODY
+        except ValueError:
+            raise contract.ContractError(
+                f"{method} {path} answered {response.status_code} with something not JSON"
+            ) from None
+        contract.check_exchange(
+            method,
+            path,
+            {k: str(v) for k, v in params.items()},
+            response.request.body.encode()
+            if isinstance(response.request.body, str)
+            else response.request.body,
+            response.status_code,
+            answer,
+        )
 
     def error(self, response: requests.Response) -> Wp5Error:
         """The typed error an error answer stands for."""
@@ -290,6 +327,9 @@ class RestAccess:
     def receipt(self, index: int) -> dict[str, Any]:
         return self.http("GET", f"access/ledger/receipts/{int(index)}")
 
+    def record_run(self, run: dict[str, Any]) -> int | None:
+        return self.http("POST", "access/ledger/runs", body=run)["ledger_index"]
+
     def _decide(self, request_id: str, decision: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.http("POST", f"{self.path}/{segment(request_id)}/{decision}", body=body)
 
@@ -305,6 +345,8 @@ class RestTransport:
         Its token (from the server's runtime file in a kernel it started).
     timeout, connect_timeout
         Seconds to wait for an answer, and for the connection.
+    check_contract
+        Check every exchange against openapi.yaml (see :class:`Http`).
     """
 
     def __init__(
@@ -314,8 +356,9 @@ class RestTransport:
         timeout: float = 60.0,
         connect_timeout: float = 5.0,
         session: requests.Session | None = None,
+        check_contract: bool | None = None,
     ) -> None:
-        self.http = Http(url, token, timeout, connect_timeout, session)
+        self.http = Http(url, token, timeout, connect_timeout, session, check_contract)
         self.catalog = RestCatalog(self.http)
         self.filesets = RestFilesets(self.http)
         self.replicas = RestReplicas(self.http)

@@ -156,6 +156,11 @@ class AccessOps(Protocol):
         """The receipt of ledger entry ``index``."""
         ...
 
+    def record_run(self, run: dict[str, Any]) -> int | None:
+        """Record an analysis run (``inputs``, ``code_sha256``, ``env_lock_sha256``,
+        ``output_sha256``); its ledger index (None when the append failed)."""
+        ...
+
 
 class Transport(Protocol):
     """Where the kernel's requests go: the services, by group, plus health."""

@@ -90,6 +90,8 @@ _ACCOUNT = re.compile(r"^[a-z0-9_-]{1,25}$")  # Rucio's account names
 _DID = re.compile(r"^[A-Za-z0-9_.-]{1,30}:[A-Za-z0-9_.\-/]{1,250}$")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _RSE = re.compile(r"^[A-Z0-9_-]{1,64}$")
+# An RSE expression as a rule names it (``SITE-C``, ``SITE-B|SITE-C``, ``tier=2&country=IT``).
+_RSE_EXPRESSION = re.compile(r"^[A-Za-z0-9_.=<>|&\\()-]{1,250}$")
 _ADLER32 = re.compile(r"^[0-9a-f]{8}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -116,12 +118,19 @@ def _list_of(item: Callable[[Any], str | None], what: str) -> Callable[[Any], st
 def _file_digest(value: Any) -> str | None:
     if (
         isinstance(value, dict)
-        and set(value) == {"did", "adler32"}
+        and {"did", "adler32"} <= set(value) <= {"did", "adler32", "bytes"}
         and not _CHECKS["did"](value["did"])
         and not _CHECKS["adler32"](value["adler32"])
+        and _CHECKS["bytes"](value.get("bytes", 0)) is None
     ):
         return None
-    return 'must be {"did": "scope:name", "adler32": "8 hex digits"}'
+    return 'must be {"did": "scope:name", "adler32": "8 hex digits", "bytes" (optional): size}'
+
+
+def _size(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_INT:
+        return None
+    return "must be a size in bytes (a whole number from 0)"
 
 
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
@@ -129,12 +138,14 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "did": _pattern(_DID, "a DID scope:name"),
     "id": _pattern(_ID, "an identifier"),
     "rse": _pattern(_RSE, "an RSE name"),
+    "rse_expression": _pattern(_RSE_EXPRESSION, "an RSE expression"),
+    "bytes": _size,
     "adler32": _pattern(_ADLER32, "8 lower-case hex digits"),
     "sha256": _pattern(_SHA256, "64 lower-case hex digits (a SHA-256 or HMAC-SHA-256)"),
     "time": _pattern(_TIME, "an RFC 3339 UTC time like 2026-01-31T12:00:00Z"),
 }
 _C = _CHECKS
-_FILES = _list_of(_file_digest, '{"did", "adler32"} objects')
+_FILES = _list_of(_file_digest, '{"did", "adler32", "bytes" (optional)} objects')
 _RSES = _list_of(_C["rse"], "RSE names")
 
 # A steward's decision on a request or grant; a reason, if any, only as a salted HMAC.
@@ -168,13 +179,13 @@ EVENTS: dict[str, dict[str, tuple[Callable[[Any], str | None], bool]]] = {
         "rule_id": (_C["id"], True),
         "account": (_C["account"], True),
         "did": (_C["did"], True),
-        "rse": (_C["rse"], True),
+        "rse": (_C["rse_expression"], True),
         "request_id": (_C["id"], False),
     },
     "replica_ready": {
         "rule_id": (_C["id"], True),
         "did": (_C["did"], True),
-        "rse": (_C["rse"], True),
+        "rse": (_C["rse_expression"], True),
     },
     "download": {
         "account": (_C["account"], True),

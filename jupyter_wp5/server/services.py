@@ -29,6 +29,11 @@ class Services:
     events: EventHub | None = None  # only a server pushes events
     access: AccessService | None = None  # None: no access workflow (e.g. tests of others)
 
+    def __post_init__(self) -> None:
+        # Copies are admitted and recorded by the access service however they are asked for
+        # (REST or the kernel's in-process transport).
+        self.replicas.guard = self.access
+
     async def health(self) -> Health:
         """Our version, and whether each engine answers."""
         return Health(version=__version__, engines=[await self.catalog.status()])

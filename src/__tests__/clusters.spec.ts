@@ -71,6 +71,19 @@ describe('ClustersTransitions', () => {
     expect(state.clusters.map(c => c.id)).toEqual(['bb', 'dddd']);
   });
 
+  it('keeps a degraded cluster in its row, with its status, until it recovers', () => {
+    let state = ClustersTransitions.listed(initialClustersState(), [
+      cluster('a', { status: 'degraded', workers: 1 })
+    ]);
+    expect(state.clusters.map(c => [c.id, c.status])).toEqual([
+      ['a', 'degraded']
+    ]);
+    state = ClustersTransitions.upserted(state, cluster('a', { workers: 2 }));
+    expect(state.clusters.map(c => [c.id, c.status, c.workers])).toEqual([
+      ['a', 'running', 2]
+    ]);
+  });
+
   it('marks a row busy, then done or failed', () => {
     const error = { status: 400, code: 'invalid_request', message: 'too big' };
     let state = ClustersTransitions.listed(initialClustersState(), [

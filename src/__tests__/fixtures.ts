@@ -28,6 +28,7 @@ export function progress(
     expires_at: null,
     mode: 'rule',
     paths: [],
+    ledger_indexes: [],
     fraction: 0.25,
     ...overrides
   };

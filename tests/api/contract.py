@@ -11,33 +11,16 @@ from __future__ import annotations
 import functools
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from tornado.httpclient import HTTPClientError
 
 from jupyter_wp5 import contract
-from jupyter_wp5.models import Wp5Error
-
-# What the server may answer to a request the contract refuses.
-REFUSALS = (400, 403, 413)
 
 
 def assert_matches_contract(method: str, path: str, status: int, body: Any) -> None:
     """Raise if ``body`` with ``status`` is not what openapi.yaml promises for ``method path``
     (``path`` relative to /wp5/api; a None body is no body)."""
     contract.validate_response(method, path, status, contract.NO_BODY if body is None else body)
-
-
-def request_refusal(method: str, path: str, params: dict[str, Any], body: Any) -> str | None:
-    """Why the contract refuses this request (``body`` as sent: text or None), or None."""
-    try:
-        parsed = contract.parse_body(body.encode() if isinstance(body, str) else body)
-        op = contract.validate_request(method, path, {k: str(v) for k, v in params.items()}, parsed)
-    except Wp5Error as err:
-        return err.message
-    if op is None:
-        raise contract.ContractError(f"{method} {path} is not in openapi.yaml")
-    return None
 
 
 def payload_of(response: Any) -> Any:
@@ -61,19 +44,22 @@ def checked(fetch: Any) -> Any:
         method = kwargs.get("method", "GET")
         path = "/".join(parts[2:])
         params = {k: v for k, v in (kwargs.get("params") or {}).items() if v is not None}
-        refusal = request_refusal(method, path, params, kwargs.get("body"))
         error: HTTPClientError | None = None
         try:
             response = await fetch(*parts, **kwargs)
         except HTTPClientError as err:
             assert err.response is not None, err
             error, response = err, err.response
-        assert_matches_contract(method, path, response.code, payload_of(response))
-        if refusal is not None:
-            where = f"{method} {path}?{urlencode(params)}"
-            assert response.code in REFUSALS, (
-                f"the contract refuses {where} ({refusal}) but the server answered {response.code}"
-            )
+        body = kwargs.get("body")
+        answer = payload_of(response)
+        contract.check_exchange(
+            method,
+            path,
+            {k: str(v) for k, v in params.items()},
+            body.encode() if isinstance(body, str) else body,
+            response.code,
+            contract.NO_BODY if answer is None else answer,
+        )
         if error is not None:
             raise error
         return response

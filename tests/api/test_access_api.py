@@ -120,6 +120,9 @@ async def test_refused_then_granted_then_refused_after_revoke(jp_fetch, playgrou
     assert "reason_hmac" in entries[2]
     between = LedgerClient(playground.ledger.url).entries(events[1] + 1, events[2])
     (rule_entry,) = [e for e in between if e.get("rule_id") == made["id"]]
+    # The copy's answer names its entry: what jupyter_wp5.receipts(copy) fetches.
+    made_at = [i for i, e in enumerate(between, events[1] + 1) if e.get("rule_id") == made["id"]]
+    assert made["ledger_indexes"] == made_at
     assert rule_entry["event"] == "rule_created" and rule_entry["request_id"] == request["id"]
     assert rule_entry["account"] == LEONARDO_USER and rule_entry["rse"] == "SITE-C"
 

@@ -229,3 +229,93 @@ async def test_arm_profile_runs_aarch64_workers_on_the_arm_partition(jp_fetch, s
             break
         await asyncio.sleep(0.2)
     assert slurm_conf.jobs() == [] and arm.emulated_workers(rootfs) == []
+
+
+@pytest.fixture
+def short_deadline(jp_server_config: Config) -> float:
+    """A manager deadline no worker job can meet here (a job's Python alone takes longer)."""
+    jp_server_config.ClusterManager.start_timeout = 1.0
+    return 1.0
+
+
+async def test_a_slurm_cluster_past_the_deadline_is_closed_and_its_jobs_cancelled(
+    short_deadline, jp_fetch, slurm_conf
+):
+    status, headers, body = await call(
+        jp_fetch, "POST", "clusters", {"profile": "batch", "workers": 1}
+    )
+    assert status == 503, body
+    assert body["error"] == "engine_unavailable" and headers.get("Retry-After")
+    assert f"after {short_deadline:g} s" in body["message"]
+    assert "jobs cancelled" in body["message"]
+    status, _, listed = await call(jp_fetch, "GET", "clusters")
+    assert listed["items"] == []
+    # scancel was sent before the answer; squeue shows a job until SLURM has ended it.
+    for _ in range(50):
+        if not slurm_conf.jobs():
+            break
+        await asyncio.sleep(0.2)
+    assert slurm_conf.jobs() == []
+
+
+@pytest.fixture
+def watched(jp_server_config: Config) -> None:
+    jp_server_config.ClusterManager.watch_interval = 0.5
+
+
+@pytest.mark.timeout(300)
+def cluster_list_magic(serverapp) -> str:
+    """``%wp5 cluster list`` in a kernel talking to ``serverapp``, as the user reads it."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from jupyter_wp5 import api
+    from jupyter_wp5.kernel.client import Wp5Client
+    from jupyter_wp5.kernel.rest import RestTransport
+
+    token = serverapp.identity_provider.token
+    api.set_client(Wp5Client(RestTransport(serverapp.connection_url, token)))
+    try:
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "jupyter_wp5")
+        return str(shell.run_line_magic("wp5", "cluster list"))
+    finally:
+        api.set_client(None)
+
+
+async def test_a_cancelled_worker_job_shows_degraded_and_is_replaced(
+    watched, jp_serverapp, jp_fetch, jp_ws_fetch, slurm_conf
+):
+    from distributed import Client
+
+    from ..api.test_cluster_faults import about
+    from ..api.test_events_ws import read_until
+
+    ws = await jp_ws_fetch("wp5", "api", "events")
+    status, _, info = await call(jp_fetch, "POST", "clusters", {"profile": "batch", "workers": 2})
+    assert status == 201, info
+    cid = info["id"]
+    try:
+        async with Client(
+            info["scheduler_address"], security=security_of(info), asynchronous=True
+        ) as client:
+            jobs = await client.run(lambda: os.environ.get("SLURM_JOB_ID"))
+            victim = sorted(jobs.values())[0]
+            subprocess.run(["scancel", victim], check=True, timeout=30)
+            degraded = await read_until(ws, about(cid, "degraded"), timeout=30)
+            assert degraded["data"]["workers"] == 1
+            # Dask keeps the lost job for 15 s before a replacement can be asked for: meanwhile
+            # the listing and the magic say degraded too.
+            status, _, listed = await call(jp_fetch, "GET", "clusters")
+            assert [(c["status"], c["workers"]) for c in listed["items"]] == [("degraded", 1)]
+            table = await asyncio.to_thread(cluster_list_magic, jp_serverapp)
+            assert "degraded" in table
+            # A new job replaces the cancelled one, with nobody asking.
+            await read_until(ws, about(cid, "running", workers=2), timeout=180)
+            now = await client.run(lambda: os.environ.get("SLURM_JOB_ID"))
+            assert len(now) == 2 and victim not in now.values()
+            assert await client.submit(sum, range(101), pure=False) == 5050
+        assert sorted(slurm_conf.jobs()) == ["wp5-batch", "wp5-batch"]
+    finally:
+        ws.close()
+        status, _, _ = await call(jp_fetch, "DELETE", f"clusters/{cid}")
+    assert status == 204

@@ -108,7 +108,7 @@ class ClusterBackend(LoggingConfigurable):
         """
         raise NotImplementedError
 
-    def start(self, profile: Profile, size: ClusterSize) -> ClusterHandle:
+    def start(self, profile: Profile, size: ClusterSize, timeout: float) -> ClusterHandle:
         """Start a cluster and return once its scheduler answers.
 
         Parameters
@@ -117,6 +117,10 @@ class ClusterBackend(LoggingConfigurable):
             A profile :meth:`can_serve` accepted.
         size
             A fixed number of workers (wait until they joined) or adaptive bounds.
+        timeout
+            The manager's deadline, in seconds: never wait longer (a backend's own setting may
+            only shorten it). When the cluster is not ready by then, close whatever was started
+            (jobs, processes, the engine's cluster) and raise.
 
         Returns
         -------
@@ -126,7 +130,8 @@ class ClusterBackend(LoggingConfigurable):
         Raises
         ------
         EngineUnavailable
-            When the cluster could not be started; the message says why.
+            When the cluster could not be started, or not in time; the message says why, and
+            nothing it started is left running.
         """
         raise NotImplementedError
 

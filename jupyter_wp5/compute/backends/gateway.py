@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 ENV_PREFIX = "WP5_GATEWAY_"
+STOP_GRACE = 10.0  # seconds to stop a cluster that did not start in time
 PROFILE_OPTION = "profile"
 
 
@@ -162,15 +163,17 @@ class GatewayBackend(ClusterBackend):
                 f"dask-gateway at {self.address}: {what} failed: {exc or type(exc).__name__}"
             ) from None
 
-    def _run(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
-        """Run ``make()`` on the backend's loop and wait; failures become EngineUnavailable."""
+    def _run(self, what: str, make: Callable[[], Awaitable[T]], timeout: float | None = None) -> T:
+        """Run ``make()`` on the backend's loop and wait (``start_timeout`` unless ``timeout``);
+        failures become EngineUnavailable."""
+        timeout = self.start_timeout if timeout is None else timeout
         future = asyncio.run_coroutine_threadsafe(self._guard(what, make), self._event_loop())
         try:
-            return future.result(timeout=self.start_timeout)
+            return future.result(timeout=timeout)
         except TimeoutError:
             future.cancel()
             raise EngineUnavailable(
-                f"dask-gateway at {self.address}: {what}: no answer in {self.start_timeout:g} s"
+                f"dask-gateway at {self.address}: {what}: no answer in {timeout:g} s"
             ) from None
 
     def offered_profiles(self) -> list[str] | str:
@@ -207,8 +210,12 @@ class GatewayBackend(ClusterBackend):
             )
         return None
 
-    async def _new_cluster(self, profile: Profile) -> GatewayCluster:
-        options = await self.gateway().cluster_options()
+    async def _new_cluster(self, profile: Profile, deadline: float, limit: float) -> GatewayCluster:
+        """Submit a cluster and connect to it once it runs; stopped again when it is not
+        running by ``deadline`` (``time.monotonic()``; ``limit`` seconds after the start) or the
+        wait is cancelled."""
+        gateway = self.gateway()
+        options = await gateway.cluster_options()
         options[PROFILE_OPTION] = profile.name
         # Cores and memory only where the gateway lets users choose them; its profile decides
         # the rest (worker resources, limits).
@@ -218,13 +225,36 @@ class GatewayBackend(ClusterBackend):
             options["worker_memory"] = profile.worker_memory / 2**30
         # The cluster lives in the gateway, not in this server: it outlives a server restart and
         # is found again by name (see reconnect).
-        return await self.gateway().new_cluster(options, shutdown_on_close=False)
+        name = await gateway.submit(options)
+        try:
+            left = max(0.0, deadline - time.monotonic())
+            return await asyncio.wait_for(gateway.connect(name, shutdown_on_close=False), left)
+        except BaseException as exc:
+            await asyncio.shield(gateway.stop_cluster(name))
+            if isinstance(exc, TimeoutError):
+                raise EngineUnavailable(
+                    f"dask-gateway cluster {name} was not running after {limit:g} s; it was stopped"
+                ) from None
+            raise
 
-    def start(self, profile: Profile, size: ClusterSize) -> GatewayHandle:
-        cluster = self._run("starting a cluster", lambda: self._new_cluster(profile))
+    def start(self, profile: Profile, size: ClusterSize, timeout: float) -> GatewayHandle:
+        limit = min(self.start_timeout, timeout)
+        deadline = time.monotonic() + limit
+        # The inner deadline ends the wait first, so the cluster is stopped before we answer.
+        cluster = self._run(
+            "starting a cluster",
+            lambda: self._new_cluster(profile, deadline, limit),
+            limit + STOP_GRACE,
+        )
         handle = GatewayHandle(cluster)
         try:
-            self.resize(handle, size)
+            self._scale(handle, size, max(0.0, deadline - time.monotonic()))
+        except EngineUnavailable as exc:
+            self.close(handle)
+            raise EngineUnavailable(
+                f"the gateway cluster {handle.name} had not its workers after {limit:g} s "
+                f"({exc}); it was stopped"
+            ) from None
         except BaseException:
             self.close(handle)
             raise
@@ -232,6 +262,9 @@ class GatewayBackend(ClusterBackend):
         return handle
 
     def resize(self, handle: ClusterHandle, size: ClusterSize) -> None:
+        self._scale(handle, size, self.start_timeout)
+
+    def _scale(self, handle: ClusterHandle, size: ClusterSize, timeout: float) -> None:
         assert isinstance(handle, GatewayHandle)
         if size.workers is not None:
             n = size.workers
@@ -240,7 +273,7 @@ class GatewayBackend(ClusterBackend):
             low, high = size.minimum or 0, size.maximum or 0
             self._run("adapting", lambda: handle.cluster.adapt(low, high))
         what = f"workers in gateway cluster {handle.name}"
-        wait_for_workers(lambda: len(handle.workers()), size, self.start_timeout, what, 0.1)
+        wait_for_workers(lambda: len(handle.workers()), size, timeout, what, 0.1)
 
     def status(self, handle: ClusterHandle) -> BackendStatus:
         assert isinstance(handle, GatewayHandle)

@@ -19,6 +19,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, Enum, Float, List, Unicode
@@ -205,7 +206,9 @@ class JobqueueBackend(ClusterBackend):
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self, profile: Profile, size: ClusterSize) -> JobqueueHandle:
+    def start(self, profile: Profile, size: ClusterSize, timeout: float) -> JobqueueHandle:
+        limit = min(self.start_timeout, timeout)
+        deadline = time.monotonic() + limit
         credentials = ClusterCredentials.create(self.credentials_directory or None)
         try:
             handle = JobqueueHandle(self.make_cluster(profile, credentials), credentials)
@@ -213,13 +216,22 @@ class JobqueueBackend(ClusterBackend):
             credentials.remove()
             raise EngineUnavailable(f"the {self.system} cluster did not start: {exc}") from None
         try:
-            self.resize(handle, size)
+            self._scale(handle, size, max(0.0, deadline - time.monotonic()))
+        except EngineUnavailable as exc:
+            self.close(handle)
+            raise EngineUnavailable(
+                f"the {self.system} cluster was not ready after {limit:g} s ({exc}); "
+                "it was closed, its jobs cancelled"
+            ) from None
         except BaseException:
             self.close(handle)
             raise
         return handle
 
     def resize(self, handle: ClusterHandle, size: ClusterSize) -> None:
+        self._scale(handle, size, self.start_timeout)
+
+    def _scale(self, handle: ClusterHandle, size: ClusterSize, timeout: float) -> None:
         assert isinstance(handle, JobqueueHandle)
         try:
             if size.workers is not None:
@@ -228,10 +240,18 @@ class JobqueueBackend(ClusterBackend):
                 handle.cluster.adapt(minimum=size.minimum or 0, maximum=size.maximum or 0)
         except Exception as exc:
             raise EngineUnavailable(f"{self.system} refused the jobs: {exc}") from None
+
+        def count() -> int:
+            # A lost job stays in dask's spec until distributed.deploy.lost-worker-timeout (15 s);
+            # asking for the size again then submits its replacement.
+            if size.workers is not None:
+                handle.cluster.scale(size.workers)
+            return len(handle.workers())
+
         wait_for_workers(
-            lambda: len(handle.workers()),
+            count,
             size,
-            self.start_timeout,
+            timeout,
             f"{self.system} worker jobs running (queued? see the batch system)",
         )
 

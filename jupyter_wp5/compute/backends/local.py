@@ -205,7 +205,7 @@ class LocalBackend(ClusterBackend):
             env[PRE_SPAWN_ENV] = NO_MALLOC_TRIM
         return env
 
-    def start(self, profile: Profile, size: ClusterSize) -> LocalHandle:
+    def start(self, profile: Profile, size: ClusterSize, timeout: float) -> LocalHandle:
         cuda = bool(profile.gpus) and importlib.util.find_spec("dask_cuda") is not None
         spec = {
             "workers": size.workers,
@@ -239,7 +239,7 @@ class LocalBackend(ClusterBackend):
         handle.extra_wait = spec["timeout"] if self.emulated(profile) else 0.0
         handle.credentials = credentials
         try:
-            first = handle.read(spec["timeout"] + 10)
+            first = handle.read(min(spec["timeout"] + 10, timeout))
         except (TimeoutError, EOFError, ValueError) as exc:
             handle.kill()
             reason = handle.log_tail() or str(exc)

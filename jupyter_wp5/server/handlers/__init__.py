@@ -7,6 +7,7 @@ from .access import (
     CommunitiesHandler,
     LedgerCheckpointHandler,
     LedgerReceiptHandler,
+    LedgerRunsHandler,
 )
 from .clusters import ClusterHandler, ClustersHandler, ProfilesHandler
 from .dashboard import DashboardHandler, DashboardSocketHandler
@@ -47,4 +48,5 @@ ROUTES = [
     (rf"clusters/{_RECORD}/dashboard/(?P<path>.*)", DashboardHandler),
     (r"access/ledger/checkpoint", LedgerCheckpointHandler),
     (r"access/ledger/receipts/(?P<index>[0-9]+)", LedgerReceiptHandler),
+    (r"access/ledger/runs", LedgerRunsHandler),
 ]

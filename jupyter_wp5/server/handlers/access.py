@@ -100,3 +100,22 @@ class LedgerReceiptHandler(Wp5Handler):
     @authorized
     async def get(self, index: str) -> None:
         self.write_json(await self.services.access.receipt(int(index)))
+
+
+class LedgerRunsHandler(Wp5Handler):
+    """POST access/ledger/runs {inputs, code_sha256, env_lock_sha256, output_sha256}: record an
+    analysis run (what ``jupyter_wp5.run`` reports when it ends) as this server's account."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        names = {"inputs", "code_sha256", "env_lock_sha256", "output_sha256"}
+        if not isinstance(body, dict) or set(body) != names:
+            raise InvalidRequest(f"the body must be a JSON object with exactly {sorted(names)}")
+        if not isinstance(body["inputs"], list):
+            raise InvalidRequest("inputs must be a list of {did, adler32} objects")
+        index = await self.services.access.analysis_run(
+            body["inputs"], body["code_sha256"], body["env_lock_sha256"], body["output_sha256"]
+        )
+        self.write_json({"ledger_index": index}, status=201)

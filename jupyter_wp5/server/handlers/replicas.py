@@ -6,7 +6,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...models import ReplicaMode, ReplicaProgress, ReplicaRequest, ReplicaUpdate
+from ...models import ReplicaProgress, ReplicaRequest, ReplicaUpdate
 from .base import RecordHandler, Wp5Handler
 
 
@@ -22,14 +22,7 @@ class ReplicasHandler(Wp5Handler):
     @authorized
     async def post(self) -> None:
         request = ReplicaRequest.from_dict(self.json_body())
-        access = self.services.access
-        if request.mode is ReplicaMode.DOWNLOAD:
-            # Rucio cannot see reads from storage: the grant check for downloads is ours.
-            await access.check_download(request.did)
-        progress = await self.services.replicas.request(request)
-        if progress.mode == ReplicaMode.RULE:
-            await access.rule_created(progress.id, request.did, request.rse_expression)
-        self.write_created(progress)
+        self.write_created(await self.services.replicas.request(request))
 
 
 class ReplicaHandler(RecordHandler):
