@@ -253,7 +253,8 @@ def _free_port() -> int:
 async def _drive(url: str, token: str, load: Load, dids: list[str], rucio: str) -> dict[str, Any]:
     """Idle: health (and Rucio's own /ping, to tell its share) one after another. Loaded: the
     copies requested, then waves of the searches through a gate of ``load.concurrency`` (until
-    health has ``load.loaded_health`` samples) while health and /ping are sampled. Monotonic times mark both phases for the server's lag samples."""
+    health has ``load.loaded_health`` samples) while health and /ping are sampled. Monotonic
+    times mark both phases for the server's lag samples."""
     from tornado.httpclient import AsyncHTTPClient, HTTPRequest
     from tornado.websocket import websocket_connect
 
