@@ -4,7 +4,8 @@
 
 B1 search and B2 files/details (catalogue-only data registered in a scope of their own), B3 copy
 (a rule from SITE-A to SITE-B against plain xrdcp of the same files), B4 cluster start, B7 the
-Z-peak analysis with the access ledger on against off; B5 and B6 say why they were not run.
+Z-peak analysis with the access ledger on against off, B8 load (the server's loop lag and health
+under 200 searches and 5 copies, against idle); B5 and B6 say why they were not run.
 Writes ``<out>/<date>.json``, ``<date>.md`` (the table of ratios) and ``<date>.png`` (the chart),
 and prints the table. ``--smoke`` runs every comparison once on small
 data (CI checks that the suite works; its numbers mean nothing).
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from jupyter_wp5.playground import Facility
 
-    from . import catalog, cluster, copy, ledger_analysis
+    from . import catalog, cluster, copy, ledger_analysis, load
     from .report import table, write
 
     results: list[Result] = []
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
             results += cluster.b4(repeat)
         if wanted("B7"):
             results += ledger_analysis.b7(info, repeat)
+        if wanted("B8"):
+            results += load.b8(info, smoke=args.smoke)
     finally:
         # A playground made for this run goes away with it; a given one is only stopped.
         if args.root:

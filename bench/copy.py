@@ -29,12 +29,10 @@ def b3(info: Any, smoke: bool, repeat: int = 1) -> list[Result]:
     if not info.uses_xrootd or not shutil.which("xrdcp"):
         return [not_run("B3", what, baseline, "needs XRootD storage (xrootd-server, xrdcp)")]
     from jupyter_wp5.data.rucio_connection import RucioConnection
-    from jupyter_wp5.playground.rucio_calls import create
 
     files, size = (2, 4 * 1024 * 1024) if smoke else (16, 64 * 1024 * 1024)
     admin = RucioConnection(rucio_config=str(info.root_rucio_config)).new_client()
     user = RucioConnection(rucio_config=str(info.rucio_config)).new_client()
-    create(admin.add_scope, "root", "bench")
     # A new dataset for each repetition (its copy at SITE-B must not exist yet); the baseline
     # and ours alternate, so the machine's load hits both alike.
     pairs = [_one_copy(admin, user, files, size) for _ in range(repeat)]
@@ -57,26 +55,9 @@ def b3(info: Any, smoke: bool, repeat: int = 1) -> list[Result]:
 
 def _one_copy(admin: Any, user: Any, files: int, size: int) -> tuple[float, float]:
     """Seconds for ours and for the baseline to copy one new dataset."""
-    from jupyter_wp5.playground.rucio_calls import BATCH, retry
-
     scope, dataset = "bench", f"copy.{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
-    staging = Path(tempfile.mkdtemp(prefix="wp5-bench-copy-"))
-    try:
-        names = [f"{dataset}.f{i:02d}" for i in range(files)]
-        sums = {n: _write_random(staging / n, size) for n in names}
-        lfns = [f"{scope}:{n}" for n in names]
-        at_a = admin.lfns2pfns("SITE-A", lfns, operation="write")
-        at_b = admin.lfns2pfns("SITE-B", lfns, operation="write")
-        for n in names:
-            _xrdcp(str(staging / n), at_a[f"{scope}:{n}"])
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    replicas = [{"scope": scope, "name": n, "bytes": size, "adler32": sums[n]} for n in names]
-    for start in range(0, len(replicas), BATCH):
-        retry(admin.add_replicas, "SITE-A", replicas[start : start + BATCH])
-    retry(admin.add_dataset, scope, dataset)
-    retry(admin.attach_dids, scope, dataset, [{"scope": scope, "name": n} for n in names])
-    retry(admin.add_replication_rule, [{"scope": scope, "name": dataset}], 1, "SITE-A")
+    names, at_a = stage_dataset(admin, scope, dataset, files, size)
+    at_b = admin.lfns2pfns("SITE-B", list(at_a), operation="write")
 
     start = time.perf_counter()
     for n in names:
@@ -93,9 +74,41 @@ def _one_copy(admin: Any, user: Any, files: int, size: int) -> tuple[float, floa
         time.sleep(0.1)
     t_ours = time.perf_counter() - start
     print(f"B3: ours {t_ours:.1f} s, plain xrdcp {t_base:.1f} s", flush=True)
+    discard_rules(admin, scope, dataset)
+    return t_ours, t_base
+
+
+def stage_dataset(
+    admin: Any, scope: str, dataset: str, files: int, size: int
+) -> tuple[list[str], dict[str, str]]:
+    """A new dataset ``scope:dataset`` of ``files`` random files of ``size`` bytes at SITE-A
+    only (written there with xrdcp, registered, kept by a rule), so that a copy elsewhere moves
+    every byte. Returns its file names and ``scope:name`` -> URL at SITE-A."""
+    from jupyter_wp5.playground.rucio_calls import BATCH, create, retry
+
+    create(admin.add_scope, "root", scope)
+    names = [f"{dataset}.f{i:02d}" for i in range(files)]
+    at_a = admin.lfns2pfns("SITE-A", [f"{scope}:{n}" for n in names], operation="write")
+    staging = Path(tempfile.mkdtemp(prefix="wp5-bench-copy-"))
+    try:
+        sums = {n: _write_random(staging / n, size) for n in names}
+        for n in names:
+            _xrdcp(str(staging / n), at_a[f"{scope}:{n}"])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    replicas = [{"scope": scope, "name": n, "bytes": size, "adler32": sums[n]} for n in names]
+    for start in range(0, len(replicas), BATCH):
+        retry(admin.add_replicas, "SITE-A", replicas[start : start + BATCH])
+    retry(admin.add_dataset, scope, dataset)
+    retry(admin.attach_dids, scope, dataset, [{"scope": scope, "name": n} for n in names])
+    retry(admin.add_replication_rule, [{"scope": scope, "name": dataset}], 1, "SITE-A")
+    return names, at_a
+
+
+def discard_rules(admin: Any, scope: str, dataset: str) -> None:
+    """Expire every rule on the dataset now, its replicas purged (the reaper frees the space)."""
     for r in admin.list_did_rules(scope, dataset):
         admin.update_replication_rule(r["id"], {"lifetime": 1, "purge_replicas": True})
-    return t_ours, t_base
 
 
 def _write_random(path: Path, size: int) -> str:

@@ -4,6 +4,7 @@ element holds, and removing a test's rule for good."""
 from __future__ import annotations
 
 import asyncio
+import configparser
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +19,19 @@ from urllib.parse import urlparse
 from jupyter_wp5.data.db_retry import retry_when_locked
 
 T = TypeVar("T")
+
+
+def rucio_config_via(playground: Any, url: str, directory: Path) -> Path:
+    """A copy of the playground user's rucio.cfg whose server (and auth server) is ``url``, with
+    a token file of its own under ``directory``."""
+    cfg = configparser.ConfigParser()
+    cfg.read(playground.rucio_config)
+    cfg["client"].update(rucio_host=url, auth_host=url)
+    cfg["client"]["auth_token_file_path"] = str(directory / "token")
+    path = directory / "rucio.cfg"
+    with path.open("w") as fh:
+        cfg.write(fh)
+    return path
 
 
 def admin_client(playground: Any) -> Any:

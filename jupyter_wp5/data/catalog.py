@@ -46,10 +46,14 @@ class RucioCatalog(LoggingConfigurable):
         self.details = DetailsService(self.connection, parent=self)
 
     async def status(self) -> EngineStatus:
-        """Ping Rucio and ask who we are; never raises."""
+        """Ping Rucio and ask who we are; never raises.
+
+        The probe runs in the connection's own health lane (one thread, a short timeout), so a
+        pool full of slow searches neither delays it nor makes Rucio look down.
+        """
         host = self.connection.host
         try:
-            version, account = await self.connection.run(
+            version, account = await self.connection.probe(
                 lambda c: (c.ping().get("version"), (c.whoami() or {}).get("account"))
             )
         except Wp5Error as err:

@@ -164,6 +164,32 @@ class ReplicaService(LoggingConfigurable):
         progress = await self.connection.run(lambda c: _progress(c, c.get_replication_rule(rid)))
         return await self._settle(progress)
 
+    async def poll(self, request_id: str) -> ReplicaProgress:
+        """One of the user's requests with its progress from the rule's own lock counters: one
+        Rucio call, what the events poller reads every few seconds.
+
+        Files are exact. Bytes: the total is the dataset's size times the copies (kept from the
+        last reading, else asked of Rucio once); the bytes done are that total in proportion to
+        the files done, so exact when none or all are done. :meth:`get` counts them exactly.
+        """
+        rid = self._own(request_id)
+        download = self.downloads.get(rid)
+        if download is not None:
+            return download
+
+        def read(client: Any) -> ReplicaProgress:
+            # The store's reads and writes too run here, off the event loop: the poller comes
+            # back every few seconds, and a busy disk may hold a write.
+            known = self.store.get(rid)
+            rule = client.get_replication_rule(rid)
+            progress = _progress(client, rule, with_bytes=False)
+            size = known.bytes_total if known is not None else None
+            _estimate_bytes(progress, size if size is not None else _dataset_bytes(client, rule))
+            self.store.save(progress)
+            return progress
+
+        return await self.connection.run(read)
+
     async def update(self, request_id: str, change: ReplicaUpdate) -> ReplicaProgress:
         """Extend a rule's lifetime and/or retry its STUCK copies now.
 
@@ -333,6 +359,23 @@ def _progress(client: Any, rule: dict[str, Any], with_bytes: bool = True) -> Rep
         created_at=_text(rule.get("created_at")),
         expires_at=_text(rule.get("expires_at")),
     )
+
+
+def _dataset_bytes(client: Any, rule: dict[str, Any]) -> int | None:
+    """The bytes a rule books: its DID's stored size (Rucio's summary, no file listing) times the
+    copies; None when Rucio keeps no size for it (a container)."""
+    size = client.get_did(rule["scope"], rule["name"]).get("bytes")
+    return None if size is None else int(size) * int(rule.get("copies") or 1)
+
+
+def _estimate_bytes(progress: ReplicaProgress, total: int | None) -> None:
+    progress.bytes_total = total
+    if total is None:
+        progress.bytes_ok = None
+    elif progress.files_total:
+        progress.bytes_ok = total * progress.files_ok // progress.files_total
+    else:
+        progress.bytes_ok = total if progress.state is ReplicaState.OK else 0
 
 
 def _text(value: Any) -> str | None:

@@ -131,6 +131,12 @@ class RucioConnection(LoggingConfigurable):
     )
     timeout = Float(30.0, config=True, help="Seconds a single Rucio call may take.")
     max_workers = Int(4, config=True, help="Threads that may talk to Rucio at the same time.")
+    probe_timeout = Float(
+        5.0,
+        config=True,
+        help="Seconds the health probe may take. It has a thread of its own, so it answers "
+        "while searches fill the other threads.",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -138,7 +144,16 @@ class RucioConnection(LoggingConfigurable):
             self.rucio_config = os.environ.get("RUCIO_CONFIG", "")
         self._settings = self._read_client_section()
         self._executor = BlockingExecutor("Rucio", self.max_workers, self.timeout)
+        # Health's own lane: never queued behind the catalogue's calls.
+        self._probe_executor = BlockingExecutor("Rucio", 1, self.probe_timeout)
         self._local = threading.local()
+        self._calls = 0
+        self._calls_lock = threading.Lock()
+
+    @property
+    def calls(self) -> int:
+        """How many Rucio calls this connection has made (each ``run``, ``probe`` or ``call``)."""
+        return self._calls
 
     @property
     def host(self) -> str | None:
@@ -173,8 +188,9 @@ class RucioConnection(LoggingConfigurable):
         directory = BaseClient.TOKEN_PATH_PREFIX + getpass.getuser()
         return os.path.join(directory, f"wp5_token_{args.get('account', 'default')}_{digest}")
 
-    def new_client(self) -> Any:
-        """A rucio-clients ``Client`` for this connection (blocking: call it in an executor)."""
+    def new_client(self, timeout: float | None = None) -> Any:
+        """A rucio-clients ``Client`` for this connection (blocking: call it in an executor);
+        its HTTP calls give up after ``timeout`` seconds (default: :attr:`timeout`)."""
         if self.rucio_config and not self._settings:
             # Without our [client] section rucio-clients would fall back on the process-wide
             # configuration, which another connection (a download) may have loaded: refuse.
@@ -182,7 +198,10 @@ class RucioConnection(LoggingConfigurable):
                 f"Rucio is not configured: {self.rucio_config} is missing or has no [client] "
                 "section (set c.RucioConnection.rucio_config)"
             )
-        return _client_class()(token_file=self.token_file(), **self.client_args())
+        args = self.client_args()
+        if timeout is not None:
+            args["timeout"] = max(1, int(timeout))
+        return _client_class()(token_file=self.token_file(), **args)
 
     def client_args(self) -> dict[str, Any]:
         """Keyword arguments for ``rucio.client.Client`` from this connection's rucio.cfg."""
@@ -199,18 +218,22 @@ class RucioConnection(LoggingConfigurable):
             args["creds"] = creds
         return args
 
-    def _client(self) -> Any:
-        # requests sessions are not thread-safe: one rucio Client per executor thread.
+    def _client(self, timeout: float | None) -> Any:
+        # requests sessions are not thread-safe: one rucio Client per executor thread (and each
+        # thread belongs to one lane, so to one timeout).
         client = getattr(self._local, "client", None)
         if client is None:
-            client = self._local.client = self.new_client()
+            client = self._local.client = self.new_client(timeout)
         return client
 
-    def call(self, fn: Callable[[Any], T]) -> T:
+    def call(self, fn: Callable[[Any], T], timeout: float | None = None) -> T:
         """Run ``fn(client)`` in this thread, for an executor of one's own (long downloads);
-        Rucio's errors become :class:`Wp5Error`."""
+        Rucio's errors become :class:`Wp5Error`. ``timeout`` bounds each HTTP call of a client
+        made for this thread (default: :attr:`timeout`)."""
+        with self._calls_lock:
+            self._calls += 1
         try:
-            return fn(self._client())
+            return fn(self._client(timeout))
         except Exception as exc:
             from requests import exceptions as http
 
@@ -223,6 +246,13 @@ class RucioConnection(LoggingConfigurable):
         """Run ``fn(client)`` in the bounded executor; Rucio's errors become :class:`Wp5Error`."""
         return await self._executor.run(self.call, fn)
 
+    async def probe(self, fn: Callable[[Any], T]) -> T:
+        """Run a short ``fn(client)`` (a health check) in a lane of its own, within
+        :attr:`probe_timeout`, whatever the main executor is busy with."""
+        # The client's own HTTP deadline comes a second later, so the user reads ours.
+        return await self._probe_executor.run(self.call, fn, self.probe_timeout + 1)
+
     def close(self) -> None:
-        """Stop the executor; pending calls are abandoned."""
+        """Stop the executors; pending calls are abandoned."""
+        self._probe_executor.shutdown()
         self._executor.shutdown()

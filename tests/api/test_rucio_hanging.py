@@ -4,7 +4,6 @@ precise 503 after the configured timeout, and the server keeps answering meanwhi
 from __future__ import annotations
 
 import asyncio
-import configparser
 import socket
 import threading
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
+from ..rucio_admin import rucio_config_via
 from .contract import call
 
 pytestmark = pytest.mark.rucio
@@ -51,13 +51,7 @@ def hung_rucio() -> Iterator[str]:
 
 @pytest.fixture
 def jp_server_config(jp_server_config: Config, playground, hung_rucio: str, tmp_path: Path):
-    cfg = configparser.ConfigParser()
-    cfg.read(playground.rucio_config)
-    cfg["client"].update(rucio_host=hung_rucio, auth_host=hung_rucio)
-    cfg["client"]["auth_token_file_path"] = str(tmp_path / "token")
-    path = tmp_path / "rucio.cfg"
-    with path.open("w") as fh:
-        cfg.write(fh)
+    path = rucio_config_via(playground, hung_rucio, tmp_path)
     jp_server_config.RucioConnection.rucio_config = str(path)
     jp_server_config.RucioConnection.timeout = TIMEOUT
     return jp_server_config
