@@ -30,8 +30,8 @@ from coffea import processor
 from .common import Result
 
 WORKERS = 2
-# The smoke run: 3 datasets of 2 files of 20,000 events (seconds, not minutes).
-SMOKE_FILES, SMOKE_EVENTS = 2, 20_000
+# The smoke run: 3 datasets of 2 files of 5,000 events (seconds, not minutes).
+SMOKE_FILES, SMOKE_EVENTS = 2, 5_000
 
 
 def _histogram() -> Any:
