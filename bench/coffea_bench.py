@@ -14,6 +14,7 @@ on); ``run`` gets the event counts from the fileset, as the catalogue's fileset 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import sys
 import time
@@ -135,18 +136,25 @@ def b5(repeat: int, smoke: bool) -> list[Result]:
         for fn in _runs(_first_files(files), ours_client, coffea_client).values():
             fn()
         runs = _runs(files, ours_client, coffea_client)
-        times, loads, outs = _interleaved(runs, repeat, total)
+        clients = {"ours": ours_client, "coffea": coffea_client}
+        times, cpu, loads, outs = _interleaved(runs, lambda: _cpu_of(clients), repeat, total)
     rate = {k: total / statistics.median(v) for k, v in times.items()}
     limit = rate["plain"] * WORKERS
     extra = {
         "events": total,
         "files": sum(len(e["files"]) for e in files.values()),
         "seconds": times,
+        "cpu_seconds": cpu,
+        # Events per CPU-second: ours and coffea on all their workers, plain in one process.
+        "events_per_cpu_s": {k: total / statistics.median(v) for k, v in cpu.items()},
         "load_1min": loads,
         "plain_one_process_events_per_s": rate["plain"],
         "pairs": {k: float(out["mass"].sum()) for k, out in outs.items()},
     }
-    print(f"B5: {total:,} events; median s {_medians(times)}; load {loads}", flush=True)
+    print(
+        f"B5: {total:,} events; median s {_medians(times)}; CPU s {_medians(cpu)}; load {loads}",
+        flush=True,
+    )
     notes = f"{total / 1e6:.1f} M events; load average {min(loads):.1f}-{max(loads):.1f} on the run"
     return [
         Result(
@@ -181,6 +189,19 @@ def _runs(files: dict[str, Any], ours_client: Any, coffea_client: Any) -> dict[s
     }
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_of(clients: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds used so far by each run's processes: the workers of its cluster, or this
+    process for the plain run. On a shared machine these say more than wall time does."""
+    out = {name: sum(client.run(_cpu_seconds).values()) for name, client in clients.items()}
+    return {**out, "plain": _cpu_seconds()}
+
+
 def _first_files(files: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name, entry in files.items():
@@ -209,23 +230,30 @@ def _coffea(files: dict[str, Any], client: Any) -> Any:
 
 
 def _interleaved(
-    runs: dict[str, Callable[[], Any]], repeat: int, total: int
-) -> tuple[dict[str, list[float]], list[float], dict[str, Any]]:
-    """All the runs in turn, ``repeat`` times; checks every repetition's answers."""
+    runs: dict[str, Callable[[], Any]],
+    cpu_of: Callable[[], dict[str, float]],
+    repeat: int,
+    total: int,
+) -> tuple[dict[str, list[float]], dict[str, list[float]], list[float], dict[str, Any]]:
+    """All the runs in turn, ``repeat`` times: wall and CPU seconds of each; checks every
+    repetition's answers."""
     times: dict[str, list[float]] = {k: [] for k in runs}
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
     loads = []
     outs: dict[str, Any] = {}
     for _ in range(repeat):
         loads.append(os.getloadavg()[0])
         for name, fn in runs.items():
+            cpu_before = cpu_of()[name]
             start = time.perf_counter()
             outs[name] = fn()
             times[name].append(time.perf_counter() - start)
+            cpu[name].append(cpu_of()[name] - cpu_before)
         if not same_histogram(outs["ours"]["mass"], outs["coffea"]["mass"]):
             raise AssertionError("jupyter_wp5.run and coffea filled different histograms")
         if sum(outs["ours"]["events"].values()) != total:
             raise AssertionError(f"run saw {outs['ours']['events']}, not {total} events")
-    return times, loads, outs
+    return times, cpu, loads, outs
 
 
 def _medians(times: dict[str, list[float]]) -> dict[str, float]:
