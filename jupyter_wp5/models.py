@@ -863,7 +863,9 @@ class ClusterRequest:
 class FilesetEntry(Record):
     """One dataset of a coffea fileset: its replica URLs at one storage element, and what it is.
 
-    ``files`` maps each URL to the tree to read (``"Events"`` for NanoAOD).
+    ``files`` maps each URL to the tree to read (``"Events"`` for NanoAOD); ``file_events`` maps
+    each URL whose event count the catalogue knows to that count (so a run can cut the files into
+    chunks without opening them first).
     """
 
     name: str
@@ -874,6 +876,7 @@ class FilesetEntry(Record):
     files_total: int
     bytes: int
     events: int | None = None
+    file_events: dict[str, int] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -902,7 +905,15 @@ class Fileset:
     entries: list[FilesetEntry]
 
     def to_dict(self) -> dict[str, Any]:
-        return {e.name: {"files": dict(e.files), "metadata": e.metadata()} for e in self.entries}
+        # coffea's Runner reads "files" and "metadata" and ignores "file_events".
+        return {
+            e.name: {
+                "files": dict(e.files),
+                "metadata": e.metadata(),
+                "file_events": dict(e.file_events),
+            }
+            for e in self.entries
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fileset:
@@ -919,6 +930,7 @@ class Fileset:
                     files_total=meta["files_total"],
                     bytes=meta["bytes"],
                     events=meta.get("events"),
+                    file_events=dict(entry.get("file_events") or {}),
                 )
             )
         return cls(entries)

@@ -85,7 +85,10 @@ class FilesetService(LoggingConfigurable):
 
     def _entry(self, client: Any, ds: DID, rse: str, protocol: str | None) -> FilesetEntry:
         files = list(client.list_files(ds.scope, ds.name))
+        # Rucio keeps a file's ``events`` in the DID row itself, so list_files answers it.
+        counts = {f["name"]: f.get("events") for f in files}
         urls: dict[str, str] = {}
+        file_events: dict[str, int] = {}
         size = 0
         for start in range(0, len(files), REPLICA_BATCH):
             batch = [
@@ -103,6 +106,8 @@ class FilesetService(LoggingConfigurable):
                 if pfns:
                     urls[pfns[0]] = self.tree_name
                     size += int(rep.get("bytes") or 0)
+                    if counts.get(rep["name"]) is not None:
+                        file_events[pfns[0]] = int(counts[rep["name"]])
         events = client.get_metadata(ds.scope, ds.name).get("events")
         return FilesetEntry(
             name=ds.name,
@@ -113,4 +118,5 @@ class FilesetService(LoggingConfigurable):
             files_total=len(files),
             bytes=size,
             events=int(events) if events is not None else None,
+            file_events=file_events,
         )

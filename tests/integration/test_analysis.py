@@ -19,6 +19,7 @@ from jupyter_wp5.kernel.inprocess import InProcessTransport
 pytestmark = pytest.mark.rucio
 
 SIGNAL = "cms:DYJetsToLL_M-50_NanoAODv9"
+BACKGROUND = "cms:TTTo2L2Nu_NanoAODv9"
 Z_MASS = 91.1876
 
 
@@ -97,3 +98,50 @@ def test_gpu_resources_route_every_chunk_to_gpu_workers(playground, in_process_a
 def test_a_did_without_a_site_is_refused(in_process_api):
     with pytest.raises(wp5.models.InvalidRequest, match="which copy"):
         wp5.run(DimuonMass(), SIGNAL)
+
+
+def test_the_fileset_carries_each_files_event_count_from_the_catalogue(playground, in_process_api):
+    entry = wp5.fileset(SIGNAL, rse="SITE-A")[SIGNAL.split(":")[1]]
+    seeded = next(d for d in playground.datasets if d.did == SIGNAL)
+    assert set(entry["file_events"]) == set(entry["files"])
+    assert sorted(entry["file_events"].values()) == sorted(f.events for f in seeded.files)
+
+
+def test_run_fills_the_same_histogram_as_coffeas_own_runner(playground, in_process_api):
+    """Bin by bin, flow bins too, on a real 2-worker cluster; coffea preprocesses as it always
+    does (a fresh metadata cache), run takes the catalogue's event counts."""
+    from coffea.nanoevents import NanoAODSchema
+    from distributed import Client, LocalCluster
+
+    fileset = {**wp5.fileset(SIGNAL, rse="SITE-B"), **wp5.fileset(BACKGROUND, rse="SITE-A")}
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        ours = wp5.run(DimuonMass(), fileset, client, chunksize=700, progress=False)
+        runner = processor.Runner(
+            executor=processor.DaskExecutor(client=client, status=False),
+            chunksize=700,
+            schema=NanoAODSchema,
+            metadata_cache={},
+        )
+        theirs = runner(fileset, processor_instance=DimuonMass())
+    assert (
+        ours["events"]
+        == theirs["events"]
+        == sum(sum(e["file_events"].values()) for e in fileset.values())
+    )
+    assert ours["mass"].sum() > 0
+    assert np.array_equal(ours["mass"].values(flow=True), theirs["mass"].values(flow=True))
+
+
+def test_run_cuts_its_chunks_from_the_catalogues_counts_without_opening_the_files(
+    playground, in_process_api
+):
+    """The counts come from the fileset, not from reading each file first: a fileset that says
+    each file holds 100 events gets exactly those 100 events of each file read."""
+    fileset = wp5.fileset(SIGNAL, rse="SITE-A")
+    entry = fileset[SIGNAL.split(":")[1]]
+    entry["file_events"] = dict.fromkeys(entry["file_events"], 100)
+    out = wp5.run(DimuonMass(), fileset, chunksize=30, progress=False)
+    assert out["events"] == 100 * len(entry["files"])
