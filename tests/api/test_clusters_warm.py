@@ -17,11 +17,13 @@ from jupyter_wp5.models import ClusterSize
 
 from ..hosts import PROFILES
 from ..processes import (
+    Snapshot,
     assert_all_ended,
     descendants,
     listening_on,
     spare_runners,
     started_since,
+    still_running,
     tree,
 )
 
@@ -32,6 +34,13 @@ def _manager() -> ClusterManager:
     return ClusterManager(registry=ProfileRegistry(profiles=PROFILES), records_path="")
 
 
+def the_spare(before: Snapshot) -> int:
+    """The one spare process started since ``before``; the failure names what did start."""
+    spares = spare_runners(started_since(before))
+    assert len(spares) == 1, f"spares {spares} among {still_running(started_since(before))}"
+    return spares[0]
+
+
 async def test_the_spare_is_used_replaced_and_ended_with_the_server():
     from distributed import Client
 
@@ -39,7 +48,7 @@ async def test_the_spare_is_used_replaced_and_ended_with_the_server():
     manager = _manager()
     try:
         await manager.profiles()
-        [spare] = spare_runners(started_since(before))
+        spare = the_spare(before)
 
         info = await manager.create("cpu", ClusterSize(workers=2))
         # The cluster runs in the process that was waiting: it serves the scheduler.
@@ -59,7 +68,7 @@ async def test_the_spare_is_used_replaced_and_ended_with_the_server():
             assert set(env.values()) == {(None, "1")}, env
 
         # A new spare is warming up for the next cluster.
-        [replacement] = spare_runners(started_since(before))
+        replacement = the_spare(before)
         assert replacement != spare
 
         cluster |= descendants(spare)
@@ -79,7 +88,7 @@ async def test_a_spare_killed_while_waiting_is_replaced():
     manager = _manager()
     try:
         await manager.profiles()
-        [spare] = spare_runners(started_since(before))
+        spare = the_spare(before)
         killed = tree(spare)
         for pid in killed:
             psutil.Process(pid).kill()
