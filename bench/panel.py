@@ -4,8 +4,10 @@ and the size of the built JavaScript bundle against rucio-jupyterlab's and dask-
 The render runs ui-tests/bench/render.spec.ts (Galata, Debian Chromium) against
 ``jupyter wp5 playground`` started on the benchmark's playground with its lab; the search is the
 catalogue-only scope's 10,000-file dataset, so it needs ``--scale medium`` or ``large``. The other
-bundles are measured from their PyPI wheels, fetched by pip into a temporary directory (nothing is
+bundles are measured from their PyPI packages, fetched by pip into a temporary directory (nothing is
 installed); when pip cannot fetch them, the sizes quoted in issue 9 are used and the row says so.
+Ours is what jupyter_wp5/labextension/static holds: build it with ``jlpm build:prod`` (as the
+wheel is) before measuring: a development build is about three times the size.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -59,7 +62,7 @@ def _bundles(smoke: bool) -> list[Result]:
                 ours=ours[0],
                 base=measured if measured is not None else quoted,
                 unit="KB",
-                notes=f"measured from its PyPI wheel ({how})"
+                notes=f"measured from its PyPI package ({how})"
                 if measured is not None
                 else f"issue 9's figure ({how})",
             )
@@ -81,28 +84,36 @@ def _js_kb(names: Any, sizes: dict[str, int] | None = None) -> tuple[float, int]
 
 
 def _fetch_wheels() -> tuple[dict[str, float], str]:
-    """Each wheel's labextension static/*.js in KB; what happened, in words."""
+    """Each package's labextension static/*.js in KB; what happened, in words. rucio-jupyterlab
+    41 is an sdist on PyPI (its built extension is inside it), dask-labextension a wheel."""
     sizes: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="wp5-bench-wheels-") as tmp:
         for name, version in WHEELS.items():
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-            cmd += ["--quiet", "-d", tmp, f"{name}=={version}"]
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp]
             try:
-                subprocess.run(cmd, check=True, timeout=120, capture_output=True)
+                subprocess.run(
+                    [*cmd, f"{name}=={version}"], check=True, timeout=300, capture_output=True
+                )
             except (subprocess.SubprocessError, OSError) as err:
                 return sizes, f"pip could not fetch {name}: {type(err).__name__}"
-        for wheel in Path(tmp).glob("*.whl"):
-            name = wheel.name.split("-")[0].replace("_", "-")
-            with zipfile.ZipFile(wheel) as z:
-                js = {
-                    i.filename: i.file_size
-                    for i in z.infolist()
-                    if "/labextensions/" in i.filename
-                    and "/static/" in i.filename
-                    and i.filename.endswith(".js")
-                }
+        for path in Path(tmp).iterdir():
+            name = path.name.split("-")[0].replace("_", "-")
+            js = _archive_js(path)
             sizes[name] = _js_kb(js, js)[0]
     return sizes, "pip download at bench time"
+
+
+def _archive_js(path: Path) -> dict[str, int]:
+    """The built extension's static/*.js in a wheel or an sdist, with their sizes."""
+
+    def wanted(member: str) -> bool:
+        return "labextension" in member and "/static/" in member and member.endswith(".js")
+
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as z:
+            return {i.filename: i.file_size for i in z.infolist() if wanted(i.filename)}
+    with tarfile.open(path) as t:
+        return {m.name: m.size for m in t.getmembers() if m.isfile() and wanted(m.name)}
 
 
 # -- render ----------------------------------------------------------------------------------

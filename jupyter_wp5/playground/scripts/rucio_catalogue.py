@@ -79,14 +79,20 @@ def _register(
     datasets: list[dict[str, Any]], scope: Any, rse_id: str, rse: str, account: Any, session: Any
 ) -> None:
     add_dids([_did(scope, d["name"], "DATASET") for d in datasets], account, session=session)
+    # Replicas in full batches across datasets: each call costs a few queries whatever its size.
+    files = [{**f, "scope": scope} for d in datasets for f in d["files"]]
+    for start in range(0, len(files), _REPLICAS):
+        add_replicas(rse_id, files[start : start + _REPLICAS], account, session=session)
+    attachments = [
+        {
+            "scope": scope,
+            "name": d["name"],
+            "dids": [{"scope": scope, "name": f["name"]} for f in d["files"]],
+        }
+        for d in datasets
+    ]
+    attach_dids_to_dids(attachments, account, session=session)
     for dataset in datasets:
-        files = [{**f, "scope": scope} for f in dataset["files"]]
-        for start in range(0, len(files), _REPLICAS):
-            add_replicas(rse_id, files[start : start + _REPLICAS], account, session=session)
-        refs = [{"scope": scope, "name": f["name"]} for f in files]
-        attach_dids_to_dids(
-            [{"scope": scope, "name": dataset["name"], "dids": refs}], account, session=session
-        )
         # Closed, Rucio stores the dataset's size and length, as production data has.
         set_status(scope, dataset["name"], open=False, session=session)
     # The replicas exist, so every lock is OK at once; the rule also starts Rucio's per-dataset
