@@ -66,6 +66,7 @@ def register_in_core(
         "rse": plan.rse,
         "account": account,
         "container": plan.container,
+        "members": plan.dataset_names(),
         "done": _DONE,
         "datasets": [
             {"name": name, "files": list(_dataset_files(plan, name, n))} for name, n in plan.sizes()

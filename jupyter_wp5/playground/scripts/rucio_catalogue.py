@@ -9,7 +9,8 @@ closed, rule), so a dataset that exists is complete and a re-run skips it.
 
 Usage: ``python rucio_catalogue.py WORK.json`` where WORK holds ``scope``, ``rse``, ``account``,
 ``datasets`` ([{"name", "files": [{"name", "bytes", "adler32"}]}]), ``container`` (a name or
-null), ``done`` (the dataset created last, marking a complete registration).
+null) and ``members`` (the datasets it holds), ``done`` (the dataset created last, marking a
+complete registration).
 """
 
 import json
@@ -61,7 +62,7 @@ def main() -> None:
         done += len(group)
         print(f"{done}/{len(todo)} datasets, {time.perf_counter() - start:.0f} s", flush=True)
     if work["container"]:
-        members = [d["name"] for d in work["datasets"]]
+        members = work["members"]
         _write(lambda s: _fill_container(scope, work["container"], members, account, s))
     _write(lambda s: add_dids([_did(scope, work["done"], "DATASET")], account, session=s))
     print(f"registered in {time.perf_counter() - start:.0f} s", flush=True)
