@@ -76,11 +76,11 @@ class CursorStore(LoggingConfigurable):
         help="Rows kept over all listings; beyond it the least recently used are dropped.",
     )
     read_ahead = Int(
-        1,
+        1000,
         config=True,
-        help="Pages read past the one asked for once a user pages on (second page on); the "
-        "next page then comes from memory (see held()) without a trip to the executor. At 1, no "
-        "read costs more than two pages.",
+        help="Rows (at least one page) read past the page asked for once a user pages on "
+        "(second page on); the next pages then come from memory (see held()) without a trip "
+        "to the executor. A read of 1,000-row pages then costs two pages.",
     )
     max_listings = Int(
         256,
@@ -168,7 +168,7 @@ class CursorStore(LoggingConfigurable):
                         _close(stream)
                 want = offset - listing.base + count
                 if offset > 0:
-                    want += self.read_ahead * max(count - 1, 1)
+                    want += max(self.read_ahead, count - 1)
                 if listing.source is not None and len(listing.rows) < want:
                     more = list(itertools.islice(listing.source, want - len(listing.rows)))
                     listing.rows.extend(more)
