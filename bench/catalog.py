@@ -1,5 +1,6 @@
 """B1 (search) and B2 (files and details): the catalogue service against rucio-clients used
-directly, on catalogue-only data registered in a scope of its own.
+directly, on catalogue-only data: the playground's own scope at ``--scale medium`` (100,000
+files), else one registered for the run.
 
 Ours is :class:`~jupyter_wp5.data.catalog.RucioCatalog`, the service behind ``/wp5/api/datasets``,
 through the same bounded executor and cursor store the server uses (without the HTTP hop).
@@ -42,6 +43,19 @@ class Sizes:
 FULL = Sizes(datasets=1000, files_per_dataset=1, big_files=10_000)
 SMOKE = Sizes(datasets=50, files_per_dataset=1, big_files=500, page=10, big_page=100)
 
+
+def playground_scope(info: Any) -> tuple[str, Sizes] | None:
+    """The playground's own catalogue-only scope (``--scale medium`` or ``large``: 100,000
+    files), registered already, when it has one."""
+    from jupyter_wp5.playground.scales import catalogue_plan
+
+    if not info.catalogue:
+        return None
+    plan = catalogue_plan(info.rses[0])
+    big = dict(plan.extra)["big"]
+    return plan.scope, Sizes(plan.datasets, plan.files_per_dataset, big)
+
+
 _users = itertools.count()
 
 
@@ -53,17 +67,17 @@ def _fresh_user() -> str:
 class CatalogBench:
     """B1 and B2 over one registered scope."""
 
-    def __init__(self, info: Any, scope: str, sizes: Sizes, repeat: int) -> None:
+    def __init__(self, facility: Any, scope: str, sizes: Sizes, repeat: int) -> None:
         from jupyter_wp5.data.catalog import RucioCatalog
         from jupyter_wp5.data.rucio_connection import RucioConnection
-        from jupyter_wp5.playground.catalogue_only import register
+        from jupyter_wp5.playground.catalogue_only import register_in_core
 
+        info = facility.info
         self.scope, self.sizes, self.repeat = scope, sizes, repeat
         self.plan = sizes.plan(scope, info.rses[0])
         start = time.perf_counter()
-        admin = RucioConnection(rucio_config=str(info.root_rucio_config), timeout=600).new_client()
-        if register(admin, self.plan):
-            print(f"registered {scope} in {time.perf_counter() - start:.0f} s")
+        register_in_core(self.plan, str(facility.rucio.venv.python), str(facility.files.server_cfg))
+        print(f"{scope} registered after {time.perf_counter() - start:.0f} s")
         connection = RucioConnection(rucio_config=str(info.rucio_config))
         # The baselines are allowed what they take (the old details path took minutes).
         self.direct = RucioConnection(rucio_config=str(info.rucio_config), timeout=900).new_client()

@@ -13,8 +13,9 @@ from typing import Any
 class Result:
     """One side-by-side comparison: ours against a baseline, measured in the same run.
 
-    ``ratio`` is ours / baseline for times (lower is better) and ours / baseline for rates when
-    ``unit`` is a rate (higher is better); ``goal`` is the issue's target for that ratio.
+    ``ratio`` is ours / baseline for times and sizes (lower is better) and ours / baseline for
+    rates when ``unit`` is a rate such as MB/s (higher is better); ``goal`` is the issue's
+    target for that ratio.
     """
 
     id: str
@@ -36,9 +37,9 @@ class Result:
 
     @property
     def time_ratio(self) -> float | None:
-        """Ours over baseline in time (lower is better), for rates too."""
+        """Ours over baseline as a cost (lower is better): rates are inverted."""
         ratio = self.ratio
-        if ratio is None or self.unit == "s":
+        if ratio is None or not self.unit.endswith("/s"):
             return ratio
         return 1 / ratio if ratio else None
 

@@ -54,7 +54,7 @@ def plot(results: list[Result], path: Path) -> None:
     )
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("jupyter-wp5 / baseline (time; lower is better)")
+    ax.set_xlabel("jupyter-wp5 / baseline (time or size; lower is better)")
     ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

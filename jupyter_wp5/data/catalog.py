@@ -91,9 +91,11 @@ class RucioCatalog(LoggingConfigurable):
                 for r in rows
             )
 
-        items = await self.connection.run(
-            lambda c: self.cursors.page(user, listing, lambda: summaries(c), offset, limit + 1)
-        )
+        items = self.cursors.held(user, listing, offset, limit + 1)
+        if items is None:
+            items = await self.connection.run(
+                lambda c: self.cursors.page(user, listing, lambda: summaries(c), offset, limit + 1)
+            )
         more = len(items) > limit
         return SearchPage(
             query=str(query),

@@ -75,6 +75,13 @@ class CursorStore(LoggingConfigurable):
         config=True,
         help="Rows kept over all listings; beyond it the least recently used are dropped.",
     )
+    read_ahead = Int(
+        1000,
+        config=True,
+        help="Rows (at least one page) read past the page asked for once a user pages on "
+        "(second page on); the next pages then come from memory (see held()) without a trip "
+        "to the executor. A read of 1,000-row pages then costs two pages.",
+    )
     max_listings = Int(
         256,
         config=True,
@@ -160,6 +167,8 @@ class CursorStore(LoggingConfigurable):
                     if listing.source is None:
                         _close(stream)
                 want = offset - listing.base + count
+                if offset > 0:
+                    want += max(self.read_ahead, count - 1)
                 if listing.source is not None and len(listing.rows) < want:
                     more = list(itertools.islice(listing.source, want - len(listing.rows)))
                     listing.rows.extend(more)
@@ -173,6 +182,28 @@ class CursorStore(LoggingConfigurable):
                 raise
             listing.used = time.monotonic()
         self._trim(key, offset)
+        return rows
+
+    def held(self, user: str, query: str, offset: int, count: int) -> list[Any] | None:
+        """Rows ``offset`` to ``offset + count`` when ``user``'s listing of ``query`` holds
+        them already (read ahead by an earlier page), else ``None``: then call :meth:`page`.
+        Never waits for a reader (safe on the event loop)."""
+        with self._guard:
+            listing = self._listings.get((user, query))
+        if listing is None or not listing.lock.acquire(blocking=False):
+            return None
+        try:
+            start = offset - listing.base
+            complete = listing.source is None or start + count <= len(listing.rows)
+            if listing.base < 0 or start < 0 or not complete:
+                return None
+            rows = listing.rows[start : start + count]
+            listing.used = time.monotonic()
+        finally:
+            listing.lock.release()
+        with self._guard:
+            if (user, query) in self._listings:
+                self._listings.move_to_end((user, query))
         return rows
 
     def _claim(self, key: tuple[str, str], offset: int) -> _Listing:

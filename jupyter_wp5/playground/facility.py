@@ -483,6 +483,8 @@ class Facility:
             "origin_rse": RSES[0],
             "second_copy_rse": RSES[1],
             "catalogue": dataclasses.asdict(catalogue) if catalogue is not None else None,
+            "rucio_python": str(self.rucio.venv.python),
+            "rucio_server_config": str(self.files.server_cfg),
         }
 
     def _run_admin(self, step: str, spec: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,13 +173,15 @@ def seed(spec: dict[str, Any]) -> list[SeededDataset]:
 
     ``spec`` keys: ``cache`` (generated files, kept between runs), ``output`` (seed.json
     path), ``events_per_file``, ``files_per_dataset``, ``origin_rse``, ``second_copy_rse``, and
-    ``catalogue`` (a :class:`~.catalogue_only.CatalogueOnlyPlan` as a dict, or ``None``).
+    ``catalogue`` (a :class:`~.catalogue_only.CatalogueOnlyPlan` as a dict, or ``None``), and
+    for it ``rucio_python`` and ``rucio_server_config`` (the Rucio server's interpreter and
+    rucio.cfg: the catalogue is registered through Rucio's core API).
     """
     from rucio.client import Client
     from rucio.client.uploadclient import UploadClient
     from rucio.common.checksum import adler32, md5
 
-    from .catalogue_only import register
+    from .catalogue_only import register_in_core
     from .rucio_calls import BATCH, create, retry
 
     client = Client()
@@ -245,7 +248,11 @@ def seed(spec: dict[str, Any]) -> list[SeededDataset]:
     catalogue = None
     if spec.get("catalogue"):
         catalogue = CatalogueOnlyPlan(**spec["catalogue"])
-        register(client, catalogue)
+        started = time.perf_counter()
+        register_in_core(catalogue, spec["rucio_python"], spec["rucio_server_config"])
+        logging.getLogger("wp5.seed").info(
+            "catalogue-only scope ready after %.0f s", time.perf_counter() - started
+        )
 
     Path(spec["output"]).write_text(
         json.dumps(

@@ -52,6 +52,57 @@ def test_walking_every_page_runs_the_query_once_and_reads_each_row_once():
     assert source.read == 1050
 
 
+def test_pages_read_ahead_come_from_memory_and_the_walk_is_unchanged():
+    store, source = CursorStore(), Source(1050)
+    assert store.read_ahead == 1000
+    seen: list[int] = []
+    cursor, trips = None, 0
+    while True:
+        offset = store.offset(cursor, "alice", "q")
+        rows = store.held("alice", "q", offset, 101)
+        if rows is None:
+            trips += 1
+            rows = store.page("alice", "q", source, offset, 101)
+        seen += rows[:100]
+        if len(rows) <= 100:
+            break
+        cursor = store.cursor("alice", "q", offset + 100)
+    assert seen == list(range(1050))
+    assert (source.runs, source.read) == (1, 1050)
+    # The first page, then the second, which reads 1,000 rows ahead: the rest from memory.
+    assert trips == 2
+
+
+def test_held_never_answers_from_rows_it_does_not_have_or_waits_for_a_reader():
+    import threading
+
+    store, source = CursorStore(), Source(1500)
+    assert store.held("alice", "q", 0, 11) is None  # nothing read yet
+    store.page("alice", "q", source, 0, 11)
+    assert store.held("alice", "q", 0, 11) == list(range(11))
+    assert store.held("alice", "q", 10, 11) is None  # beyond what the first page read
+    store.page("alice", "q", source, 10, 11)  # pages on: reads 1,000 rows ahead
+    assert store.held("alice", "q", 500, 11) == list(range(500, 511))
+    assert store.held("alice", "q", 1015, 11) is None  # read up to row 1,021 only
+    store.page("alice", "q", source, 1015, 11)  # reads to the end of the stream
+    assert store.held("alice", "q", 1495, 11) == list(range(1495, 1500))
+    assert store.held("bob", "q", 0, 11) is None
+    listing = store._listings[("alice", "q")]
+    reading, done = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with listing.lock:
+            reading.set()
+            done.wait(5)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    reading.wait(5)
+    assert store.held("alice", "q", 0, 11) is None
+    done.set()
+    thread.join()
+
+
 def test_users_and_queries_have_listings_of_their_own():
     store, a, b = CursorStore(), Source(30), Source(30)
     assert walk(store, a, "alice", "q", 7) == list(range(30))
