@@ -488,6 +488,7 @@ class EngineStatus(Record):
     version: str | None = None
     account: str | None = None
     message: str | None = None
+    checked_at: str | None = None  # when the engine was asked (ISO 8601, UTC); None: just now
 
 
 @dataclass

@@ -108,6 +108,8 @@ export interface IEngineStatus {
   version: string | null;
   account: string | null;
   message: string | null;
+  /** When the engine was asked (ISO 8601, UTC); health reuses an answer for a second or so. */
+  checked_at?: string | null;
 }
 
 /** ``GET health``: ``Health``. */

@@ -8,8 +8,10 @@ records of :mod:`jupyter_wp5.models`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from traitlets import Float
 from traitlets.config import LoggingConfigurable
 
 from ..models import (
@@ -30,6 +32,7 @@ from .cursors import CursorStore
 from .details import DetailsService
 from .rucio_connection import RucioConnection
 from .rucio_rows import REPLICA_BATCH, did_type_name, jsonable, replica_states
+from .shared_probe import SharedProbe
 
 T = TypeVar("T")
 
@@ -39,26 +42,45 @@ _OPERATORS = {"=": "", "!=": ".ne", ">": ".gt", "<": ".lt", ">=": ".gte", "<=": 
 class RucioCatalog(LoggingConfigurable):
     """Search and describe the data in one Rucio instance."""
 
+    health_max_age = Float(
+        1.0,
+        config=True,
+        help="Seconds a health answer (Rucio's ping and whoami) is reused. Health calls arriving "
+        "together share one probe, and a polled answer is renewed in the background once half "
+        "this old, so an outage shows within about this long. 0: probe Rucio on every call.",
+    )
+
     def __init__(self, connection: RucioConnection | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.connection = connection or RucioConnection(parent=self)
         self.cursors = CursorStore(parent=self)
         self.details = DetailsService(self.connection, parent=self)
+        self._status = SharedProbe(self._probe, lambda: self.health_max_age)
 
     async def status(self) -> EngineStatus:
-        """Ping Rucio and ask who we are; never raises.
+        """Whether Rucio answers and who we are, checked at most :attr:`health_max_age` ago
+        (``checked_at`` says when); never raises."""
+        return await self._status.get()
+
+    async def _probe(self) -> EngineStatus:
+        """Ping Rucio and ask who we are.
 
         The probe runs in the connection's own health lane (one thread, a short timeout), so a
         pool full of slow searches neither delays it nor makes Rucio look down.
         """
         host = self.connection.host
+        checked_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         try:
             version, account = await self.connection.probe(
                 lambda c: (c.ping().get("version"), (c.whoami() or {}).get("account"))
             )
         except Wp5Error as err:
-            return EngineStatus("rucio", False, url=host, message=err.message)
-        return EngineStatus("rucio", True, url=host, version=version, account=account)
+            return EngineStatus(
+                "rucio", False, url=host, message=err.message, checked_at=checked_at
+            )
+        return EngineStatus(
+            "rucio", True, url=host, version=version, account=account, checked_at=checked_at
+        )
 
     async def search(
         self, query: SearchQuery, limit: int = 100, cursor: str | None = None, user: str = ""

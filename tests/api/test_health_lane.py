@@ -24,6 +24,7 @@ from .contract import call
 pytestmark = pytest.mark.rucio
 
 POOL = 2  # the catalogue's threads (small, so that a few searches fill it)
+MAX_AGE = 1.0  # how long a health answer is reused
 SEARCHES = 6  # the test client opens at most 10 requests at once
 PROBE_TIMEOUT = 2.0
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
@@ -36,6 +37,7 @@ class Relay:
     upstream: str
     holds: Callable[[str], bool] = lambda path: False
     held: int = 0
+    paths: list[str] = field(default_factory=list)  # every request's path, in order
     release: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
 
@@ -48,6 +50,7 @@ class _Forward(web.RequestHandler):
 
     async def _forward(self) -> None:
         relay = self.relay
+        relay.paths.append(self.request.path)
         if relay.holds(self.request.path):
             relay.held += 1
             await relay.release.wait()
@@ -96,6 +99,7 @@ def jp_server_config(jp_server_config: Config, playground, relay: Relay, tmp_pat
     jp_server_config.RucioConnection.rucio_config = str(path)
     jp_server_config.RucioConnection.max_workers = POOL
     jp_server_config.RucioConnection.probe_timeout = PROBE_TIMEOUT
+    jp_server_config.RucioCatalog.health_max_age = MAX_AGE
     return jp_server_config
 
 
@@ -149,3 +153,49 @@ async def test_health_answers_without_waiting_for_the_rucio_pool(
     answers = await asyncio.gather(*searches)
     if reachable:
         assert [code for code, _ in answers] == [200] * SEARCHES
+
+
+def probes(relay: Relay) -> int:
+    return relay.paths.count("/ping")
+
+
+async def test_health_calls_arriving_together_share_one_probe(jp_fetch, relay: Relay):
+    answers = await asyncio.gather(*(call(jp_fetch, "GET", "health") for _ in range(5)))
+    assert [status for status, _ in answers] == [200] * 5
+    checked = {rucio_status(body)["checked_at"] for _, body in answers}
+    assert len(checked) == 1 and None not in checked, checked
+    assert probes(relay) == 1, relay.paths
+    assert relay.paths.count("/accounts/whoami") == 1, relay.paths
+
+
+async def test_rucio_hanging_shows_in_health_once_the_answer_is_max_age_old(jp_fetch, relay: Relay):
+    _, body = await call(jp_fetch, "GET", "health")
+    first = rucio_status(body)
+    assert first["reachable"] is True, first
+    relay.holds = HOLDS["everything"]
+    await asyncio.sleep(MAX_AGE)
+    # The reachable answer is too old to reuse: this call waits for a new probe, which Rucio
+    # leaves hanging until the probe's deadline.
+    _, body = await call(jp_fetch, "GET", "health")
+    rucio = rucio_status(body)
+    assert rucio["reachable"] is False, rucio
+    assert f"did not answer within {PROBE_TIMEOUT:g} s" in rucio["message"], rucio
+    assert rucio["checked_at"] > first["checked_at"]
+
+
+async def test_a_polled_answer_is_renewed_in_the_background(jp_fetch, relay: Relay):
+    _, body = await call(jp_fetch, "GET", "health")
+    first = rucio_status(body)["checked_at"]
+    await asyncio.sleep(MAX_AGE * 0.6)
+    # Over half the reuse time old: answered from the last probe, while a new one starts.
+    _, body = await call(jp_fetch, "GET", "health")
+    reused = rucio_status(body)["checked_at"]
+    assert reused == first
+    for _ in range(50):
+        if probes(relay) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert probes(relay) == 2, relay.paths
+    await asyncio.sleep(0.1)  # its answer recorded
+    _, body = await call(jp_fetch, "GET", "health")
+    assert rucio_status(body)["checked_at"] > reused
