@@ -184,6 +184,7 @@ COLUMNS: dict[type, list[Column]] = {
         _attr("account"),
         _attr("url"),
         _attr("message"),
+        _attr("checked_at", header="checked"),
     ],
 }
 
