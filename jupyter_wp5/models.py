@@ -142,6 +142,12 @@ def error_from_dict(payload: dict[str, Any], status: int) -> Wp5Error:
 
 
 @cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The field names of record class ``cls``, found once per class."""
+    return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+
+@cache
 def _int_fields(cls: type) -> tuple[str, ...]:
     """The fields of record class ``cls`` typed ``int`` (or ``int | None``), found once per
     class: a search builds a record per row, and ``fields()`` per row was a third of that."""
@@ -295,7 +301,11 @@ class DidSummary(Record):
         return f"{self.scope}:{self.name}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "did": self.did}
+        # All its fields are scalars: a shallow dict is what asdict() gives, at a fifth of the
+        # cost of its recursive copy (a search page holds up to 1,000 rows).
+        wire = {name: getattr(self, name) for name in _field_names(type(self))}
+        wire["did"] = self.did
+        return wire
 
 
 @dataclass
