@@ -4,7 +4,8 @@ files), else one registered for the run.
 
 Ours is :class:`~jupyter_wp5.data.catalog.RucioCatalog`, the service behind ``/wp5/api/datasets``,
 through the same bounded executor and cursor store the server uses (without the HTTP hop).
-Baselines are what a script does with rucio-clients: read ``list_dids`` to the end; ask
+Baselines are what a script does with rucio-clients: read ``list_dids`` to the end (B1d: with
+``long=True``, the sizes and file counts our pages carry); ask
 ``list_replicas`` for every file; count ``list_dataset_replicas(deep=True)``.
 """
 
@@ -113,6 +114,13 @@ class CatalogBench:
             rows = list(self.direct.list_dids(self.scope, [{"name": "*"}], did_type="dataset"))
             assert len(rows) >= n
 
+        def direct_long() -> None:
+            # The same sizes and file counts our pages carry, asked of Rucio directly.
+            rows = list(
+                self.direct.list_dids(self.scope, [{"name": "*"}], did_type="dataset", long=True)
+            )
+            assert len(rows) >= n
+
         def first_page() -> None:
             page = self.run(self.catalog.search(query, self.sizes.page, None, user=_fresh_user()))
             assert len(page.items) == self.sizes.page
@@ -123,6 +131,7 @@ class CatalogBench:
         direct_all(), first_page(), all_pages()  # warm: token, connections
         ours_first, base_first = interleaved(first_page, direct_all, self.repeat)
         ours_all, base_all = interleaved(all_pages, direct_all, self.repeat)
+        ours_sized, base_sized = interleaved(all_pages, direct_long, self.repeat)
         return [
             Result(
                 "B1a",
@@ -140,6 +149,13 @@ class CatalogBench:
                 goal="<= 1.3",
             ),
             self._deep_page(),
+            Result(
+                "B1d",
+                f"search: all {-(-n // self.sizes.page)} pages of {n} datasets (sizes included)",
+                "one list_dids(long=True) read to the end",
+                ours_sized,
+                base_sized,
+            ),
         ]
 
     def _deep_page(self) -> Result:

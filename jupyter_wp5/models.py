@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
+from functools import cache
 from typing import Any, ClassVar, Self, get_args, get_type_hints
 
 # Rucio's generic schema: scopes are short identifiers, names may contain dots, dashes and slashes.
@@ -140,17 +141,33 @@ def error_from_dict(payload: dict[str, Any], status: int) -> Wp5Error:
     return err
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The field names of record class ``cls``, found once per class."""
+    return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+
+@cache
+def _int_fields(cls: type) -> tuple[str, ...]:
+    """The fields of record class ``cls`` typed ``int`` (or ``int | None``), found once per
+    class: a search builds a record per row, and ``fields()`` per row was a third of that."""
+    return tuple(
+        f.name
+        for f in fields(cls)  # type: ignore[arg-type]
+        if str(f.type).split("|")[0].strip() == "int"
+    )
+
+
 class Record:
     """Mixin giving dataclasses one wire shape: ``to_dict`` and ``from_dict``."""
 
     def __post_init__(self) -> None:
         # Rucio on PostgreSQL answers sums (a dataset's bytes, its replicas' lengths) as floats:
         # its server loads every NUMERIC as float. A whole number typed int goes out as an int.
-        for f in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            integral = isinstance(value, float) and value.is_integer()
-            if integral and str(f.type).split("|")[0].strip() == "int":
-                object.__setattr__(self, f.name, int(value))  # frozen records too
+        for name in _int_fields(type(self)):
+            value = getattr(self, name)
+            if isinstance(value, float) and value.is_integer():
+                object.__setattr__(self, name, int(value))  # frozen records too
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
@@ -284,7 +301,11 @@ class DidSummary(Record):
         return f"{self.scope}:{self.name}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "did": self.did}
+        # All its fields are scalars: a shallow dict is what asdict() gives, at a fifth of the
+        # cost of its recursive copy (a search page holds up to 1,000 rows).
+        wire = {name: getattr(self, name) for name in _field_names(type(self))}
+        wire["did"] = self.did
+        return wire
 
 
 @dataclass

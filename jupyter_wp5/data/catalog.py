@@ -99,9 +99,10 @@ class RucioCatalog(LoggingConfigurable):
             filters[key + _OPERATORS[op]] = _coerce(value)
 
         def summaries(client: Any) -> Iterable[DidSummary]:
-            rows = client.list_dids(
-                query.scope, [filters], did_type=query.type.value, long=True, recursive=False
-            )
+            with client.dateless_rows():
+                rows = client.list_dids(
+                    query.scope, [filters], did_type=query.type.value, long=True, recursive=False
+                )
             return (
                 DidSummary(
                     scope=r.get("scope", query.scope),

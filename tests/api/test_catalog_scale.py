@@ -80,9 +80,11 @@ def scale_data(facility: Any, playground: Any) -> dict[str, Any]:
     return {"plan": plan, "rse": plan.rse, "datasets": plan.dataset_names()}
 
 
-async def walk(jp_fetch: Any, path: str, limit: int, **params: str) -> tuple[list[str], int]:
-    """Every item name over every page, and how many pages it took."""
-    names: list[str] = []
+async def walk_items(
+    jp_fetch: Any, path: str, limit: int, **params: str
+) -> tuple[list[dict[str, Any]], int]:
+    """Every item over every page, and how many pages it took."""
+    items: list[dict[str, Any]] = []
     cursor, pages = None, 0
     while True:
         query = {**params, "limit": str(limit)}
@@ -90,18 +92,50 @@ async def walk(jp_fetch: Any, path: str, limit: int, **params: str) -> tuple[lis
             query["cursor"] = cursor
         status, body = await call(jp_fetch, "GET", path, **query)
         assert status == 200, body
-        names += [i["name"] for i in body["items"]]
+        items += body["items"]
         pages += 1
         cursor = body["next_cursor"]
         if not cursor:
-            return names, pages
+            return items, pages
+
+
+async def walk(jp_fetch: Any, path: str, limit: int, **params: str) -> tuple[list[str], int]:
+    """Every item name over every page, and how many pages it took."""
+    items, pages = await walk_items(jp_fetch, path, limit, **params)
+    return [i["name"] for i in items], pages
 
 
 async def test_walking_every_page_returns_each_of_1000_datasets_exactly_once(jp_fetch, scale_data):
-    names, pages = await walk(jp_fetch, "datasets", 100, q=f"{SCOPE}:ds.*", type="dataset")
+    items, pages = await walk_items(jp_fetch, "datasets", 100, q=f"{SCOPE}:ds.*", type="dataset")
+    names = [i["name"] for i in items]
     assert len(names) == len(set(names)) == DATASETS
     assert set(names) == set(scale_data["datasets"])
     assert pages == DATASETS // 100
+    # Every page, deep ones included, still says each dataset's size and file count.
+    assert {(i["type"], i["bytes"], i["files"]) for i in items} == {("dataset", FILE_BYTES, 1)}
+
+
+def test_searches_read_rows_without_the_date_lookup_and_later_calls_still_get_dates(
+    playground, scale_data
+):
+    """A search reads ``list_dids`` as plain JSON (its rows hold no dates; rucio-clients' date
+    lookup was the largest cost per row): the rows are the ones rucio-clients gives, and a call
+    made afterwards on the same client parses its dates again."""
+    from datetime import datetime
+
+    from jupyter_wp5.data.rucio_connection import RucioConnection
+
+    client = RucioConnection(rucio_config=str(playground.rucio_config)).new_client()
+
+    def rows() -> list[dict[str, Any]]:
+        return list(client.list_dids(SCOPE, [{"name": "ds.00*"}], did_type="dataset", long=True))
+
+    with client.dateless_rows():
+        plain = rows()
+    assert len(plain) == 100
+    assert sorted(plain, key=str) == sorted(rows(), key=str)
+    [rule] = client.list_did_rules(SCOPE, "ds.0007")
+    assert isinstance(rule["created_at"], datetime)
 
 
 async def test_deep_pages_of_10000_files_come_without_gaps_or_repeats(jp_fetch, scale_data):

@@ -17,6 +17,7 @@ from jupyter_wp5.models import (
     DatasetDetails,
     DeepCount,
     DeepState,
+    DidSummary,
     DidTypeFilter,
     FileEntry,
     FileReplicaState,
@@ -218,3 +219,15 @@ def test_whole_floats_from_rucio_on_postgresql_go_out_as_integers() -> None:
     assert all(
         isinstance(v, int) for k, v in wire["copies"][0].items() if k != "fraction" and k != "rse"
     )
+    # Search rows too (their fields are found once per record class, then reused).
+    for _ in range(2):
+        row = DidSummary("cms", "ds", "dataset", 216031.0, 2.0).to_dict()  # type: ignore[arg-type]
+        assert row == {
+            "scope": "cms",
+            "name": "ds",
+            "type": "dataset",
+            "bytes": 216031,
+            "files": 2,
+            "did": "cms:ds",
+        }
+        assert isinstance(row["bytes"], int) and isinstance(row["files"], int)
