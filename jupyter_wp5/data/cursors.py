@@ -2,7 +2,8 @@
 
 A listing is one user's walk through one query's results (a search, a dataset's files). It holds
 the open Rucio stream and the rows read from it so far; the next page reads on from where the last
-one stopped instead of running the query again and skipping ``offset`` rows. Listings expire after
+one stopped instead of running the query again and skipping ``offset`` rows. A first page (no
+cursor) always runs the query again: a new search shows what Rucio holds now. Listings expire after
 ``ttl`` seconds unused and the least recently used are dropped once ``max_rows`` rows are held in
 all; a cursor into a dropped listing is re-run transparently (once, from Rucio) and walking goes on.
 
@@ -187,7 +188,10 @@ class CursorStore(LoggingConfigurable):
     def held(self, user: str, query: str, offset: int, count: int) -> list[Any] | None:
         """Rows ``offset`` to ``offset + count`` when ``user``'s listing of ``query`` holds
         them already (read ahead by an earlier page), else ``None``: then call :meth:`page`.
-        Never waits for a reader (safe on the event loop)."""
+        Never for a first page (it runs the query again). Never waits for a reader (safe on
+        the event loop)."""
+        if offset == 0:
+            return None
         with self._guard:
             listing = self._listings.get((user, query))
         if listing is None or not listing.lock.acquire(blocking=False):
@@ -211,8 +215,9 @@ class CursorStore(LoggingConfigurable):
         stale = None
         with self._guard:
             listing = self._listings.get(key)
-            if listing is not None and offset < listing.base:
-                # Rows before this offset were dropped to save memory: run the query again.
+            # A first page is a new search; rows before ``base`` were dropped to save memory:
+            # either way, run the query again.
+            if listing is not None and (offset == 0 or offset < listing.base):
                 stale, listing = listing, None
             if listing is None:
                 listing = _Listing(base=-1, rows=[], source=None, used=0.0)

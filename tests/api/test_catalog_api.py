@@ -225,3 +225,17 @@ async def test_pages_beyond_the_first_of_a_large_listing(jp_fetch, playground):
         assert sizes == {f["name"]: f["bytes"] for f in files}
     finally:
         discard(admin, rule)
+
+
+async def test_searching_again_shows_a_dataset_registered_since(jp_fetch, playground):
+    """A first page always asks Rucio: the same search, typed again, is not answered from the
+    rows an earlier page kept for paging on."""
+    client = admin_client(playground)
+    scope, tag = f"user.{playground.account}", uuid.uuid4().hex[:8]
+    query = {"q": f"{scope}:fresh_{tag}_*", "type": "dataset"}
+    replayed(client.add_dataset, scope, f"fresh_{tag}_1")
+    status, body = await get(jp_fetch, "datasets", **query)
+    assert status == 200 and [i["name"] for i in body["items"]] == [f"fresh_{tag}_1"]
+    replayed(client.add_dataset, scope, f"fresh_{tag}_2")
+    status, body = await get(jp_fetch, "datasets", **query)
+    assert sorted(i["name"] for i in body["items"]) == [f"fresh_{tag}_1", f"fresh_{tag}_2"]

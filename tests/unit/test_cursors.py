@@ -79,7 +79,7 @@ def test_held_never_answers_from_rows_it_does_not_have_or_waits_for_a_reader():
     store, source = CursorStore(), Source(1500)
     assert store.held("alice", "q", 0, 11) is None  # nothing read yet
     store.page("alice", "q", source, 0, 11)
-    assert store.held("alice", "q", 0, 11) == list(range(11))
+    assert store.held("alice", "q", 0, 11) is None  # a first page always asks Rucio again
     assert store.held("alice", "q", 10, 11) is None  # beyond what the first page read
     store.page("alice", "q", source, 10, 11)  # pages on: reads 1,000 rows ahead
     assert store.held("alice", "q", 500, 11) == list(range(500, 511))
@@ -98,9 +98,17 @@ def test_held_never_answers_from_rows_it_does_not_have_or_waits_for_a_reader():
     thread = threading.Thread(target=reader)
     thread.start()
     reading.wait(5)
-    assert store.held("alice", "q", 0, 11) is None
+    assert store.held("alice", "q", 500, 11) is None
     done.set()
     thread.join()
+
+
+def test_a_first_page_asked_again_runs_the_query_again_and_shows_new_rows():
+    store, source = CursorStore(), Source(30)
+    assert store.page("alice", "q", source, 0, 11) == list(range(11))
+    source.n = 31  # a DID registered since
+    assert walk(store, source, "alice", "q", 10) == list(range(31))
+    assert source.runs == 2
 
 
 def test_users_and_queries_have_listings_of_their_own():
