@@ -159,34 +159,37 @@ class CatalogBench:
         ]
 
     def _deep_page(self) -> Result:
-        """The page at the deepest offset, reached by walking, against the first page."""
+        """The deepest pages, reached by walking, against the first page.
+
+        A page that reads from Rucio also reads the next one ahead (``CursorStore.read_ahead``
+        is one big page), which then comes from memory: the cost of a page at that depth is the
+        mean of the last two full pages, one read of two pages and one free page.
+        """
         from jupyter_wp5.models import SearchQuery
 
         total = self.sizes.datasets * self.sizes.files_per_dataset + self.sizes.big_files
+        size = self.sizes.big_page
         query = SearchQuery.parse(f"{self.scope}:*", type="file")
         deep = firsts = 0.0
         offset = 0
         for _ in range(self.repeat):
             user = _fresh_user()
             start = time.perf_counter()
-            page = self.run(self.catalog.search(query, self.sizes.big_page, None, user=user))
+            page = self.run(self.catalog.search(query, size, None, user=user))
             firsts += time.perf_counter() - start
-            offset, last = 0, 0.0
-            while True:
-                cursor = page.next_cursor
-                if not cursor:
-                    break
+            offset, full = 0, []
+            while page.next_cursor:
                 start = time.perf_counter()
-                page = self.run(self.catalog.search(query, self.sizes.big_page, cursor, user=user))
-                took = time.perf_counter() - start
-                if len(page.items) == self.sizes.big_page:  # the deepest full page
-                    offset += self.sizes.big_page
-                    last = took
-            deep += last
+                page = self.run(self.catalog.search(query, size, page.next_cursor, user=user))
+                if len(page.items) == size:
+                    full.append(time.perf_counter() - start)
+                    offset += size
+            deep += sum(full[-2:]) / len(full[-2:])
         return Result(
             "B1c",
-            f"search: page of {self.sizes.big_page} at offset {offset:,} of {total:,} files",
-            f"first page of {self.sizes.big_page}",
+            f"search: a page of {size} at offset {offset:,} of {total:,} files (mean of the "
+            "last two full pages)",
+            f"first page of {size}",
             deep / self.repeat,
             firsts / self.repeat,
             goal="<= 2",

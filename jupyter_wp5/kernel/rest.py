@@ -86,9 +86,12 @@ class Http:
         path: str,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Any:
-        """Send one request and return its JSON, raising the typed error the server sent."""
+        """Send one request and return its JSON, raising the typed error the server sent;
+        ``timeout`` replaces :attr:`timeout` for this request."""
         url = self.url + API_PREFIX + path
+        timeout = timeout or self.timeout
         if params:
             params = {k: v for k, v in params.items() if v is not None}
         try:
@@ -97,7 +100,7 @@ class Http:
                 url,
                 params=params,
                 json=body,
-                timeout=(self.connect_timeout, self.timeout),
+                timeout=(self.connect_timeout, timeout),
             )
         except requests.ConnectionError:
             raise EngineUnavailable(
@@ -106,7 +109,7 @@ class Http:
             ) from None
         except requests.Timeout:
             raise EngineUnavailable(
-                f"the Jupyter server at {self.url} did not answer within {self.timeout:g} s"
+                f"the Jupyter server at {self.url} did not answer within {timeout:g} s"
             ) from None
         if self.check_contract:
             self.check(method, path, params or {}, response)
@@ -230,11 +233,17 @@ class _Collection:
     def _all(self) -> list[Any]:
         return [self.record.from_dict(r) for r in self.http.items(self.path)]
 
-    def _new(self, body: dict[str, Any]) -> Any:
-        return self.record.from_dict(self.http("POST", self.path, body=body))
+    def _new(self, body: dict[str, Any], timeout: float | None = None) -> Any:
+        return self.record.from_dict(self.http("POST", self.path, body=body, timeout=timeout))
 
-    def _one(self, method: str, item_id: str, body: dict[str, Any] | None = None) -> Any:
-        answer = self.http(method, f"{self.path}/{segment(item_id)}", body=body)
+    def _one(
+        self,
+        method: str,
+        item_id: str,
+        body: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        answer = self.http(method, f"{self.path}/{segment(item_id)}", body=body, timeout=timeout)
         return None if answer is None else self.record.from_dict(answer)
 
 
@@ -257,6 +266,12 @@ class RestReplicas(_Collection):
         self._one("DELETE", request_id)
 
 
+# Starting or resizing a cluster is answered by the server's own deadline
+# (ClusterManager.start_timeout plus close_grace, or its timeout): the kernel waits for that
+# answer instead of giving up first while the cluster still starts.
+CLUSTER_WAIT = 900.0
+
+
 class RestClusters(_Collection):
     path, record = "clusters", ClusterInfo
 
@@ -267,7 +282,7 @@ class RestClusters(_Collection):
         body: dict[str, Any] = {"profile": profile, **size.to_dict()}
         if name is not None:
             body["name"] = name
-        return self._new(body)
+        return self._new(body, timeout=CLUSTER_WAIT)
 
     def list(self) -> list[ClusterInfo]:
         return self._all()
@@ -276,7 +291,7 @@ class RestClusters(_Collection):
         return self._one("GET", cluster_id)
 
     def resize(self, cluster_id: str, size: ClusterSize) -> ClusterInfo:
-        return self._one("PATCH", cluster_id, size.to_dict())
+        return self._one("PATCH", cluster_id, size.to_dict(), timeout=CLUSTER_WAIT)
 
     def close(self, cluster_id: str) -> None:
         self._one("DELETE", cluster_id)

@@ -82,6 +82,30 @@ async def test_python_api_over_rest(rest_client):
     await asyncio.to_thread(scenario)
 
 
+async def test_a_start_slower_than_the_kernels_timeout_still_gives_the_cluster(
+    jp_serverapp, jp_fetch
+):
+    """Ordinary calls give up after the kernel's timeout; starting and resizing a cluster wait
+    for the server, which answers by its own deadline (before, a slow start reported a timeout
+    while the cluster still started)."""
+    from jupyter_wp5.models import ClusterSize, EngineUnavailable
+
+    url, token = jp_serverapp.connection_url, jp_serverapp.identity_provider.token
+    hasty = RestTransport(url, token, timeout=0.001)
+
+    def scenario() -> None:
+        with pytest.raises(EngineUnavailable, match="did not answer within 0.001 s"):
+            hasty.http("GET", "clusters/profiles", timeout=None)
+        made = hasty.clusters.create("cpu", ClusterSize(workers=1))
+        try:
+            assert made.workers == 1
+            assert hasty.clusters.resize(made.id, ClusterSize(workers=2)).workers == 2
+        finally:
+            RestTransport(url, token).clusters.close(made.id)
+
+    await asyncio.to_thread(scenario)
+
+
 async def test_cluster_magics_over_rest(rest_client, capsys):
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "jupyter_wp5")
