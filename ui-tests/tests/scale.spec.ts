@@ -78,6 +78,9 @@ test.describe('wp5 panel: facility scale', () => {
     // The first page of files, in Rucio's order, and no more in the DOM than the window shows.
     const files = details.locator('.wp5-file-list');
     await expect(fileRow(details, 'big.f000000')).toBeVisible();
+    // Where a user would look: the list below the copies and rules, scrolled into view.
+    await files.scrollIntoViewIfNeeded();
+    await expect(files).toBeInViewport();
     await expect(details.locator('.wp5-files-count')).toHaveText(
       `${FILE_PAGE} of 10,000 listed; scroll for more`
     );
