@@ -405,6 +405,21 @@ export interface IDetailsState {
   deepError: IWp5Error | null;
 }
 
+/** The selected DID's file list, read page by page (``GET datasets/files``) as it is scrolled. */
+export interface IFileListState {
+  /** The DID listed, ``scope:name``; null when nothing is selected. */
+  did: string | null;
+  /** The files of the pages read so far, in Rucio's order. */
+  items: IFileEntry[];
+  /** Where the next page starts; null once the last page was read (or before the first). */
+  nextCursor: string | null;
+  /** Whether the first page was asked for. */
+  started: boolean;
+  loading: boolean;
+  /** Why the last page failed; paging waits for the user then. */
+  error: IWp5Error | null;
+}
+
 /** The community the panel works as (like ``%wp5 use``), and the ones it may choose. */
 export interface ICommunityState {
   /** The configured communities. */
@@ -430,7 +445,9 @@ export interface IWp5Error {
 export interface IDataModel {
   readonly search: ISearchState;
   readonly details: IDetailsState;
-  /** Emitted whenever ``search`` or ``details`` changes. */
+  /** The selected DID's files, as far as they were read. */
+  readonly files: IFileListState;
+  /** Emitted whenever ``search``, ``details`` or ``files`` changes. */
   readonly stateChanged: ISignal<IDataModel, void>;
   setQuery(query: string): void;
   setType(type: DidTypeFilter): void;
@@ -441,6 +458,8 @@ export interface IDataModel {
   loadMore(): Promise<void>;
   /** Select a DID (``scope:name``) and load its details; null clears the selection. */
   select(did: string | null): Promise<void>;
+  /** Read the selected DID's next page of files, if any. */
+  loadMoreFiles(): Promise<void>;
 }
 
 /** The transfers section's state (``TransfersModel``); replaced, never mutated, on a change. */

@@ -6,6 +6,7 @@ import { TransfersModel } from '../transfers';
 import { CommunitySelect } from './CommunitySelect';
 import { DatasetDetailsView } from './DatasetDetails';
 import { ErrorBanner } from './ErrorBanner';
+import { FileList } from './FileList';
 import { MakeAvailable } from './MakeAvailable';
 import { ResultList } from './ResultList';
 import { SearchBox } from './SearchBox';
@@ -59,6 +60,19 @@ export function DataSection(props: IDataSectionProps): JSX.Element {
     );
   }
   const onLoadMore = React.useCallback(() => void model.loadMore(), [model]);
+  const onMoreFiles = React.useCallback(
+    () => void model.loadMoreFiles(),
+    [model]
+  );
+  const shown = details.details;
+  const fileList =
+    shown && shown.type !== 'file' && model.files.did === did ? (
+      <FileList
+        state={model.files}
+        total={shown.files}
+        onLoadMore={onMoreFiles}
+      />
+    ) : null;
   return (
     <div className="wp5-data-section">
       <CommunitySelect
@@ -92,6 +106,7 @@ export function DataSection(props: IDataSectionProps): JSX.Element {
         onClose={() => void model.select(null)}
         onCountExactly={() => void model.countExactly()}
         actions={actions}
+        fileList={fileList}
       />
     </div>
   );

@@ -20,13 +20,16 @@ export interface IDatasetDetailsProps {
   actions?: React.ReactNode;
   /** Ask for exact per-file counts (``?deep=1``); no such control when absent. */
   onCountExactly?: () => void;
+  /** The DID's file list, shown after its rules. */
+  fileList?: React.ReactNode;
 }
 
-/** The selected dataset: size, file count, copies per site, rules and metadata. */
+/** The selected dataset: size, file count, copies per site, rules, files and metadata. */
 export function DatasetDetailsView(
   props: IDatasetDetailsProps
 ): JSX.Element | null {
-  const { state, onRefresh, onClose, actions, onCountExactly } = props;
+  const { state, onRefresh, onClose, actions, onCountExactly, fileList } =
+    props;
   if (!state.selected) {
     return null;
   }
@@ -66,7 +69,7 @@ export function DatasetDetailsView(
       {state.error && <ErrorBanner error={state.error} />}
       {actions}
       {state.details && (
-        <DetailsBody details={state.details}>
+        <DetailsBody details={state.details} fileList={fileList}>
           {state.details.type !== 'file' && onCountExactly && (
             <ExactCount
               deep={state.deep}
@@ -135,6 +138,7 @@ function ExactCount(props: {
 
 function DetailsBody(props: {
   details: IDatasetDetails;
+  fileList?: React.ReactNode;
   children?: React.ReactNode;
 }): JSX.Element {
   const { details } = props;
@@ -172,6 +176,8 @@ function DetailsBody(props: {
           <RuleRow key={rule.id} rule={rule} />
         ))}
       />
+
+      {props.fileList}
 
       {metadata.length > 0 && (
         <>

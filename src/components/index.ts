@@ -4,6 +4,7 @@ export * from './CommunitySelect';
 export * from './DataSection';
 export * from './DatasetDetails';
 export * from './ErrorBanner';
+export * from './FileList';
 export * from './format';
 export * from './MakeAvailable';
 export * from './ProgressBar';
