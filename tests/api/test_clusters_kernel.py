@@ -94,7 +94,7 @@ async def test_a_start_slower_than_the_kernels_timeout_still_gives_the_cluster(
     hasty = RestTransport(url, token, timeout=0.001)
 
     def scenario() -> None:
-        with pytest.raises(EngineUnavailable, match="did not answer within 0.001 s"):
+        with pytest.raises(EngineUnavailable, match=r"did not answer within 0\.001 s"):
             hasty.http("GET", "clusters/profiles", timeout=None)
         made = hasty.clusters.create("cpu", ClusterSize(workers=1))
         try:
