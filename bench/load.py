@@ -41,10 +41,10 @@ class Load:
     copies: int = 5
     files_per_copy: int = 4
     file_size: int = 16 * 1024 * 1024
-    idle_health: int = 40  # health calls measured before the load
+    idle_health: int = 100  # health calls measured before the load
     # The wave of searches is repeated until health was sampled this often under load (a fast
     # machine answers 200 searches in under a second: a p95 of three samples says nothing).
-    loaded_health: int = 40
+    loaded_health: int = 100
 
 
 FULL = Load()
