@@ -6,9 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { expect, test } from '@jupyterlab/galata';
-import { Locator } from '@playwright/test';
 
-const PANEL_ID = 'wp5-panel';
+import { PANEL_ID, setExpanded } from './panel';
+
 const NAME = 'ui-cpu';
 
 const SCREENSHOT = path.resolve(
@@ -20,15 +20,6 @@ const SCREENSHOT = path.resolve(
   'panel-clusters.png'
 );
 
-/** Collapse the panel's accordion section titled ``label`` (if it is expanded). */
-async function collapse(panel: Locator, label: string): Promise<void> {
-  const title = panel.locator('.lm-AccordionPanel-title', { hasText: label });
-  if ((await title.getAttribute('aria-expanded')) === 'true') {
-    await title.click();
-  }
-  await expect(title).toHaveAttribute('aria-expanded', 'false');
-}
-
 test.describe('wp5 panel: clusters', () => {
   test('create a cpu cluster with 1 worker, see it, close it', async ({
     page
@@ -36,8 +27,8 @@ test.describe('wp5 panel: clusters', () => {
     await page.sidebar.openTab(PANEL_ID);
     await page.sidebar.setWidth(420);
     const panel = page.locator(`#${PANEL_ID}`);
-    await collapse(panel, 'Data');
-    await collapse(panel, 'Transfers');
+    await setExpanded(panel, 'Data', false);
+    await setExpanded(panel, 'Transfers', false);
     const section = panel.locator('.wp5-clusters-section');
     await expect(section).toBeVisible();
 

@@ -7,7 +7,7 @@ import * as path from 'path';
 
 import { expect, test } from '@jupyterlab/galata';
 
-const PANEL_ID = 'wp5-panel';
+import { PANEL_ID, setExpanded } from './panel';
 
 const DATASETS = [
   'cms:DYJetsToLL_M-50_NanoAODv9',
@@ -88,6 +88,11 @@ test.describe('wp5 panel: data search', () => {
       await expect(copy).toHaveClass(/wp5-mod-complete/);
     }
 
+    // The docs' picture: the Data section alone, with the dataset's details and files.
+    for (const section of ['Transfers', 'Clusters', 'Access']) {
+      await setExpanded(panel, section, false);
+    }
+    await expect(details.locator('.wp5-file-row').first()).toBeVisible();
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await panel.screenshot({ path: SCREENSHOT });
     await testInfo.attach('panel-search', {

@@ -6,9 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { expect, test } from '@jupyterlab/galata';
-import { Locator } from '@playwright/test';
 
-const PANEL_ID = 'wp5-panel';
+import { PANEL_ID, setExpanded } from './panel';
+
 const DID = 'cms:TTTo2L2Nu_NanoAODv9';
 const SITE = 'SITE-B';
 
@@ -21,15 +21,6 @@ const SCREENSHOT = path.resolve(
   'panel-transfers.png'
 );
 
-/** Collapse the panel's accordion section titled ``label`` (if it is expanded). */
-async function collapse(panel: Locator, label: string): Promise<void> {
-  const title = panel.locator('.lm-AccordionPanel-title', { hasText: label });
-  if ((await title.getAttribute('aria-expanded')) === 'true') {
-    await title.click();
-  }
-  await expect(title).toHaveAttribute('aria-expanded', 'false');
-}
-
 test.describe('wp5 panel: data movement', () => {
   test('make TTTo2L2Nu available at SITE-B and follow it', async ({
     page
@@ -37,7 +28,7 @@ test.describe('wp5 panel: data movement', () => {
     await page.sidebar.openTab(PANEL_ID);
     await page.sidebar.setWidth(420);
     const panel = page.locator(`#${PANEL_ID}`);
-    await collapse(panel, 'Clusters');
+    await setExpanded(panel, 'Clusters', false);
     await expect(panel).toBeVisible();
 
     // Find and open the dataset.
