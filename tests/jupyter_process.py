@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -63,6 +64,20 @@ class Server:
             assert time.monotonic() < deadline, "the Jupyter server did not start"
             time.sleep(0.1)
         self.url = json.loads(info.read_text())["url"]
+        # It writes that file before it listens (it binds once its event loop runs).
+        while not self._answers():
+            assert self.proc.poll() is None, self.log_text()
+            assert time.monotonic() < deadline, "the Jupyter server never listened"
+            time.sleep(0.1)
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "api", timeout=10):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except urllib.error.URLError:
+            return False
 
     def log_text(self) -> str:
         """What the server logged so far."""
