@@ -111,8 +111,7 @@ class ReplicaService(LoggingConfigurable):
                 self._note_entry(progress, index)
                 # A copy to where the data is already is complete from the start.
                 await self._record_ready(progress)
-        for listener in self.listeners:
-            listener(progress)
+        self._tell(progress)
         return progress
 
     def resume_downloads(self) -> list[ReplicaProgress]:
@@ -128,9 +127,12 @@ class ReplicaService(LoggingConfigurable):
             self.log.warning("wp5: interrupted downloads not resumed: %s", err.message)
             return []
         for progress in resumed:
-            for listener in self.listeners:
-                listener(progress)
+            self._tell(progress)
         return resumed
+
+    def _tell(self, progress: ReplicaProgress) -> None:
+        for listener in self.listeners:
+            listener(progress)
 
     async def _create_rule(self, req: ReplicaRequest) -> ReplicaProgress:
         def create(client: Any) -> ReplicaProgress:
