@@ -111,9 +111,28 @@ class ReplicaService(LoggingConfigurable):
                 self._note_entry(progress, index)
                 # A copy to where the data is already is complete from the start.
                 await self._record_ready(progress)
+        self._tell(progress)
+        return progress
+
+    def resume_downloads(self) -> list[ReplicaProgress]:
+        """Resume in the background the downloads a stopped server left unfinished, admitted as
+        a new download is (:meth:`DownloadManager.resume`); return them, now moving.
+
+        Called as the server starts (it needs the running event loop); it never waits on Rucio.
+        """
+        admit = self.guard.check_download if self.guard is not None else None
+        try:
+            resumed = self.downloads.resume(admit)
+        except Wp5Error as err:  # the store is locked by another process
+            self.log.warning("wp5: interrupted downloads not resumed: %s", err.message)
+            return []
+        for progress in resumed:
+            self._tell(progress)
+        return resumed
+
+    def _tell(self, progress: ReplicaProgress) -> None:
         for listener in self.listeners:
             listener(progress)
-        return progress
 
     async def _create_rule(self, req: ReplicaRequest) -> ReplicaProgress:
         def create(client: Any) -> ReplicaProgress:

@@ -108,6 +108,8 @@ class Wp5App(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: object) -> None:
         # The port is final only once the server is listening (it may have moved off a busy one).
         self._export_to_kernels()
+        # Downloads a stopped server left unfinished go on by themselves, in the background.
+        self.services.replicas.resume_downloads()
         if self.freeze_at_start:
             gc.collect()
             gc.freeze()

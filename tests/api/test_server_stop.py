@@ -5,81 +5,20 @@ gets SIGTERM."""
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ..dask_tls import security_of
+from ..jupyter_process import Server
 from ..processes import assert_all_ended, descendants, spare_runners, still_running
 from .contract import assert_matches_contract
 
 pytestmark = pytest.mark.timeout(180)
-
-
-class Server:
-    """A ``jupyter server`` child process on a port it chose itself (port 0)."""
-
-    def __init__(self, root: Path) -> None:
-        self.token = secrets.token_hex(16)
-        runtime = root / "runtime"
-        env = {
-            **os.environ,
-            "HOME": str(root),
-            "JUPYTER_RUNTIME_DIR": str(runtime),
-            "JUPYTER_TOKEN": self.token,
-        }
-        self.log = (root / "server.log").open("wb")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter",
-                "server",
-                "--ServerApp.ip=127.0.0.1",
-                "--ServerApp.port=0",
-                "--ServerApp.open_browser=False",
-                "--ServerApp.allow_root=True",
-                f"--ServerApp.root_dir={root}",
-            ],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        # The server writes the address it listens on (port included) into its runtime file.
-        info = runtime / f"jpserver-{self.proc.pid}.json"
-        deadline = time.monotonic() + 60
-        while not info.exists():
-            assert self.proc.poll() is None, (root / "server.log").read_text()
-            assert time.monotonic() < deadline, "the Jupyter server did not start"
-            time.sleep(0.1)
-        self.url = json.loads(info.read_text())["url"]
-
-    def request(self, method: str, path: str, body: object = None) -> tuple[int, object]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.url + path,
-            data=data if method != "POST" or data else b"",
-            method=method,
-            headers={"Authorization": f"token {self.token}"},
-        )
-        with urllib.request.urlopen(req, timeout=120) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-        self.log.close()
 
 
 @pytest.fixture
