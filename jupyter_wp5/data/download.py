@@ -181,30 +181,36 @@ class DownloadManager(LoggingConfigurable):
         self.file_done: Callable[[ReplicaProgress, dict[str, Any]], Awaitable[None]] | None = None
 
     async def start(self, req: ReplicaRequest) -> ReplicaProgress:
-        """List the files, record the request and start the download; return at once."""
+        """List the files, record the request and start the download; return at once.
+
+        When a download of the same DID from the same storage elements was interrupted and
+        nobody runs it, that request goes on instead of a new one (its id, creation time and
+        comment), so that a download asked for again resumes rather than doubles.
+        """
         target, listed = await self._listing(req.did)
-        progress = ReplicaProgress(
-            id=uuid.uuid4().hex,
-            did=str(req.did),
-            rse_expression=req.rse_expression,
-            state=ReplicaState.REPLICATING,
-            copies=1,
-            files_total=0,
-            files_ok=0,
-            files_replicating=0,
-            files_stuck=0,
-            comment=req.comment,
-            created_at=now_text(),
-            mode=ReplicaMode.DOWNLOAD,
-        )
-        _count_from_start(progress, listed)
-        self._locks.take(progress.id)  # a new id: nobody else holds it
+        progress = self._interrupted(str(req.did), req.rse_expression)
+        if progress is None:
+            progress = ReplicaProgress(
+                id=uuid.uuid4().hex,
+                did=str(req.did),
+                rse_expression=req.rse_expression,
+                state=ReplicaState.REPLICATING,
+                copies=1,
+                files_total=0,
+                files_ok=0,
+                files_replicating=0,
+                files_stuck=0,
+                comment=req.comment,
+                created_at=now_text(),
+                mode=ReplicaMode.DOWNLOAD,
+            )
+            self._locks.take(progress.id)  # a new id: nobody else holds it
         try:
-            self.store.save(progress)
+            recorded = self._count_again(progress, listed)
         except Wp5Error:
             self._locks.release(progress.id)
             raise
-        self._launch(progress, self._run(progress, listed, target))
+        self._launch(progress, self._run(progress, listed, target, recorded))
         return progress
 
     def resume(
@@ -224,27 +230,43 @@ class DownloadManager(LoggingConfigurable):
             return []
         resumed = []
         for stored in self.store.all():
-            if stored.mode is not ReplicaMode.DOWNLOAD or not stored.is_moving:
-                continue
-            if stored.id in self._jobs:
-                continue
-            if not self._locks.take(stored.id):
-                self.log.info(
-                    "wp5: download %s of %s runs in another live server; left to it",
-                    stored.id,
-                    stored.did,
-                )
-                continue
-            # Read again under the lock: its runner may have finished (or the user cancelled it)
-            # just before letting the lock go.
-            current = self.store.get(stored.id)
-            if current is None or not current.is_moving:
-                self._locks.release(stored.id)
-                continue
-            current.state, current.error = ReplicaState.REPLICATING, None
-            self._launch(current, self._resume(current, admit))
-            resumed.append(current)
+            current = self._take_over(stored)
+            if current is not None:
+                self._launch(current, self._resume(current, admit))
+                resumed.append(current)
         return resumed
+
+    def _interrupted(self, did: str, rse_expression: str) -> ReplicaProgress | None:
+        """An interrupted download of ``did`` from ``rse_expression``, taken over here."""
+        for stored in self.store.all():
+            if stored.did == did and stored.rse_expression == rse_expression:
+                current = self._take_over(stored)
+                if current is not None:
+                    return current
+        return None
+
+    def _take_over(self, stored: ReplicaProgress) -> ReplicaProgress | None:
+        """``stored`` as moving again with its lock held here, when it is a download recorded
+        as moving that no live process runs; else None."""
+        if stored.mode is not ReplicaMode.DOWNLOAD or not stored.is_moving:
+            return None
+        if stored.id in self._jobs:
+            return None
+        if not self._locks.take(stored.id):
+            self.log.info(
+                "wp5: download %s of %s runs in another live server; left to it",
+                stored.id,
+                stored.did,
+            )
+            return None
+        # Read again under the lock: its runner may have finished (or the user cancelled it)
+        # just before letting the lock go.
+        current = self.store.get(stored.id)
+        if current is None or not current.is_moving:
+            self._locks.release(stored.id)
+            return None
+        current.state, current.error = ReplicaState.REPLICATING, None
+        return current
 
     async def _resume(
         self, progress: ReplicaProgress, admit: Callable[[DID], Awaitable[None]] | None
@@ -263,11 +285,15 @@ class DownloadManager(LoggingConfigurable):
                 err.message,
             )
             return
-        # Files the interrupted run completed are in the ledger already.
+        await self._run(progress, listed, target, self._count_again(progress, listed))
+
+    def _count_again(self, progress: ReplicaProgress, listed: list[dict[str, Any]]) -> set[str]:
+        """Record ``progress`` as a run of ``listed`` that has not begun; return the paths an
+        interrupted run of it completed (they are in the ledger already)."""
         recorded = set(progress.paths)
         _count_from_start(progress, listed)
         self.store.save(progress)
-        await self._run(progress, listed, target, recorded)
+        return recorded
 
     async def _listing(self, did: DID) -> tuple[Path, list[dict[str, Any]]]:
         """Where ``did`` goes and its files as Rucio lists them, checked."""

@@ -190,6 +190,19 @@ def wait_for_log(server: Server, text: str) -> None:
         time.sleep(0.1)
 
 
+def readings_until_settled(server: Server, request_id: str) -> list[dict[str, Any]]:
+    """``GET replicas/<id>`` on ``server`` every 0.2 s until it no longer shows REPLICATING."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 120
+    while not seen or seen[-1]["state"] == "REPLICATING":
+        assert time.monotonic() < deadline, seen[-1]
+        status, shown = wp5(server, "GET", f"replicas/{request_id}")
+        assert status == 200, shown
+        seen.append(shown)
+        time.sleep(0.2)
+    return seen
+
+
 def copy_tools(server: Server) -> list[str]:
     """The xrdcp processes ``server`` runs now."""
     return [c for c in still_running(descendants(server.proc.pid)).values() if "xrdcp" in c]
@@ -234,14 +247,7 @@ def test_download_resumes_by_itself_when_a_killed_server_starts_again(
             # but its progress, which shows it moving, then done.
             second = server_on(tmp_path / "second", *options)
             servers.append(second)
-            seen = []
-            deadline = time.monotonic() + 120
-            while not seen or seen[-1]["state"] == "REPLICATING":
-                assert time.monotonic() < deadline, seen[-1]
-                status, shown = wp5(second, "GET", f"replicas/{made['id']}")
-                assert status == 200, shown
-                seen.append(shown)
-                time.sleep(0.2)
+            seen = readings_until_settled(second, made["id"])
         done = seen[-1]
         print(f"resumed: {[s['state'] for s in seen].count('REPLICATING')} readings moving")
         assert [s["state"] for s in seen[:-1]] == ["REPLICATING"] * (len(seen) - 1), seen
@@ -283,7 +289,8 @@ def test_download_resumes_by_itself_when_a_killed_server_starts_again(
 def test_a_live_servers_download_is_left_to_it(facility, playground, scratch, store_path, tmp_path):
     """A second server started over the same files while the first downloads does not take the
     download over; once the first is killed it shows the download interrupted, and a server
-    started while Rucio is away leaves it interrupted too, with one warning."""
+    started while Rucio is away leaves it interrupted too, with one warning. Asked for again, the
+    interrupted request itself goes on to OK (no second request)."""
     client = admin_client(playground)
     payload = os.urandom(4 * BIG)  # 16 s at THROUGHPUT: time for a second server to start
     did, (name,), rule = new_dataset(client, playground.account, "SITE-B", [payload])
@@ -322,6 +329,15 @@ def test_a_live_servers_download_is_left_to_it(facility, playground, scratch, st
         assert "request it again" in shown["error"], shown
         assert third.log_text().count("not resumed") == 1
         assert third.proc.poll() is None
+
+        # Asked for again, it goes on as the same request rather than a second one.
+        status, again = wp5(second, "POST", "replicas", {"did": did, "mode": "download"})
+        assert (status, again["id"], again["state"]) == (201, made["id"], "REPLICATING"), again
+        shown = readings_until_settled(second, made["id"])[-1]
+        assert (shown["state"], shown["files_ok"]) == ("OK", 1), shown
+        assert adler32(part.with_name(name)) == adler32_of(payload)
+        _, listed = wp5(second, "GET", "replicas")
+        assert [r["id"] for r in listed["items"] if r["did"] == did] == [made["id"]]
     finally:
         for server in servers:
             server.close()
